@@ -1,0 +1,323 @@
+"""The ``lstm-hist`` command: list · describe · run · report · cite · bench · data.
+
+The backend is selected (``KERAS_BACKEND``) before any command touches Keras, which is why every import of a
+module that may pull in Keras happens inside the command functions. A :class:`UserError` becomes one
+``error: ...`` line on stderr and exit status 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+from lstm_hist import __version__
+from lstm_hist.backend import BACKENDS, select_backend
+from lstm_hist.errors import UserError
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+DESCRIPTION = """\
+Reproduce historical sequence-model papers and put the paper's numbers beside ours.
+
+examples:
+  lstm-hist list                              # every reproducible table row
+  lstm-hist describe adding_t100              # config, paper numbers, parameter count
+  lstm-hist run                               # the default: hochreiter1997/adding_t100, JAX on CPU
+  lstm-hist run adding_t100 --smoke           # a seconds-long end-to-end check of the same config
+  lstm-hist run adding_t100 --trials 3 --set protocol.max_sequences=100000
+  lstm-hist report                            # regenerate docs/results.md from results/
+  lstm-hist cite hochreiter1997 --bibtex
+"""
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from lstm_hist.registry import list_experiments
+
+    entries = list_experiments(args.paper)
+    if args.json:
+        print(json.dumps(entries, indent=2, default=str, ensure_ascii=False))
+        return 0
+    if not entries:
+        print("no experiments found (configs/<paper>/*.yaml)")
+        return 0
+    from lstm_hist.runner import fmt, table_lines
+
+    rows = []
+    for e in entries:
+        reported = ", ".join(f"{k}={fmt(v)}" for k, v in (e["reported"] or {}).items())
+        rows.append([e["id"], e.get("table") or "", e.get("row") or "", e.get("title") or "", reported])
+    for line in table_lines(["id", "table", "row", "title", "paper reports"], rows):
+        print(line)
+    return 0
+
+
+def describe_data(exp_id: str) -> dict[str, Any]:
+    """The ``describe --json`` object: the list entry plus ``parameters`` and the resolved ``config``."""
+    from lstm_hist.registry import list_experiments, load
+
+    full, path, experiment, cfg = load(exp_id)
+    entry = next(e for e in list_experiments(full.split("/", 1)[0]) if e["id"] == full)
+    config = {k: v for k, v in cfg.items() if k != "smoke"}
+    return {
+        **entry,
+        "description": getattr(experiment, "description", ""),
+        "parameters": count_parameters(experiment, cfg, path),
+        "config": config,
+    }
+
+
+def count_parameters(experiment: Any, cfg: dict, path: Any) -> int | None:
+    """Trainable parameters of one trial's model (``trials=None``), built on a one-sequence batch if needed."""
+    from lstm_hist.errors import ConfigError
+
+    try:
+        model = experiment.model(trials=None, **cfg["model"])
+        if not getattr(model, "built", True) and experiment.task is not None:
+            import numpy as np
+
+            batch = experiment.task(np.random.default_rng(0), 1, **cfg["task"])
+            model([batch.x, batch.mask()])
+    except ValueError as exc:
+        raise ConfigError(f"{path}: model: {exc}") from None
+    weights = getattr(model, "trainable_weights", None)
+    if weights is not None:
+        import math
+
+        return int(sum(math.prod(w.shape) for w in weights))
+    return int(model.count_params())
+
+
+def cmd_describe(args: argparse.Namespace) -> int:
+    data = describe_data(args.id)
+    if args.json:
+        print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        return 0
+    import yaml
+
+    from lstm_hist.runner import fmt
+
+    where = ", ".join(str(x) for x in (data.get("section"), data.get("table"), data.get("row")) if x)
+    print(f"{data['id']} — {data.get('title') or ''}")
+    if where:
+        print(f"  paper:       {where}")
+    if data.get("description"):
+        print(f"  experiment:  {data['description']}")
+    print(f"  parameters:  {fmt(data['parameters'])} trainable (one trial)")
+    if data.get("expected_wall_time"):
+        print(f"  wall time:   {data['expected_wall_time']}")
+    print(f"  command:     {data.get('command') or 'lstm-hist run ' + data['id']}")
+    print(f"  config file: {data['path']}")
+    if data["reported"]:
+        print("  paper reports:")
+        for key, value in data["reported"].items():
+            print(f"    {key}: {fmt(value)}")
+    print("  config:")
+    for line in yaml.safe_dump({k: data["config"][k] for k in ("task", "model", "protocol")},
+                               sort_keys=False).splitlines():
+        print("    " + line)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import json as _json
+
+    from lstm_hist.runner import run_experiment
+
+    path = run_experiment(
+        args.id,
+        smoke=args.smoke,
+        trials=args.trials,
+        seed=args.seed,
+        overrides=args.set,
+        out_dir=args.out,
+        resume=args.resume,
+        progress=not args.quiet,
+    )
+    status = _json.loads(path.read_text()).get("status")
+    return EXIT_INTERRUPTED if status == "interrupted" else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from lstm_hist.report import write_report
+
+    out = write_report(args.runs, args.out, plots=not args.no_plots)
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_cite(args: argparse.Namespace) -> int:
+    from lstm_hist.registry import citation, format_citation
+
+    _, bibtex = citation(args.paper)
+    print(bibtex if args.bibtex else format_citation(bibtex))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from lstm_hist.runner import bench_experiment
+
+    bench_experiment(args.id, updates=args.updates, trials=args.trials, seed=args.seed, overrides=args.set,
+                     save_dir=args.out if args.save else None)
+    return 0
+
+
+def cmd_data_missing(args: argparse.Namespace) -> int:
+    raise UserError(f"the data commands are not available in this install ({args._data_problem})")
+
+
+# ------------------------------------------------------------------------------------------------- parser
+
+
+def _trials(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+
+
+def _add_backend(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="Keras backend (default: $KERAS_BACKEND, else jax)")
+
+
+def _add_overrides(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                        help="override a config value, parsed as YAML; repeatable "
+                             "(e.g. --set protocol.max_sequences=100000 --set model.blocks=4)")
+
+
+def build_parser(with_data: bool) -> argparse.ArgumentParser:
+    """The argument parser; the real ``data`` group is registered only when it is the command being run, so that
+    other commands never import the data package (and what it imports)."""
+    from lstm_hist.registry import DEFAULT_ID
+
+    fmt_class = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog="lstm-hist", description=DESCRIPTION, formatter_class=fmt_class)
+    parser.add_argument("--version", action="version", version=f"lstm-hist {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("list", help="list the experiments (one per paper table row)", formatter_class=fmt_class,
+                       description="List the experiments.\n\nexamples:\n  lstm-hist list\n"
+                                   "  lstm-hist list --paper hochreiter1997 --json")
+    p.add_argument("--paper", help="only this paper (a folder under configs/)")
+    p.add_argument("--json", action="store_true", help="machine-readable output: a JSON array")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("describe", help="show one experiment: paper numbers, config, parameter count",
+                       formatter_class=fmt_class,
+                       description="Show one experiment. Builds its model to count parameters (imports Keras).\n\n"
+                                   "examples:\n  lstm-hist describe adding_t100\n"
+                                   "  lstm-hist describe hochreiter1997/adding_t100 --json")
+    p.add_argument("id", help="experiment id (paper/row) or its unique row part")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_backend(p)
+    p.set_defaults(func=cmd_describe)
+
+    p = sub.add_parser("run", help="run an experiment and write its record", formatter_class=fmt_class,
+                       description="Run an experiment, write a run record, print paper vs ours.\n\n"
+                                   "examples:\n"
+                                   "  lstm-hist run                               # " + DEFAULT_ID + "\n"
+                                   "  lstm-hist run adding_t100 --smoke\n"
+                                   "  lstm-hist run adding_t100 --backend tensorflow --trials 3\n"
+                                   "  lstm-hist run adding_t100 --resume          # after Ctrl-C / SIGTERM\n"
+                                   "  lstm-hist run adding_t100 --out results     # a record to commit")
+    p.add_argument("id", nargs="?", default=DEFAULT_ID, help=f"experiment id (default: {DEFAULT_ID})")
+    p.add_argument("--smoke", action="store_true",
+                   help="apply the config's smoke: block (a short check, not comparable to the paper)")
+    p.add_argument("--trials", type=_trials, help="number of independent trials (overrides protocol.trials)")
+    p.add_argument("--seed", type=int, default=0, help="base seed; trial seeds are spawned from it (default 0)")
+    _add_backend(p)
+    _add_overrides(p)
+    p.add_argument("--out", default="runs", help="where records and checkpoints go (default: runs/)")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="regenerate the results page from run records", formatter_class=fmt_class,
+                       description="Write docs/results.md (paper vs ours) from the run records.\n\n"
+                                   "examples:\n  lstm-hist report\n  lstm-hist report --runs runs --out /tmp/r.md")
+    p.add_argument("--runs", default="results", help="directory of run records (default: results/)")
+    p.add_argument("--out", default="docs/results.md", help="markdown file to write (default: docs/results.md)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("cite", help="print a paper's citation", formatter_class=fmt_class,
+                       description="Print the citation of a paper.\n\nexamples:\n"
+                                   "  lstm-hist cite hochreiter1997\n  lstm-hist cite adding_t100 --bibtex")
+    p.add_argument("paper", metavar="PAPER_OR_ID", help="paper key (e.g. hochreiter1997) or experiment id")
+    p.add_argument("--bibtex", action="store_true", help="BibTeX instead of a one-line citation")
+    p.set_defaults(func=cmd_cite)
+
+    p = sub.add_parser("bench", help="time a few updates and estimate the full run", formatter_class=fmt_class,
+                       description="Time a few updates of an experiment's protocol and print the estimate.\n\n"
+                                   "examples:\n  lstm-hist bench adding_t100 --updates 200\n"
+                                   "  lstm-hist bench adding_t100 --backend tensorflow --save")
+    p.add_argument("id", help="experiment id")
+    p.add_argument("--trials", type=_trials, help="number of trials in the graph (overrides protocol.trials)")
+    p.add_argument("--updates", type=int, help="updates to time (default: the protocol's choice)")
+    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    _add_backend(p)
+    _add_overrides(p)
+    p.add_argument("--save", action="store_true", help="also write <out>/estimates/<paper>.<row>.json for the report")
+    p.add_argument("--out", default="results", help="where --save writes (default: results/)")
+    p.set_defaults(func=cmd_bench)
+
+    if with_data:
+        _register_data(sub)
+    else:
+        p = sub.add_parser("data", help="download, verify and locate data sets (lstm-hist data --help)",
+                           add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=cmd_data_missing, _data_problem="not loaded")
+    return parser
+
+
+def _register_data(sub: Any) -> None:
+    try:
+        from lstm_hist.data import cli as data_cli
+    except ImportError as exc:
+        problem = "lstm_hist.data.cli is missing" if getattr(exc, "name", "") in (
+            "lstm_hist.data.cli", "lstm_hist.data") else f"cannot import lstm_hist.data.cli: {exc}"
+        p = sub.add_parser("data", help="data commands (unavailable)")
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=cmd_data_missing, _data_problem=problem)
+        return
+    data_cli.register(sub)
+
+
+# --------------------------------------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lstm-hist`` script; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        parser = build_parser(with_data=bool(argv) and argv[0] == "data")
+        args = parser.parse_args(argv)
+        # Before anything imports Keras (the command functions import lazily).
+        select_backend(getattr(args, "backend", None))
+        func = getattr(args, "func", None)
+        if func is None:  # a data subparser that set no handler
+            parser.parse_args([*argv, "--help"])
+            return EXIT_USER_ERROR
+        return int(func(args) or 0)
+    except UserError as exc:
+        print("error: " + " ".join(str(exc).split()), file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `lstm-hist list | head`: stop quietly, and keep Python's exit flush quiet too
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

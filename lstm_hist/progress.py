@@ -1,0 +1,96 @@
+"""A one-line progress display for long runs, with no dependencies.
+
+Reproducing a 1997 table can mean millions of sequences; a run that prints nothing looks hung, and one that
+prints a line per update floods a log. On a terminal the line is redrawn in place (``\\r``); in a log file (CI, nohup)
+a line is written every ~10 s instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+KNOWN_KEYS = ("sequences", "max_sequences", "solved", "trials", "error", "rate")
+
+
+def format_duration(seconds: float | None) -> str:
+    """``42s``, ``3m05s``, ``2h14m``, ``3d4h``; ``?`` when unknown."""
+    if seconds is None or seconds != seconds or seconds == float("inf") or seconds < 0:
+        return "?"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600}h"
+
+
+def format_progress(info: dict[str, Any]) -> str:
+    """One line from a progress dict (the keys in ``KNOWN_KEYS``; any other scalar keys are appended)."""
+    parts = []
+    seq, cap = info.get("sequences"), info.get("max_sequences")
+    if seq is not None:
+        parts.append(f"seq {seq:,}" + (f"/{cap:,}" if cap else ""))
+    if info.get("solved") is not None:
+        parts.append(f"solved {info['solved']}" + (f"/{info['trials']}" if info.get("trials") else ""))
+    if info.get("error") is not None:
+        parts.append(f"err {info['error']:.4g}")
+    rate = info.get("rate")
+    if rate:
+        parts.append(f"{rate:,.0f} upd/s" if rate >= 10 else f"{rate:.2f} upd/s")
+        if seq is not None and cap:
+            parts.append(f"ETA to cap {format_duration((cap - seq) / rate)}")
+    for key, value in info.items():
+        if key in KNOWN_KEYS or not isinstance(value, (int, float, str)) or isinstance(value, bool):
+            continue
+        parts.append(f"{key} {value:.4g}" if isinstance(value, float) else f"{key} {value}")
+    return " · ".join(parts)
+
+
+class ProgressLine:
+    """Callable progress sink: ``progress(info_dict)``; call :meth:`close` when the run ends."""
+
+    def __init__(self, stream: TextIO | None = None, *, interval: float | None = None, prefix: str = ""):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.interval = interval if interval is not None else (0.2 if self.tty else 10.0)
+        self.prefix = prefix
+        self._last = float("-inf")
+        self._width = 0
+        self._pending: dict | None = None
+
+    def __call__(self, info: dict[str, Any]) -> None:
+        now = time.monotonic()
+        self._pending = info
+        if now - self._last < self.interval:
+            return
+        self._last = now
+        self._emit(info)
+        self._pending = None
+
+    def _emit(self, info: dict[str, Any]) -> None:
+        line = self.prefix + format_progress(info)
+        if self.tty:
+            pad = max(self._width - len(line), 0)
+            self.stream.write("\r" + line + " " * pad)
+            self._width = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Show the last state (if throttled away) and end the line."""
+        if self._pending is not None:
+            self._emit(self._pending)
+            self._pending = None
+        if self.tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._width = 0
+
+
+def silent(info: dict[str, Any]) -> None:
+    """The callback used with ``progress=False``: protocols can always call ``progress(...)``."""

@@ -1,0 +1,139 @@
+"""One masked update of a trial-parallel model, per backend.
+
+The model's weights carry a leading trial axis; batch row b is trial b. The loss is a sum over rows, so
+trial b's gradient comes from its own row only. ``active`` (N,) freezes trials: their weights are put
+back after the optimizer step, which keeps them frozen for any optimizer (plain SGD would leave them alone
+anyway, Adam would not). The step returns the outputs computed *before* the update: the online error of
+the sequence just trained on, which the stopping criteria use.
+
+JAX gets a jitted stateless step (``model.stateless_call`` + ``optimizer.stateless_apply``); TensorFlow a
+``tf.function`` with a tape; PyTorch plain autograd.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def _broadcast_active(active, ndim):
+    return active.reshape((-1,) + (1,) * (ndim - 1))
+
+
+def end_of_sequence_loss(ops, y, pred, loss_scale):
+    """Per-row loss_scale · Σ_k (t_k − y_k)² (eq. 16 with the ½ of eq. 19)."""
+    return loss_scale * ops.sum(ops.square(y - pred), axis=-1)
+
+
+class Stepper:
+    """``stepper(x, mask, y, active) -> predictions (N, out) as numpy``; updates the model in place."""
+
+    def __init__(self, model, optimizer, loss_scale: float):
+        import keras
+
+        self.model = model
+        self.optimizer = optimizer
+        self.loss_scale = float(loss_scale)
+        self.backend = keras.backend.backend()
+        optimizer.build(model.trainable_variables)
+        if self.backend == "jax":
+            self._init_jax()
+        elif self.backend == "tensorflow":
+            self._init_tensorflow()
+        else:
+            self._init_torch()
+
+    # --- JAX -------------------------------------------------------------------------------------------
+    def _init_jax(self):
+        import jax
+        import jax.numpy as jnp
+        from keras import ops
+
+        model, optimizer, loss_scale = self.model, self.optimizer, self.loss_scale
+
+        def loss_fn(tv, ntv, x, mask, y, active):
+            pred, ntv = model.stateless_call(tv, ntv, [x, mask], training=True)
+            per_row = end_of_sequence_loss(ops, y, pred, loss_scale)
+            return jnp.sum(per_row * active), (pred, ntv)
+
+        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+        def step(tv, ntv, ov, x, mask, y, active):
+            (_, (pred, ntv)), grads = grad_fn(tv, ntv, x, mask, y, active)
+            new_tv, ov = optimizer.stateless_apply(ov, grads, tv)
+            new_tv = [old + (new - old) * _broadcast_active(active, old.ndim) for old, new in zip(tv, new_tv)]
+            return new_tv, ntv, ov, pred
+
+        self._step = jax.jit(step, donate_argnums=(0, 1, 2))
+        self.pull()
+
+    def pull(self):
+        """Read the model's and optimizer's variables into the stepper (after building or restoring)."""
+        if self.backend == "jax":
+            self._tv = [v.value for v in self.model.trainable_variables]
+            self._ntv = [v.value for v in self.model.non_trainable_variables]
+            self._ov = [v.value for v in self.optimizer.variables]
+
+    def push(self):
+        """Write the stepper's state back into the Keras variables (before saving or evaluating)."""
+        if self.backend == "jax":
+            for var, value in zip(self.model.trainable_variables, self._tv):
+                var.assign(value)
+            for var, value in zip(self.model.non_trainable_variables, self._ntv):
+                var.assign(value)
+            for var, value in zip(self.optimizer.variables, self._ov):
+                var.assign(value)
+
+    # --- TensorFlow ------------------------------------------------------------------------------------
+    def _init_tensorflow(self):
+        import tensorflow as tf
+        from keras import ops
+
+        model, optimizer, loss_scale = self.model, self.optimizer, self.loss_scale
+
+        @tf.function(reduce_retracing=True)
+        def step(x, mask, y, active):
+            old = [tf.identity(v.value) for v in model.trainable_variables]
+            with tf.GradientTape() as tape:
+                pred = model([x, mask], training=True)
+                loss = tf.reduce_sum(end_of_sequence_loss(ops, y, pred, loss_scale) * active)
+            grads = tape.gradient(loss, model.trainable_variables)
+            optimizer.apply(grads, model.trainable_variables)
+            for var, before in zip(model.trainable_variables, old):
+                var.assign(before + (var.value - before) * _broadcast_active(active, len(before.shape)))
+            return pred
+
+        self._tf_step = step
+
+    # --- PyTorch ---------------------------------------------------------------------------------------
+    def _init_torch(self):
+        import torch
+        from keras import ops
+
+        model, optimizer, loss_scale = self.model, self.optimizer, self.loss_scale
+
+        def step(x, mask, y, active):
+            old = [v.value.detach().clone() for v in model.trainable_variables]
+            pred = model([x, mask], training=True)
+            loss = torch.sum(end_of_sequence_loss(ops, y, pred, loss_scale) * active)
+            model.zero_grad()
+            grads = torch.autograd.grad(loss, [v.value for v in model.trainable_variables])
+            optimizer.apply(list(grads), model.trainable_variables)
+            with torch.no_grad():
+                for var, before in zip(model.trainable_variables, old):
+                    var.assign(before + (var.value - before) * active.reshape((-1,) + (1,) * (before.ndim - 1)))
+            return pred.detach()
+
+        self._torch_step = step
+
+    # --- common ----------------------------------------------------------------------------------------
+    def __call__(self, x, mask, y, active) -> np.ndarray:
+        active = np.asarray(active, dtype=np.float32)
+        if self.backend == "jax":
+            self._tv, self._ntv, self._ov, pred = self._step(self._tv, self._ntv, self._ov, x, mask, y, active)
+            return np.asarray(pred)
+        if self.backend == "tensorflow":
+            return self._tf_step(x, mask, y, active).numpy()
+        import keras
+
+        tensors = [keras.ops.convert_to_tensor(a) for a in (x, mask, y, active)]
+        return keras.ops.convert_to_numpy(self._torch_step(*tensors))

@@ -1,0 +1,74 @@
+"""Run records: atomic writes, JSON hygiene, provenance, loading."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+import numpy as np
+import pytest
+
+from lstm_hist import records
+
+
+def test_write_record_roundtrips_numpy_and_nan(tmp_path):
+    path = records.write_record(tmp_path / "a" / "r.json", {"id": "p/x", "m": np.float32(0.5), "n": np.int64(3),
+                                                            "arr": np.arange(3), "bad": float("nan")})
+    data = json.loads(path.read_text())
+    assert data == {"id": "p/x", "m": 0.5, "n": 3, "arr": [0, 1, 2], "bad": None}
+
+
+def test_failed_serialization_leaves_old_file_and_no_temp(tmp_path):
+    path = tmp_path / "r.json"
+    records.write_record(path, {"id": "p/x", "v": 1})
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        records.write_record(path, {"id": "p/x", "v": object()})
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["r.json"]
+
+
+def test_interrupted_write_removes_temp(tmp_path, monkeypatch):
+    path = tmp_path / "r.json"
+
+    def fail(src, dst):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(records.os, "replace", fail)
+    with pytest.raises(OSError):
+        records.write_record(path, {"id": "p/x"})
+    assert os.listdir(tmp_path) == []
+
+
+def test_provenance_keys(monkeypatch):
+    monkeypatch.setattr("sys.argv", ["lstm-hist", "run", "adding_t100"])
+    start = dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    prov = records.provenance(None, start, start + dt.timedelta(seconds=90), "jax")
+    for key in ("commit", "dirty", "versions", "backend", "device", "cpu", "python", "platform", "hostname",
+                "command", "start", "end", "wall_seconds"):
+        assert key in prov
+    assert prov["command"] == "lstm-hist run adding_t100"
+    assert prov["start"] == "2024-01-02T03:04:05Z" and prov["end"] == "2024-01-02T03:05:35Z"
+    assert prov["wall_seconds"] == 90
+    assert prov["backend"] == "jax" and {"lstm_hist", "keras", "numpy", "jax", "jaxlib"} <= set(prov["versions"])
+    assert prov["device"].startswith(("cpu: ", "gpu", "cuda"))
+    json.dumps(prov)
+
+
+def test_provenance_without_git(monkeypatch):
+    def no_git(*args, **kwargs):
+        raise FileNotFoundError("git")
+
+    monkeypatch.setattr(records.subprocess, "run", no_git)
+    assert records.git_state() == (None, None)
+
+
+def test_load_records_skips_unreadable_and_work_dirs(tmp_path):
+    records.write_record(tmp_path / "p" / "x-1.json", {"id": "p/x"})
+    (tmp_path / "p" / "broken.json").write_text("{not json")
+    (tmp_path / "p" / "x.work").mkdir()
+    (tmp_path / "p" / "x.work" / "state.json").write_text("{}")
+    with pytest.warns(UserWarning, match="broken.json"):
+        loaded = records.load_records(tmp_path)
+    assert [p.name for p, _ in loaded] == ["x-1.json"]

@@ -1,0 +1,101 @@
+"""docs/results.md generation from records: which records show, paper vs ours, not-yet-run, estimates."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from lstm_hist import records
+from lstm_hist.report import write_report
+
+BASE = {
+    "id": "fakepaper/adding_t10",
+    "title": "Fake adding, T=10",
+    "paper": "fakepaper",
+    "table": "Table 1",
+    "row": "T=10",
+    "section": "§1",
+    "status": "completed",
+    "smoke": False,
+    "metrics": {"success_rate": 0.9, "sequences_mean": 1500.0},
+    "reported": {"success_rate": 1.0, "sequences_mean": 2000},
+    "config": {"protocol": {"trials": 3}},
+    "seeds": {"base": 0},
+    "trials": [{"sequences": 1000}, {"sequences": 1500}, {"sequences": 2000}],
+    "provenance": {"backend": "jax", "device": "cpu: Test CPU, 2 cores", "wall_seconds": 3725.0,
+                   "end": "2024-05-06T07:08:09Z", "commit": "0123456789abcdef", "dirty": False},
+}
+
+
+def record(**changes):
+    out = copy.deepcopy(BASE)
+    for key, value in changes.items():
+        if key == "provenance":
+            out["provenance"].update(value)
+        else:
+            out[key] = value
+    return out
+
+
+@pytest.fixture
+def results(tmp_path, configs):
+    runs = tmp_path / "results"
+    records.write_record(runs / "fakepaper" / "adding_t10-1.json", record(metrics={"sequences_mean": 1.0},
+                                                                          provenance={"end": "2024-01-01T00:00:00Z"}))
+    records.write_record(runs / "fakepaper" / "adding_t10-2.json", record())
+    records.write_record(runs / "fakepaper" / "adding_t10.smoke-3.json",
+                         record(smoke=True, provenance={"end": "2025-01-01T00:00:00Z"}))
+    records.write_record(runs / "fakepaper" / "adding_t10-4.json",
+                         record(status="failed", provenance={"end": "2025-01-01T00:00:00Z"}))
+    return runs
+
+
+def test_report_shows_latest_completed_non_smoke_record(results, tmp_path):
+    out = write_report(results, tmp_path / "docs" / "results.md")
+    text = out.read_text()
+    assert "do not edit by hand" in text and "lstm-hist report" in text
+    assert "## fakepaper" in text and "### Table 1" in text
+    (row,) = [line for line in text.splitlines() if line.startswith("| T=10")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[:5] == ["T=10", "1", "0.9", "2,000", "1,500"]
+    assert "jax" in cells and "cpu: Test CPU, 2 cores" in cells and "1h02m" in cells and "2024-05-06" in cells
+    assert "0123456789" in cells
+    assert "[adding_t10-2.json](../results/fakepaper/adding_t10-2.json)" in row
+
+
+def test_report_marks_interrupted_and_lists_not_yet_run_with_estimate(tmp_path, configs):
+    runs = tmp_path / "results"
+    records.write_record(runs / "fakepaper" / "adding_t10-1.json", record(status="interrupted"))
+    records.write_record(runs / "estimates" / "fakepaper.adding_t20.json",
+                         {"kind": "estimate", "id": "fakepaper/adding_t20",
+                          "bench": {"updates_per_second": 120.0, "estimated_wall_seconds": 7200.0},
+                          "provenance": {"backend": "jax"}})
+    text = write_report(runs, tmp_path / "docs" / "results.md").read_text()
+    assert "T=10 *(interrupted)*" in text
+    assert "## Not yet run" in text
+    (line,) = [l for l in text.splitlines() if "`fakepaper/adding_t20`" in l]
+    assert "estimated_wall_seconds 2h00m" in line and "(jax)" in line
+    assert "fakepaper/adding_t10`" not in text.split("## Not yet run")[1]
+
+
+def test_report_plot_is_written_and_linked(results, tmp_path):
+    pytest.importorskip("matplotlib")
+    text = write_report(results, tmp_path / "docs" / "results.md").read_text()
+    assert "![sequences to criterion, fakepaper](img/fakepaper_sequences.png)" in text
+    assert (tmp_path / "docs" / "img" / "fakepaper_sequences.png").stat().st_size > 0
+
+
+def test_report_without_records(tmp_path, configs):
+    text = write_report(tmp_path / "none", tmp_path / "r.md", plots=False).read_text()
+    assert "## Not yet run" in text and "fakepaper/adding_t10" in text
+
+
+def test_trial_spread_counts_solved_trials_only():
+    from lstm_hist.runner import spread, trial_values
+
+    trials = [{"solved": True, "sequences": 100}, {"solved": False, "sequences": 10**6},
+              {"solved": True, "sequences": 300}]
+    assert trial_values("sequences_mean", trials) == [100, 300]
+    assert spread("sequences_mean", trials).startswith("100–300")
+    assert trial_values("sequences_mean", [{"solved": False, "sequences": 5}] * 3) == []
