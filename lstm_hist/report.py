@@ -139,6 +139,8 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
         reported, metrics = record.get("reported") or {}, record.get("metrics") or {}
         prov = record.get("provenance") or {}
         label = record.get("row") or record["id"]
+        if record.get("overrides"):
+            label = f"{label} [{', '.join(record['overrides'])}]"
         if record.get("status") == "interrupted":
             label = f"{label} *(interrupted)*"
         cells = [label]

@@ -129,6 +129,7 @@ def run_experiment(
         "row": cfg.get("row"),
         "section": cfg.get("section"),
         "smoke": smoke,
+        "overrides": overrides,  # --set values (and --trials): a row run off the paper's config says so
         "reported": cfg.get("reported") or {},
         "config": cfg,
     }

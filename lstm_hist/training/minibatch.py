@@ -199,6 +199,13 @@ def _sync(model) -> None:
         sync()
 
 
+def _value(variable) -> np.ndarray:
+    """A Keras variable's value as a NumPy array (any backend)."""
+    from keras import ops
+
+    return np.array(ops.convert_to_numpy(variable.value))
+
+
 def _is_arrays(split) -> bool:
     return isinstance(split, (tuple, list)) and len(split) in (2, 3) and all(
         isinstance(a, np.ndarray) for a in split)
@@ -358,7 +365,7 @@ def _callbacks(protocol, model, state, shuffled, seeds, save, progress):
             rng = np.random.default_rng([seeds["noise"], state["current_epoch"], batch])
             self.noise, self.clean = [], []
             for variable in self.model.trainable_variables:
-                value = np.asarray(variable.numpy())
+                value = _value(variable)
                 eps = rng.normal(0.0, protocol.weight_noise, variable.shape).astype(value.dtype)
                 variable.assign(value + eps)
                 self.noise.append(eps)
@@ -367,7 +374,7 @@ def _callbacks(protocol, model, state, shuffled, seeds, save, progress):
         def on_train_batch_end(self, batch, logs=None):
             _sync(self.model)
             for variable, eps in zip(self.model.trainable_variables, self.noise):
-                variable.assign(np.asarray(variable.numpy()) - eps)
+                variable.assign(_value(variable) - eps)
             self.noise, self.clean = [], None
 
         def undo_pending(self) -> None:
@@ -453,7 +460,7 @@ def train_minibatch(
             return
         _sync(model)
         arrays = {f"w{i}": np.asarray(w) for i, w in enumerate(model.get_weights())}
-        arrays.update({f"o{i}": np.asarray(v.numpy()) for i, v in enumerate(model.optimizer.variables)})
+        arrays.update({f"o{i}": _value(v) for i, v in enumerate(model.optimizer.variables)})
         for i, w in enumerate(state["best_weights"] or []):
             arrays[f"b{i}"] = w
         _atomic_write(workdir / WEIGHTS_FILE, lambda handle: np.savez(handle, **arrays))
