@@ -315,7 +315,7 @@ def _hints(target: Callable | type) -> dict[str, Any]:
 
 def _suggest(word: str, candidates: Iterable[str], prefix: str = "") -> str:
     """`` (did you mean 'x'?)`` for near matches, else empty."""
-    close = difflib.get_close_matches(word, [str(c) for c in candidates], n=3, cutoff=0.6)
+    close = difflib.get_close_matches(word, list(dict.fromkeys(str(c) for c in candidates)), n=3, cutoff=0.6)
     if not close:
         return ""
     return " (did you mean " + " or ".join(repr(prefix + c) for c in close) + "?)"

@@ -33,13 +33,19 @@ def _end(record: dict) -> str:
     return (record.get("provenance") or {}).get("end") or ""
 
 
+EXPLORATIONS = "explorations"
+
+
 def select_records(loaded: list[tuple[Path, dict]]) -> dict[str, tuple[Path, dict]]:
-    """The record shown per id: the latest completed one, else the latest interrupted one (no smoke runs)."""
+    """The record shown per id and ``--set`` variant: the latest completed one, else the latest interrupted one
+    (no smoke runs). A run with overrides is a separate, labelled row, never a replacement of the paper's."""
     best: dict[str, tuple[Path, dict]] = {}
     for path, record in loaded:
         if record.get("kind") == "estimate" or record.get("smoke") or record.get("status") not in SHOWN_STATUSES:
             continue
-        key = record["id"]
+        if EXPLORATIONS in path.parts:  # diagnostics cited from docs/deviations.md, not table rows
+            continue
+        key = record["id"] + "".join(f" {item}" for item in record.get("overrides") or [])
         rank = (record["status"] == "completed", _end(record))
         if key not in best:
             best[key] = (path, record)
@@ -89,8 +95,8 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
         "",
     ]
     by_paper: dict[str, dict[str, list[tuple[Path, dict]]]] = defaultdict(lambda: defaultdict(list))
-    for exp_id, (path, record) in sorted(chosen.items(), key=lambda kv: (order.get(kv[0], 1e9), kv[0])):
-        paper = record.get("paper") or exp_id.split("/", 1)[0]
+    for key, (path, record) in sorted(chosen.items(), key=lambda kv: (order.get(kv[1][1]["id"], 1e9), kv[0])):
+        paper = record.get("paper") or record["id"].split("/", 1)[0]
         by_paper[paper][record.get("table") or "(no table)"].append((path, record))
 
     for paper in sorted(by_paper):
@@ -104,7 +110,8 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
             if image is not None:
                 lines += [f"![sequences to criterion, {paper}]({_link(image, out_dir)})", ""]
 
-    missing = [entry for entry in configs if entry["id"] not in chosen]
+    shown = {record["id"] for _, record in chosen.values()}
+    missing = [entry for entry in configs if entry["id"] not in shown]
     if missing:
         lines += ["## Not yet run", "", "| id | title | table | row | estimate |", "|---|---|---|---|---|"]
         for entry in missing:
