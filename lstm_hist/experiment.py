@@ -11,7 +11,8 @@ import numpy as np
 class SequenceBatch(NamedTuple):
     """``n`` variable-length sequences, zero-padded after each one's end.
 
-    x: (n, L, inputs) float32; lengths: (n,) int; y: (n, outputs) float32, the target at the sequence end.
+    x: (n, L, inputs) float32; lengths: (n,) int; y: (n, outputs) float32, the target at the sequence end, or
+    (n, L, outputs) for tasks with a target at every step (``protocol.target: every_step``).
     """
 
     x: np.ndarray

@@ -160,7 +160,10 @@ def test_resume_needs_a_matching_checkpoint(tmp_path):
 
 
 @pytest.mark.parametrize("field, value", [("optimizer", "adagrad"), ("batch_size", 0), ("learning_rate", 0.0),
-                                          ("loss", "hinge"), ("monitor", "val_acc"), ("weight_noise", -1.0)])
+                                          ("loss", "hinge"), ("monitor", "val_acc"), ("weight_noise", -1.0),
+                                          ("lr_candidates", 0), ("lr_log_range", (-6.0, -12.0)),
+                                          ("lr_log_base", 1.0), ("lr_sampling", "grid"),
+                                          ("clipnorm_scope", "layer")])
 def test_protocol_rejects_bad_fields(field, value):
     with pytest.raises(UserError, match=field):
         MinibatchProtocol(**{field: value})
@@ -193,3 +196,38 @@ def test_token_nll_reports_perplexity_and_bench_estimates(tmp_path):
     bench = proto.bench(experiment=experiment, task_cfg={}, model_cfg={}, seed=0, updates=5)
     assert bench["batches_per_epoch"] == 6 and bench["steps_per_second"] > 0
     assert bench["estimated_wall_seconds"] == pytest.approx(bench["estimated_epoch_seconds"] * 2)
+
+
+def test_learning_rate_search_keeps_the_best_validation_candidate_and_resumes(tmp_path, monkeypatch):
+    """Chung et al. §4: one run per candidate; the lowest validation NLL wins; test plays no part."""
+    proto = protocol(lr_candidates=3, lr_log_range=(-9.0, -1.0), lr_sampling="stratified", epochs=2)
+    rates = MB.sample_learning_rates(proto, seed=3)
+    seen: list[dict] = []
+    result = run(proto, tmp_path, progress=seen.append)
+    assert result.status == "completed"
+    rows = result.per_trial()
+    assert [r["learning_rate"] for r in rows] == rates and sorted({p["candidate"] for p in seen}) == ["1/3", "2/3",
+                                                                                                      "3/3"]
+    best = min(rows, key=lambda r: r["valid_nll"])
+    assert best["chosen"] and sum(r["chosen"] for r in rows) == 1
+    metrics = result.metrics()
+    assert metrics["learning_rate"] == best["learning_rate"] and metrics["valid_nll"] == best["valid_nll"]
+    assert metrics["lr_candidates_run"] == 3
+    # The candidates differ only in the learning rate: the largest one (e^-1..e^-3.7) learns most in 2 epochs.
+    assert best["learning_rate"] == max(rates)
+    for k in range(3):
+        assert (tmp_path / f"lr{k}" / MB.STATE_FILE).exists()
+    # A resumed search reuses the finished candidates (no further training) and picks the same one.
+    calls = []
+    original = MB.train_minibatch
+    monkeypatch.setattr(MB, "train_minibatch", lambda p, **kw: calls.append(kw["resume"]) or original(p, **kw))
+    again = run(proto, tmp_path, resume=True)
+    assert calls == [True, True, True] and again.metrics()["learning_rate"] == metrics["learning_rate"]
+    assert again.metrics()["test_nll"] == pytest.approx(metrics["test_nll"])
+
+
+def test_global_clipnorm_is_keras_global_clipnorm():
+    per_var = MB._make_optimizer(protocol(clipnorm=1.0))
+    whole = MB._make_optimizer(protocol(clipnorm=1.0, clipnorm_scope="global"))
+    assert per_var.clipnorm == 1.0 and not per_var.global_clipnorm
+    assert whole.global_clipnorm == 1.0 and not whole.clipnorm

@@ -14,7 +14,7 @@ import dataclasses
 import os
 import re
 import zipfile
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
@@ -102,3 +102,36 @@ def ngram_examples(ids: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]
         raise DataError(f"need order >= 2 and at least {order} ids, got order={order}, {len(ids)} ids")
     windows = np.lib.stride_tricks.sliding_window_view(ids, order)
     return np.ascontiguousarray(windows[:, :-1]), np.ascontiguousarray(windows[:, -1])
+
+
+# Bengio et al. (2003) §4's figures for their copy of Brown, printed beside ours by `lstm-hist data stats brown`.
+PAPER_TOKENS = 1_181_041
+PAPER_DISTINCT = 47_578
+PAPER_VOCAB = 16_383
+
+
+def brown_stats(data_dir: str | os.PathLike | None = None, min_count: int = 4) -> list[tuple[str, Any, Any]]:
+    """Rows ``(quantity, ours, paper)`` for the Bengio et al. (2003) §4 preparation of NLTK's Brown.
+
+    The split is 800,000 / 200,000 / rest in corpus order; |V| keeps words seen ≥ ``min_count`` times (the paper's
+    "frequency ≤ 3 → one symbol") counted on the training part (our default) or on the whole stream (the paper does
+    not say which); ``<unk>`` is included in |V|.
+    """
+    tokens = load_brown_tokens(data_dir)
+    train, valid, test = brown_splits(tokens)
+    vocab_train = build_vocab(train, min_count)
+    vocab_stream = build_vocab(tokens, min_count)
+    rows: list[tuple[str, Any, Any]] = [
+        ("tokens in the stream", len(tokens), PAPER_TOKENS),
+        ("difference from the paper", len(tokens) - PAPER_TOKENS, None),
+        ("train tokens (first)", len(train), 800_000),
+        ("valid tokens (next)", len(valid), 200_000),
+        ("test tokens (rest)", len(test), PAPER_TOKENS - 1_000_000),
+        ("distinct tokens (case kept)", len(set(tokens)), PAPER_DISTINCT),
+        (f"|V|, frequency >= {min_count} in train, + <unk>", len(vocab_train), PAPER_VOCAB),
+        (f"|V|, frequency >= {min_count} in the stream, + <unk>", len(vocab_stream), PAPER_VOCAB),
+    ]
+    for name, part in (("train", train), ("valid", valid), ("test", test)):
+        ids = vocab_train.encode(part)
+        rows.append((f"<unk> rate in {name} (train-counted |V|)", round(float(np.mean(ids == 0)), 4), None))
+    return rows

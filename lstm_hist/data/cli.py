@@ -1,4 +1,8 @@
-"""``lstm-hist data``: list the data sets, show where their files resolve, verify them, fetch them.
+"""``lstm-hist data``: list the data sets, show where their files resolve, verify them, fetch them, print statistics.
+
+``stats NAME`` prints rows ``(quantity, ours, paper)`` from a function registered in :data:`STATS` under the data
+set's name (``"module:function"``, imported only when asked, taking ``data_dir``); a data set plugs in by adding
+one entry.
 
 Registered by ``lstm_hist.cli`` only when the command is ``data`` (``register(subparsers)``).
 """
@@ -6,9 +10,17 @@ Registered by ``lstm_hist.cli`` only when the command is ``data`` (``register(su
 from __future__ import annotations
 
 import argparse
+import importlib
+import json
 
 from lstm_hist.data.datasets import DATASETS, get_spec
 from lstm_hist.data.resolution import resolve, search_dirs
+
+
+# data set name → "module:function" returning [(quantity, ours, paper-or-None), ...]; takes data_dir=.
+STATS = {
+    "brown": "lstm_hist.data.brown:brown_stats",
+}
 
 
 def register(sub) -> None:
@@ -18,6 +30,13 @@ def register(sub) -> None:
 
     p = actions.add_parser("list", help="the known data sets, their files and licences")
     p.set_defaults(func=cmd_list)
+
+    p = actions.add_parser("stats", help="sizes and vocabulary of a data set as the papers prepare it, "
+                                         "beside the paper's figures")
+    p.add_argument("name", choices=sorted(STATS), metavar="NAME", help=", ".join(sorted(STATS)))
+    p.add_argument("--data-dir", default=None, help="a folder to search first (else $LSTM_HIST_DATA)")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
+    p.set_defaults(func=cmd_stats)
 
     for name, helptext, func in (
         ("where", "the folders searched for a data set, in order, and where each file resolves", cmd_where),
@@ -61,4 +80,28 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     download = True if (spec.auto_download or args.accept_licence) else None
     paths = resolve(spec.name, data_dir=args.data_dir, download=download)
     print(f"{spec.name}: {len(paths)} file(s) ok")
+    return 0
+
+
+def stats_rows(name: str, data_dir: str | None = None) -> list[tuple[str, object, object]]:
+    """The ``(quantity, ours, paper)`` rows of a data set's registered statistics function."""
+    module, _, func = STATS[name].partition(":")
+    return list(getattr(importlib.import_module(module), func)(data_dir=data_dir))
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    rows = stats_rows(args.name, args.data_dir)
+    if args.json:
+        print(json.dumps([{"quantity": q, "ours": o, "paper": p} for q, o, p in rows], indent=2))
+        return 0
+
+    def show(value) -> str:
+        if value is None:
+            return ""
+        return f"{value:,}" if isinstance(value, int) else str(value)
+
+    width = max(len(q) for q, _, _ in rows)
+    print(f"{'quantity':{width}s}  {'ours':>12s}  {'paper':>12s}")
+    for quantity, ours, paper in rows:
+        print(f"{quantity:{width}s}  {show(ours):>12s}  {show(paper):>12s}")
     return 0

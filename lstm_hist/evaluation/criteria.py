@@ -1,6 +1,13 @@
 """Stopping and success criteria of the online protocols (Hochreiter & Schmidhuber 1997, Table 11).
 
 * ABS(x): a sequence is processed correctly when the absolute error of every output unit is below x.
+* "window" (Exp 2): ABS(x) holds for each of the ``window`` most recent sequences ("during 10,000 successive,
+  randomly chosen input sequences, the maximal absolute error of all output units is always below 0.25").
+* "window_wrong" (Exp 5): fewer than ``max_wrong`` (n_seq) of the ``window`` most recent sequences violate
+  ABS(x).
+* "check_set" (Exp 3): ST1 = at most ``st1_max_wrong`` of a 256-sequence check set misclassified; ST2 = ST1
+  and the mean absolute check-set error below ``st2_error``; training stops at ST2.
+* "legal_next" (Exp 1): every symbol of every training and test string predicted (:func:`legal_next_correct`).
 * ST3(β): "average training error below β and the 2000 most recent sequences processed correctly".
   The average training error is the mean, over the same 2000 most recent sequences, of the per-sequence
   error E = Σ_k (t_k − y_k)² of eq. 16 (the paper does not say over which sequences it averages; see
@@ -59,4 +66,60 @@ class RecentWindow:
         self.count = np.array(arrays["window_count"])
 
 
-CRITERIA = ("st3",)
+def step_targets(mask: np.ndarray) -> np.ndarray:
+    """(…, L) bool: the steps that carry a target in an every-step task, t = 0 … length − 2.
+
+    Every-step tasks of the 1997 paper (Exps 1, 2a, 2b) predict the next input symbol, so the last symbol of a
+    sequence has no target: step t has one exactly when step t + 1 is a real step.
+    """
+    out = np.zeros_like(mask, dtype=bool)
+    out[..., :-1] = mask[..., 1:]
+    return out
+
+
+def last_target(mask: np.ndarray) -> np.ndarray:
+    """(…, L) bool: only the last step that carries a target (step length − 2: the prediction of the final symbol)."""
+    targets = step_targets(mask)
+    following = np.zeros_like(targets)
+    following[..., :-1] = targets[..., 1:]
+    return targets & ~following
+
+
+def sequence_scores(
+    target: np.ndarray, output: np.ndarray, mask: np.ndarray, threshold: float, every_step: bool, steps: str = "all"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per sequence: ``(E, correct, absolute error sum, count)`` for end-of-sequence or every-step targets.
+
+    End: E = Σ_k (t_k − y_k)², correct = ABS(threshold). Every step: E sums over the steps that carry a target
+    (:func:`step_targets`); correct = ABS(threshold) at every such step (``steps="all"``, Exp 2a) or at the
+    last one only (``steps="last"``, Exp 2b: "at the sequence end"). Returns E, correct, Σ|t − y| and the
+    number of (step, unit) values summed, all of shape target.shape[:-1] minus the step axis.
+    """
+    if not every_step:
+        diff = target - output
+        return (np.sum(diff**2, axis=-1), abs_correct(target, output, threshold), np.sum(np.abs(diff), axis=-1),
+                np.full(diff.shape[:-1], diff.shape[-1]))  # fmt: skip
+    on = step_targets(mask)
+    judged = on if steps == "all" else last_target(mask)
+    diff = (target - output) * on[..., None]
+    error = np.sum(diff**2, axis=(-2, -1))
+    wrong_steps = np.any(np.abs(target - output) >= threshold, axis=-1) & judged
+    count = on.sum(axis=-1) * diff.shape[-1]
+    return error, ~wrong_steps.any(axis=-1), np.sum(np.abs(diff), axis=(-2, -1)), count
+
+
+def legal_next_correct(output: np.ndarray, legal: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Exp 1 (§5.1): per sequence, whether every symbol is "predicted correctly".
+
+    At every step that has a successor, the output units of the legal next symbols must be the most active:
+    the smallest output among the legal symbols exceeds the largest among the illegal ones (a tie counts as
+    wrong). ``output`` (…, L, symbols), ``legal`` (…, L, symbols) bool, ``mask`` (…, L).
+    """
+    on = step_targets(mask)
+    lowest_legal = np.min(np.where(legal, output, np.inf), axis=-1)
+    highest_illegal = np.max(np.where(legal, -np.inf, output), axis=-1)
+    ok = (lowest_legal > highest_illegal) | ~on
+    return ok.all(axis=-1)
+
+
+CRITERIA = ("st3", "window", "window_wrong", "check_set", "legal_next")

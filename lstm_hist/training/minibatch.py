@@ -59,6 +59,7 @@ STATE_FILE = "minibatch.json"
 WEIGHTS_FILE = "minibatch.npz"
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 LOSSES = ("frame_nll_bernoulli", "token_nll", "mse")
+LR_SAMPLINGS = ("iid", "stratified")
 # Fields that may change between a run and its resume (extending training is allowed).
 _RESUMABLE_CHANGES = ("epochs", "early_stopping_patience")
 
@@ -71,7 +72,9 @@ class MinibatchProtocol:
     learning_rate: step size.
     batch_size: examples per update (rows of x; sequences for piano rolls, windows for the NPLM).
     epochs: maximum passes over the training split.
-    clipnorm: rescale each gradient to this norm when it exceeds it (Chung: 1.0); None = no clipping.
+    clipnorm: rescale the gradient to this norm when it exceeds it (Chung: 1.0); None = no clipping.
+    clipnorm_scope: "per_variable" (Keras ``clipnorm``: each weight tensor's gradient separately) or "global"
+        (Keras ``global_clipnorm``: the norm of the whole gradient vector, Chung et al.'s "norm of the gradient").
     momentum: SGD / RMSProp momentum (jych/librnn: 0.9 with RMSProp).
     rho: RMSProp decay of the squared-gradient average.
     early_stopping_patience: epochs without improvement of ``monitor`` before stopping; None = never stop
@@ -82,6 +85,15 @@ class MinibatchProtocol:
     loss: "frame_nll_bernoulli" (piano rolls), "token_nll" (softmax over words) or "mse".
     from_logits: whether the model outputs logits (True) or probabilities.
     eval_batch_size: batch size for the final evaluation (default: batch_size).
+    lr_candidates: None = train once with ``learning_rate``. An int n = Chung et al. (2014, §4) learning-rate
+        selection: n candidates ``lr_log_base ** u`` with u log-uniform in ``lr_log_range`` (Chung: 10 samples of
+        U(−12, −6)); one full training run per candidate, each with its own checkpoint folder
+        (``workdir/lr<k>``); the candidate with the lowest validation NLL (``valid_nll``, or ``valid_mse``) is
+        the result. ``learning_rate`` is then unused.
+    lr_log_range: (low, high) exponents of the candidates.
+    lr_log_base: the base of those exponents; the paper does not state it (e: natural logs, 6.1e-6 … 2.5e-3).
+    lr_sampling: "iid" (independent log-uniform samples, the paper) or "stratified" (one log-uniform sample in
+        each of n equal sub-ranges: the same marginal, but a small n still spans the range).
     """
 
     optimizer: str = "sgd"
@@ -89,6 +101,7 @@ class MinibatchProtocol:
     batch_size: int = 32
     epochs: int = 10
     clipnorm: float | None = None
+    clipnorm_scope: str = "per_variable"
     momentum: float = 0.0
     rho: float = 0.9
     early_stopping_patience: int | None = None
@@ -98,6 +111,10 @@ class MinibatchProtocol:
     loss: str = "frame_nll_bernoulli"
     from_logits: bool = True
     eval_batch_size: int | None = None
+    lr_candidates: int | None = None
+    lr_log_range: tuple[float, float] = (-12.0, -6.0)
+    lr_log_base: float = math.e
+    lr_sampling: str = "iid"
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -113,6 +130,8 @@ class MinibatchProtocol:
             raise UserError(f"protocol.learning_rate must be positive, got {self.learning_rate}")
         if self.clipnorm is not None and not self.clipnorm > 0:
             raise UserError(f"protocol.clipnorm must be positive or null, got {self.clipnorm}")
+        if self.clipnorm_scope not in ("per_variable", "global"):
+            raise UserError(f"protocol.clipnorm_scope must be 'per_variable' or 'global', got {self.clipnorm_scope!r}")
         if self.weight_noise < 0:
             raise UserError(f"protocol.weight_noise must be >= 0, got {self.weight_noise}")
         if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
@@ -120,8 +139,22 @@ class MinibatchProtocol:
                             f"got {self.early_stopping_patience}")
         if self.eval_batch_size is not None and self.eval_batch_size < 1:
             raise UserError(f"protocol.eval_batch_size must be at least 1, got {self.eval_batch_size}")
+        if self.lr_candidates is not None and self.lr_candidates < 1:
+            raise UserError(f"protocol.lr_candidates must be at least 1 or null, got {self.lr_candidates}")
+        bounds = tuple(float(v) for v in self.lr_log_range)
+        if len(bounds) != 2 or not bounds[0] <= bounds[1]:
+            raise UserError(f"protocol.lr_log_range must be [low, high] with low <= high, got {self.lr_log_range}")
+        self.lr_log_range = bounds
+        if not self.lr_log_base > 1:
+            raise UserError(f"protocol.lr_log_base must be > 1, got {self.lr_log_base}")
+        if self.lr_sampling not in LR_SAMPLINGS:
+            raise UserError(f"protocol.lr_sampling must be one of {', '.join(LR_SAMPLINGS)}, "
+                            f"got {self.lr_sampling!r}")
 
     def run(self, *, experiment, task_cfg, model_cfg, seed, workdir=None, resume=False, progress=None):
+        if self.lr_candidates is not None:
+            return search_learning_rate(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg,
+                                        seed=seed, workdir=workdir, resume=resume, progress=progress)
         return train_minibatch(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed,
                                workdir=workdir, resume=resume, progress=progress)
 
@@ -168,8 +201,14 @@ def derive_seeds(seed: int) -> dict[str, int]:
             "noise": int(states[2]), "data": int(states[3] % 2**31)}
 
 
+# Fields added after checkpoints existed: left out of the fingerprint at their defaults, so older checkpoints resume.
+_LATER_FIELDS = ("clipnorm_scope", "lr_candidates", "lr_log_range", "lr_log_base", "lr_sampling")
+
+
 def _fingerprint(task_cfg, model_cfg, protocol, seed) -> str:
-    fields = {k: v for k, v in dataclasses.asdict(protocol).items() if k not in _RESUMABLE_CHANGES}
+    defaults = {f.name: f.default for f in dataclasses.fields(MinibatchProtocol)}
+    fields = {k: v for k, v in dataclasses.asdict(protocol).items() if k not in _RESUMABLE_CHANGES
+              and not (k in _LATER_FIELDS and v == defaults[k])}
     text = json.dumps({"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": seed},
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -278,7 +317,7 @@ def _make_optimizer(protocol: MinibatchProtocol):
 
     common = {"learning_rate": protocol.learning_rate}
     if protocol.clipnorm is not None:
-        common["clipnorm"] = protocol.clipnorm
+        common["global_clipnorm" if protocol.clipnorm_scope == "global" else "clipnorm"] = protocol.clipnorm
     if protocol.optimizer == "sgd":
         return keras.optimizers.SGD(momentum=protocol.momentum, **common)
     if protocol.optimizer == "rmsprop":
@@ -576,6 +615,99 @@ def bench_minibatch(protocol: MinibatchProtocol, *, experiment, task_cfg, model_
     seconds = time.perf_counter() - start
     rate = updates / seconds
     epoch_seconds = batches_per_epoch / rate
+    runs = protocol.lr_candidates or 1  # learning-rate selection trains once per candidate
     return {"updates": updates, "steps_per_second": rate, "batches_per_epoch": batches_per_epoch,
-            "estimated_epoch_seconds": epoch_seconds, "estimated_wall_seconds": epoch_seconds * protocol.epochs,
+            "estimated_epoch_seconds": epoch_seconds, "lr_candidates": runs,
+            "estimated_wall_seconds": epoch_seconds * protocol.epochs * runs,
             "parameters": int(sum(int(np.prod(v.shape)) for v in model.trainable_variables))}
+
+
+# --- learning-rate selection (Chung et al. 2014 §4) -----------------------------------------------------
+
+
+def sample_learning_rates(protocol: MinibatchProtocol, seed: int) -> list[float]:
+    """The ``protocol.lr_candidates`` learning rates ``base ** u``, u log-uniform in ``lr_log_range``.
+
+    A pure function of (seed, protocol): a resumed search retrains the same candidates.
+    """
+    n = int(protocol.lr_candidates or 1)
+    low, high = protocol.lr_log_range
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1412_3555]))
+    if protocol.lr_sampling == "stratified":
+        edges = np.linspace(low, high, n + 1)
+        exponents = rng.uniform(edges[:-1], edges[1:])
+    else:
+        exponents = rng.uniform(low, high, size=n)
+    return [float(protocol.lr_log_base ** e) for e in exponents]
+
+
+@dataclasses.dataclass
+class LRSearchResult(MinibatchResult):
+    """The chosen candidate's result, plus every candidate's learning rate and validation score."""
+
+    learning_rate: float | None = None
+    candidates: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    def metrics(self) -> dict[str, Any]:
+        out = super().metrics()
+        out["learning_rate"] = self.learning_rate
+        out["lr_candidates_run"] = len(self.candidates)
+        return out
+
+    def per_trial(self) -> list[dict[str, Any]]:
+        """One row per learning-rate candidate (``chosen`` marks the one whose metrics are reported)."""
+        return [dict(row) for row in self.candidates]
+
+
+def search_learning_rate(protocol: MinibatchProtocol, *, experiment, task_cfg, model_cfg, seed=0, workdir=None,
+                         resume=False, progress=None) -> LRSearchResult:
+    """Train once per candidate learning rate, keep the one with the lowest validation score (Chung et al. §4).
+
+    Every candidate gets the same seed (same initial weights, data order and weight noise), so the candidates
+    differ only in the learning rate. Selection looks at the validation split only; the chosen candidate's
+    train/valid/test metrics are reported. A diverged candidate scores +inf; an interrupted one ends the search
+    (``status="interrupted"``; ``--resume`` continues with the finished candidates kept).
+    """
+    rates = sample_learning_rates(protocol, seed)
+    workdir = Path(workdir) if workdir is not None else None
+    rows: list[dict[str, Any]] = []
+    results: list[MinibatchResult] = []
+    score_key = "valid_mse" if protocol.loss == "mse" else "valid_nll"
+    for k, rate in enumerate(rates):
+        single = dataclasses.replace(protocol, learning_rate=rate, lr_candidates=None)
+        sub = workdir / f"lr{k}" if workdir is not None else None
+        sub_resume = bool(resume and sub is not None and (sub / STATE_FILE).exists() and (sub / WEIGHTS_FILE).exists())
+        if sub is not None and not sub_resume:
+            for name in (STATE_FILE, WEIGHTS_FILE):
+                (sub / name).unlink(missing_ok=True)
+
+        def tagged(info, k=k, rate=rate):
+            if progress is not None:
+                progress({**info, "candidate": f"{k + 1}/{len(rates)}", "learning_rate": rate})
+
+        result = train_minibatch(single, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed,
+                                 workdir=sub, resume=sub_resume, progress=tagged)
+        score = result.evaluation.get(score_key, math.inf) if result.status == "completed" else math.inf
+        rows.append({"trial": k, "learning_rate": rate, "status": result.status, score_key: score,
+                     "epochs": result.epochs_run, "best_epoch": result.best_epoch, "history": result.history,
+                     "chosen": False})
+        results.append(result)
+        if result.status == "interrupted":
+            break
+    finite = [k for k, row in enumerate(rows) if np.isfinite(row[score_key])]
+    interrupted = rows[-1]["status"] == "interrupted"
+    if interrupted or not finite:
+        chosen = len(rows) - 1
+        status = "interrupted" if interrupted else "diverged"
+    else:
+        chosen = min(finite, key=lambda k: rows[k][score_key])
+        status = "completed"
+        rows[chosen]["chosen"] = True
+    best = results[chosen]
+    return LRSearchResult(
+        status=status, parameters=best.parameters, epochs_run=best.epochs_run, best_epoch=best.best_epoch,
+        history=best.history, evaluation=best.evaluation if status == "completed" else {}, seeds=best.seeds,
+        repeated_sequences=sum(r.repeated_sequences for r in results),
+        train_seconds=sum(r.train_seconds for r in results), stopped_early=best.stopped_early,
+        learning_rate=rates[chosen], candidates=rows,
+    )

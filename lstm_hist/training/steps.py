@@ -16,7 +16,9 @@ import numpy as np
 
 
 def _broadcast_active(active, ndim):
-    return active.reshape((-1,) + (1,) * (ndim - 1))
+    from keras import ops
+
+    return ops.reshape(active, (-1,) + (1,) * (ndim - 1))
 
 
 def end_of_sequence_loss(ops, y, pred, loss_scale):
@@ -24,15 +26,38 @@ def end_of_sequence_loss(ops, y, pred, loss_scale):
     return loss_scale * ops.sum(ops.square(y - pred), axis=-1)
 
 
-class Stepper:
-    """``stepper(x, mask, y, active) -> predictions (N, out) as numpy``; updates the model in place."""
+def every_step_loss(ops, y, pred, mask, loss_scale):
+    """Per-row loss_scale · Σ_t Σ_k (t_k(t) − y_k(t))² over the steps that carry a target (Exps 1, 2a, 2b).
 
-    def __init__(self, model, optimizer, loss_scale: float):
+    y, pred (B, L, out); mask (B, L). Step t has a target when step t + 1 is real (the next symbol is predicted,
+    the last one has no successor; ``lstm_hist.evaluation.criteria.step_targets``). The sum over all steps of
+    one sequence is one update: "each weight's total update is the sum of the contributions of all time steps"
+    (App. A.1), applied at the sequence end (docs/deviations_hochreiter1997_more.md, update timing).
+    """
+    mask = ops.cast(mask, pred.dtype)
+    on = ops.concatenate([mask[:, 1:], ops.zeros_like(mask[:, :1])], axis=1)
+    return loss_scale * ops.sum(ops.square(y - pred) * ops.expand_dims(on, -1), axis=(1, 2))
+
+
+def row_loss(ops, y, pred, mask, loss_scale, every_step):
+    if every_step:
+        return every_step_loss(ops, y, pred, mask, loss_scale)
+    return end_of_sequence_loss(ops, y, pred, loss_scale)
+
+
+class Stepper:
+    """``stepper(x, mask, y, active) -> predictions (N, out) as numpy``; updates the model in place.
+
+    ``every_step=True``: y and the predictions are (N, L, out) and the loss is :func:`every_step_loss`.
+    """
+
+    def __init__(self, model, optimizer, loss_scale: float, every_step: bool = False):
         import keras
 
         self.model = model
         self.optimizer = optimizer
         self.loss_scale = float(loss_scale)
+        self.every_step = bool(every_step)
         self.backend = keras.backend.backend()
         optimizer.build(model.trainable_variables)
         if self.backend == "jax":
@@ -48,11 +73,11 @@ class Stepper:
         import jax.numpy as jnp
         from keras import ops
 
-        model, optimizer, loss_scale = self.model, self.optimizer, self.loss_scale
+        model, optimizer, loss_scale, every_step = self.model, self.optimizer, self.loss_scale, self.every_step
 
         def loss_fn(tv, ntv, x, mask, y, active):
             pred, ntv = model.stateless_call(tv, ntv, [x, mask], training=True)
-            per_row = end_of_sequence_loss(ops, y, pred, loss_scale)
+            per_row = row_loss(ops, y, pred, mask, loss_scale, every_step)
             return jnp.sum(per_row * active), (pred, ntv)
 
         grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
@@ -88,14 +113,14 @@ class Stepper:
         import tensorflow as tf
         from keras import ops
 
-        model, optimizer, loss_scale = self.model, self.optimizer, self.loss_scale
+        model, optimizer, loss_scale, every_step = self.model, self.optimizer, self.loss_scale, self.every_step
 
         @tf.function(reduce_retracing=True)
         def step(x, mask, y, active):
             old = [tf.identity(v.value) for v in model.trainable_variables]
             with tf.GradientTape() as tape:
                 pred = model([x, mask], training=True)
-                loss = tf.reduce_sum(end_of_sequence_loss(ops, y, pred, loss_scale) * active)
+                loss = tf.reduce_sum(row_loss(ops, y, pred, mask, loss_scale, every_step) * active)
             grads = tape.gradient(loss, model.trainable_variables)
             optimizer.apply(grads, model.trainable_variables)
             for var, before in zip(model.trainable_variables, old):
@@ -109,12 +134,12 @@ class Stepper:
         import torch
         from keras import ops
 
-        model, optimizer, loss_scale = self.model, self.optimizer, self.loss_scale
+        model, optimizer, loss_scale, every_step = self.model, self.optimizer, self.loss_scale, self.every_step
 
         def step(x, mask, y, active):
             old = [v.value.detach().clone() for v in model.trainable_variables]
             pred = model([x, mask], training=True)
-            loss = torch.sum(end_of_sequence_loss(ops, y, pred, loss_scale) * active)
+            loss = torch.sum(row_loss(ops, y, pred, mask, loss_scale, every_step) * active)
             model.zero_grad()
             grads = torch.autograd.grad(loss, [v.value for v in model.trainable_variables])
             optimizer.apply(list(grads), model.trainable_variables)

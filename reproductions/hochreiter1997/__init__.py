@@ -1,6 +1,8 @@
 """Hochreiter & Schmidhuber (1997), *Long Short-Term Memory*, Neural Computation 9(8):1735–1780.
 
-Reproduced here: Experiment 4, the adding problem (§5.4, Table 7). The cell is importable for use in any
+Reproduced here: all six experiment groups of §5: Exp 1 embedded Reber grammar (Table 1), Exp 2a–2c long
+time lags (Tables 2, 3), Exp 3a–3c two-sequence problem with noise (Tables 4–6), Exp 4 adding (Table 7),
+Exp 5 multiplication (Table 8), Exp 6a/6b temporal order (Table 9); nets of Table 10. The cell is importable for use in any
 Keras model: ``from reproductions.hochreiter1997 import LSTM1997``.
 """
 
@@ -10,6 +12,11 @@ from lstm_hist.training.online import OnlineProtocol
 from .cell import LSTM1997, LSTM1997Cell, TrialDense
 from .models import build_network
 from .tasks.adding import adding_problem
+from .tasks.long_lag import long_lag, long_lag_2c
+from .tasks.multiplication import multiplication_problem
+from .tasks.reber import embedded_reber
+from .tasks.temporal_order import temporal_order
+from .tasks.two_sequence import two_sequence
 
 EXPERIMENTS = {
     "adding": Experiment(
@@ -18,6 +25,42 @@ EXPERIMENTS = {
         protocol=OnlineProtocol,
         description="Adding problem (§5.4): add the two marked values of a long sequence of pairs.",
     ),
+    "embedded_reber": Experiment(
+        task=embedded_reber,
+        model=build_network,
+        protocol=OnlineProtocol,
+        description="Embedded Reber grammar (§5.1): predict the next symbol at every step of a grammar string.",
+    ),
+    "long_lag": Experiment(
+        task=long_lag,
+        model=build_network,
+        protocol=OnlineProtocol,
+        description="Long time lags, tasks 2a/2b (§5.2): predict the next symbol; the last one repeats the first.",
+    ),
+    "long_lag_2c": Experiment(
+        task=long_lag_2c,
+        model=build_network,
+        protocol=OnlineProtocol,
+        description="Very long time lags, task 2c (§5.2): after the trigger e, recall x/y from the start.",
+    ),
+    "two_sequence": Experiment(
+        task=two_sequence,
+        model=build_network,
+        protocol=OnlineProtocol,
+        description="Two-sequence problem, tasks 3a–3c (§5.3): noise and signal on the same input line.",
+    ),
+    "multiplication": Experiment(
+        task=multiplication_problem,
+        model=build_network,
+        protocol=OnlineProtocol,
+        description="Multiplication problem (§5.5): multiply the two marked values of a long sequence of pairs.",
+    ),
+    "temporal_order": Experiment(
+        task=temporal_order,
+        model=build_network,
+        protocol=OnlineProtocol,
+        description="Temporal order (§5.6): classify a long sequence by the order of widely separated X/Y symbols.",
+    ),
 }
 
 CITATION = """@article{hochreiter1997long,
@@ -25,4 +68,7 @@ CITATION = """@article{hochreiter1997long,
   journal={Neural Computation}, volume={9}, number={8}, pages={1735--1780}, year={1997},
   doi={10.1162/neco.1997.9.8.1735}}"""
 
-__all__ = ["CITATION", "EXPERIMENTS", "LSTM1997", "LSTM1997Cell", "TrialDense", "adding_problem", "build_network"]
+__all__ = [
+    "CITATION", "EXPERIMENTS", "LSTM1997", "LSTM1997Cell", "TrialDense", "adding_problem", "build_network",
+    "embedded_reber", "long_lag", "long_lag_2c", "multiplication_problem", "temporal_order", "two_sequence",
+]  # fmt: skip

@@ -25,15 +25,27 @@ def build_network(
     init_range: float = 0.1,
     truncate_gradient: bool = True,
     initial_activation: float = 0.0,
+    outputs_every_step: bool = False,
+    output_sees_inputs: bool = False,
     seed: int | None = None,
 ) -> keras.Model:
-    """A Table 10 network with connectivity "F" and the error at the sequence end.
+    """A Table 10 network: 1997 memory-cell blocks, then logistic output units.
 
     Inputs ``[x (B, L, inputs), mask (B, L) bool]``; output (B, outputs): y^k = σ(Σ_c w_kc y^c + b_k) at each
     sequence's last real step, computed from the cell outputs of that same step (§5, order of computation).
     ``output_bias`` follows Table 10's bias column ("all": every non-input unit has a bias).
     With ``trials=N`` every weight has a leading axis N and batch row b belongs to trial b.
+
+    ``outputs_every_step=True`` (Exps 1, 2a, 2b: the next symbol is predicted at every step): the output is
+    (B, L, outputs), the output units at every step. ``output_sees_inputs=True`` is Table 10's connectivity
+    "B" of Exp 2a/2b ("each layer has connections from all layers below"): the output units see the input
+    units as well as the cells; with ``recurrent=False`` the cell and its gate see the inputs only. The
+    sizes of Table 10 follow (tests/test_h97_models.py): e.g. Exp 2a, 101 inputs, one cell with an input gate
+    and no output gate, 101 outputs, no biases: 101·102 + 101 + 101 = 10,504 weights.
     """
+    if output_sees_inputs and not outputs_every_step:
+        raise ValueError("`output_sees_inputs` needs `outputs_every_step=True` (Exp 2a/2b), "
+                         f"received output_sees_inputs={output_sees_inputs!r}, outputs_every_step=False")
     x = keras.Input((None, inputs), name="x")
     mask = keras.Input((None,), dtype="bool", name="mask")
     cells = LSTM1997(
@@ -52,8 +64,11 @@ def build_network(
         initial_activation=initial_activation,
         trials=trials,
         seed=seed,
+        return_sequences=outputs_every_step,
         name="lstm1997",
     )(x, mask=mask)
+    if output_sees_inputs:
+        cells = keras.layers.Concatenate(name="inputs_and_cells")([x, cells])
     y = TrialDense(
         outputs,
         activation="sigmoid",

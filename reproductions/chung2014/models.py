@@ -1,0 +1,86 @@
+"""Chung et al. (2014) §4 music models: one recurrent layer, sigmoid outputs, sized per Table 1.
+
+Table 1 (music): LSTM 36 units (≈19.8×10³ parameters), GRU 46 (≈20.2×10³), tanh 100 (≈20.1×10³). We use the unit
+counts; the printed parameter totals match no accounting we found (shared/papers/cho2014_chung2014.md B.3), and
+``lstm-hist describe`` prints the count our models get (docs/deviations_chung2014.md, "Parameter counts").
+
+The network: inputs x_t (D binary notes) → recurrent layer → affine D outputs. The outputs are the logits of D
+independent Bernoulli (logistic sigmoid) units; the sigmoid itself is applied inside the loss
+(``frame_nll_bernoulli`` with ``from_logits=True``), which is the same model, computed stably.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import keras
+
+from reproductions.cho2014 import GRU2014Cell
+
+from .cells import PeepholeLSTMCell, TanhRNNCell
+
+UNITS = ("tanh", "gru", "lstm")
+TABLE1_UNITS = {"lstm": 36, "gru": 46, "tanh": 100}  # Table 1, music
+TABLE1_PARAMETERS = {"lstm": 19_800, "gru": 20_200, "tanh": 20_100}  # Table 1, "≈" as printed
+
+
+def make_cell(unit: str, units: int, *, init_range: float = 0.1, use_bias: bool = True,
+              gru_reset_after: bool = False, gru_update_convention: str = "chung", seed: int | None = None):
+    """The recurrent cell of one Table 2 column, all weights uniform in ±init_range, biases zero."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, received unit={unit!r}")
+
+    def uniform(offset):
+        return keras.initializers.RandomUniform(-init_range, init_range, seed=None if seed is None else seed + offset)
+
+    common = dict(units=units, use_bias=use_bias, kernel_initializer=uniform(0), recurrent_initializer=uniform(1))
+    if unit == "gru":
+        return GRU2014Cell(reset_after=gru_reset_after, update_convention=gru_update_convention, **common)
+    if unit == "lstm":
+        return PeepholeLSTMCell(peephole_initializer=uniform(2), **common)
+    return TanhRNNCell(**common)
+
+
+def build_music_model(
+    trials: int | None = None,
+    unit: Literal["tanh", "gru", "lstm"] = "gru",
+    units: int = 46,
+    dim: int = 96,
+    init_range: float = 0.1,
+    use_bias: bool = True,
+    gru_reset_after: bool = False,
+    gru_update_convention: Literal["cho", "chung"] = "chung",
+    unroll: bool = False,
+) -> keras.Model:
+    """Next-step model of D-dimensional binary frames: ``x (B, T, D) → logits (B, T, D)``.
+
+    unit: "tanh", "gru" or "lstm" (Table 2's columns); units: Table 1 sizes (36 / 46 / 100 for music).
+    dim: D, the input and output width (Chung §4: 93 / 96 / 105 / 108; 88 for the keyboard layout). Must equal
+        the task's ``dim``.
+    init_range: every weight uniform in [−init_range, init_range], biases zero. Not stated in the paper;
+        jych/librnn's JSB config uses ``irange: 0.1`` (docs/deviations_chung2014.md).
+    use_bias: biases in the recurrent layer (not in the papers' equations; Pylearn2 layers have them).
+    gru_reset_after: False = reset before the recurrent product (Chung §3.2, Cho v3 eq. 8); True = v1.
+    gru_update_convention: "chung" (§3.2, the default here) or "cho" (eq. 7): equivalent families.
+    unroll: unroll the time loop (only for short fixed-length inputs).
+    trials: must be None (the shared layer passes it; Chung's protocol trains one network per run).
+    """
+    if trials is not None:
+        raise ValueError(f"the music models train one network per run; received trials={trials!r}")
+    if not isinstance(dim, int) or dim < 1:
+        raise ValueError(f"dim must be a positive int, received dim={dim!r}")
+    cell = make_cell(unit, units, init_range=init_range, use_bias=use_bias, gru_reset_after=gru_reset_after,
+                     gru_update_convention=gru_update_convention)
+    inputs = keras.Input(shape=(None, dim), name="frames")
+    hidden = keras.layers.RNN(cell, return_sequences=True, unroll=unroll, name=f"{unit}_rnn")(inputs)
+    logits = keras.layers.Dense(
+        dim, name="note_logits",
+        kernel_initializer=keras.initializers.RandomUniform(-init_range, init_range),
+        bias_initializer="zeros",
+    )(hidden)
+    return keras.Model(inputs, logits, name=f"chung2014_{unit}{units}")
+
+
+def recurrent_parameters(model: keras.Model) -> int:
+    """Parameters of the recurrent layer alone (the accounting that matches Table 1's speech counts)."""
+    return int(sum(layer.count_params() for layer in model.layers if isinstance(layer, keras.layers.RNN)))

@@ -1,0 +1,89 @@
+"""Experiment 2, noise-free and noisy sequences with long time lags (Hochreiter & Schmidhuber 1997, §5.2,
+Tables 2 and 3).
+
+Task 2a (§5.2): p + 1 symbols a_1 … a_{p−1}, a_p = x, a_{p+1} = y, locally coded on p + 1 input and p + 1
+output units. Only two sequences exist, (y, a_1, …, a_{p−1}, y) and (x, a_1, …, a_{p−1}, x), each chosen
+with probability 0.5; the network predicts the next symbol at every step.
+
+Task 2b: as 2a, but the middle a_1 … a_{p−1} is replaced by a random string of length p − 1 over
+a_1 … a_{p−1} (exemplars drawn at random from the 2 classes).
+
+Task 2c: p + 4 symbols, distractors a_1 … a_p, trigger e, and b, x, y; p + 4 input units, 2 output units.
+A sequence starts with b, then x or y, then q random distractors; every further element is a random
+distractor with probability 9/10 or e with probability 1/10 (the reading that matches the stated expected
+length; some versions print 1/10, see ../shared/papers/hochreiter1997.md erratum 2); after e comes one final
+element repeating the second one (x or y). The error is given only at the end: the network must tell x
+from y across at least q + 1 steps.
+
+Choices where §5.2 is open (docs/deviations_hochreiter1997_more.md, "Exp 2"):
+
+* Unit order (2a/2b): a_1 … a_{p−1} are units 0 … p−2, x is unit p−1, y is unit p. Targets are the
+  one-hot next symbol at steps 0 … p−1; the last symbol has no successor and no target.
+* Unit order (2c): a_1 … a_p are units 0 … p−1, then e, b, x, y. Output coding (not stated): local,
+  x → (1, 0), y → (0, 1).
+* 2c distractors (printed index set 1 ≤ i ≤ q, erratum 6) are uniform over a_1 … a_p.
+* 2c lengths: the number of extra distractors before e is geometric (mean 9) and unbounded; draws with
+  more than ``max_extra`` extras are redrawn (probability 0.9^(max_extra+1): 2.4·10⁻⁵ for 100), so every
+  batch has one padded length q + 4 + max_extra.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm_hist.experiment import SequenceBatch
+
+
+def long_lag(rng: np.random.Generator, n: int, p: int = 100, random_middle: bool = False) -> SequenceBatch:
+    """Task 2a (``random_middle=False``) or 2b (True): x (n, p+1, p+1) one-hot, y (n, p+1, p+1) next symbols."""
+    if p < 2:
+        raise ValueError(f"`p` must be at least 2, received p={p!r}")
+    x_unit, y_unit = p - 1, p
+    ends = np.where(rng.random(n) < 0.5, y_unit, x_unit)
+    if random_middle:
+        middle = rng.integers(0, p - 1, size=(n, p - 1))
+    else:
+        middle = np.broadcast_to(np.arange(p - 1), (n, p - 1))
+    codes = np.concatenate([ends[:, None], middle, ends[:, None]], axis=1)  # (n, p + 1)
+    x = np.eye(p + 1, dtype=np.float32)[codes]
+    y = np.zeros_like(x)
+    y[:, :-1] = x[:, 1:]
+    return SequenceBatch(x, np.full(n, p + 1, dtype=np.int64), y)
+
+
+def long_lag_length(p: int = 100, random_middle: bool = False) -> int:
+    return p + 1
+
+
+long_lag.max_length = long_lag_length
+
+
+def long_lag_2c(
+    rng: np.random.Generator, n: int, p: int = 50, q: int = 50, max_extra: int = 100
+) -> SequenceBatch:
+    """Task 2c: x (n, L, p+4) one-hot, L = q + 4 + max_extra; y (n, 2) local code of the final x/y."""
+    if p < 1 or q < 0 or max_extra < 0:
+        raise ValueError(f"need p ≥ 1, q ≥ 0, max_extra ≥ 0, received p={p!r}, q={q!r}, max_extra={max_extra!r}")
+    e, b, x_unit = p, p + 1, p + 2
+    extras = rng.geometric(0.1, size=n) - 1  # distractors before e: P(k) = 0.9^k · 0.1
+    while (over := extras > max_extra).any():
+        extras[over] = rng.geometric(0.1, size=int(over.sum())) - 1
+    lengths = q + 4 + extras
+    steps = long_lag_2c_length(p, q, max_extra)
+    codes = rng.integers(0, p, size=(n, steps))
+    which = rng.integers(0, 2, size=n)  # 0: x, 1: y
+    rows = np.arange(n)
+    codes[:, 0] = b
+    codes[:, 1] = x_unit + which
+    codes[rows, lengths - 2] = e
+    codes[rows, lengths - 1] = x_unit + which
+    x = np.eye(p + 4, dtype=np.float32)[codes] * (np.arange(steps)[None, :] < lengths[:, None])[..., None]
+    y = np.eye(2, dtype=np.float32)[which]
+    return SequenceBatch(x, lengths.astype(np.int64), y)
+
+
+def long_lag_2c_length(p: int = 50, q: int = 50, max_extra: int = 100) -> int:
+    return q + 4 + max_extra
+
+
+long_lag_2c.max_length = long_lag_2c_length

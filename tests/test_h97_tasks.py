@@ -1,0 +1,181 @@
+"""The task generators of Hochreiter & Schmidhuber (1997) Exps 1, 2, 3, 5, 6, checked against their rules
+(§5.1–5.3, 5.5, 5.6) over many samples."""
+
+import numpy as np
+import pytest
+
+from reproductions.hochreiter1997.tasks import long_lag as ll
+from reproductions.hochreiter1997.tasks import reber
+from reproductions.hochreiter1997.tasks.multiplication import multiplication_problem
+from reproductions.hochreiter1997.tasks.temporal_order import B, E, X, Y, temporal_order
+from reproductions.hochreiter1997.tasks.two_sequence import two_sequence
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
+
+
+def assert_padded(batch):
+    steps = np.arange(batch.x.shape[1])
+    pad = steps[None, :] >= batch.lengths[:, None]
+    assert not batch.x[pad].any()
+    real = ~pad
+    assert np.allclose(batch.x[real].sum(-1), 1.0) or batch.x.shape[-1] == 1
+
+
+# --- Exp 1 -------------------------------------------------------------------------------------------
+
+
+def test_reber_strings_follow_the_embedded_grammar():
+    batch = reber.embedded_reber(rng(), 3000)
+    assert batch.x.shape == (3000, 50, 7) and batch.y.shape == (3000, 50, 7)
+    assert_padded(batch)
+    legal = reber.legal_next(batch.x, batch.lengths)  # raises on any ungrammatical string
+    strings = [reber.decode(batch.x[i], batch.lengths[i]) for i in range(3000)]
+    assert all(s[:1] == "B" and s[-1] == "E" and s[1] == s[-2] and s[2] == "B" and s[-3] == "E" for s in strings)
+    assert batch.lengths.min() >= 9 and batch.lengths.max() <= 50
+    # the outer branch and the first inner branch are each taken with probability 0.5
+    assert abs(np.mean([s[1] == "T" for s in strings]) - 0.5) < 0.04
+    assert abs(np.mean([s[3] == "T" for s in strings]) - 0.5) < 0.04
+    # targets: the next symbol at steps 0 … length−2, nothing at the final E; every target is legal
+    for i in range(200):
+        n = batch.lengths[i]
+        np.testing.assert_array_equal(batch.y[i, : n - 1], batch.x[i, 1:n])
+        assert not batch.y[i, n - 1 :].any()
+        assert legal[i, np.arange(n - 1), batch.y[i, : n - 1].argmax(-1)].all()
+        assert not legal[i, n - 1 :].any()
+
+
+def test_reber_legal_sets_are_the_grammars():
+    x = reber.encode(["BTBTXSETE"], 12)
+    legal = reber.legal_next(x.x, x.lengths)[0]
+    got = ["".join(s for s, on in zip(reber.SYMBOLS, row) if on) for row in legal[:8]]
+    assert got == ["TP", "B", "TP", "SX", "SX", "E", "T", "E"]  # two legal symbols inside loops, one elsewhere
+    for bad in ("BTBTXSEPE", "BTBTSEE", "BTBPXSETE"):  # wrong closing branch; S from state 0; P then X
+        with pytest.raises(ValueError):
+            reber.legal_next(*reber.encode([bad], 12)[:2])
+
+
+# --- Exp 2 -------------------------------------------------------------------------------------------
+
+
+def test_task_2a_has_exactly_the_two_sequences():
+    p = 100
+    batch = ll.long_lag(rng(), 2000, p=p)
+    codes = batch.x.argmax(-1)
+    assert batch.x.shape == (2000, p + 1, p + 1) and (batch.lengths == p + 1).all()
+    assert len({tuple(c) for c in codes}) == 2
+    assert set(codes[:, 0]) == {p - 1, p} and (codes[:, 0] == codes[:, -1]).all()  # x…x or y…y
+    np.testing.assert_array_equal(codes[:, 1:-1], np.broadcast_to(np.arange(p - 1), (2000, p - 1)))
+    assert abs((codes[:, 0] == p).mean() - 0.5) < 0.04
+    np.testing.assert_array_equal(batch.y[:, :-1], batch.x[:, 1:])
+    assert not batch.y[:, -1].any()
+
+
+def test_task_2b_has_a_random_middle_over_the_distractors_only():
+    p = 20
+    batch = ll.long_lag(rng(), 2000, p=p, random_middle=True)
+    codes = batch.x.argmax(-1)
+    middle = codes[:, 1:-1]
+    assert middle.max() <= p - 2 and middle.min() == 0  # never x or y in the middle
+    assert len(np.unique(middle)) == p - 1 and len({tuple(c) for c in codes}) > 1900
+    assert (codes[:, 0] == codes[:, -1]).all() and set(codes[:, 0]) == {p - 1, p}
+
+
+@pytest.mark.parametrize("p,q", [(50, 50), (10, 100)])
+def test_task_2c_follows_the_generation_rule(p, q):
+    batch = ll.long_lag_2c(rng(1), 8000, p=p, q=q)
+    e, b, x_unit = p, p + 1, p + 2
+    codes = np.where(batch.x.any(-1), batch.x.argmax(-1), -1)
+    n = batch.lengths
+    rows = np.arange(len(n))
+    assert_padded(batch)
+    assert (codes[:, 0] == b).all() and np.isin(codes[:, 1], [x_unit, x_unit + 1]).all()
+    assert (codes[rows, n - 1] == codes[:, 1]).all() and (codes[rows, n - 2] == e).all()
+    assert ((codes == e).sum(1) == 1).all()  # e only just before the end
+    inner = [codes[i, 2 : n[i] - 2] for i in range(2000)]
+    assert all((c >= 0).all() and (c < p).all() for c in inner)  # distractors a_1 … a_p only
+    assert n.min() == q + 4  # minimal length q+4, minimal lag q+1
+    # extra distractors are geometric with mean 9 (p = 9/10 of another one): mean length q+13, not the printed q+14
+    assert abs(n.mean() - (q + 13)) < 0.5  # standard error ≈ 0.11
+    np.testing.assert_array_equal(batch.y.argmax(-1), codes[:, 1] - x_unit)
+    assert abs(batch.y[:, 1].mean() - 0.5) < 0.02
+
+
+# --- Exp 3 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("informative", [1, 3])
+def test_task_3a_signal_then_noise(informative):
+    batch = two_sequence(rng(), 4000, min_length=100, informative=informative)
+    v = batch.x[..., 0]
+    assert batch.lengths.min() == 100 and batch.lengths.max() == 110
+    assert_padded(batch)
+    class_one = batch.y[:, 0] == 1.0
+    assert set(np.unique(batch.y)) == {0.0, 1.0} and abs(class_one.mean() - 0.5) < 0.03
+    np.testing.assert_array_equal(v[:, :informative], np.where(class_one, 1.0, -1.0)[:, None] * np.ones(informative))
+    noise = np.concatenate([v[i, informative : batch.lengths[i]] for i in range(4000)])
+    assert abs(noise.mean()) < 0.01 and abs(noise.var() - 0.2) < 0.01
+
+
+def test_task_3b_noise_on_the_informative_elements_and_3c_targets():
+    batch = two_sequence(rng(), 8000, informative=3, informative_noise=True)
+    sign = np.where(batch.y[:, 0] == 1.0, 1.0, -1.0)[:, None]
+    deviation = batch.x[:, :3, 0] - sign
+    assert abs(deviation.mean()) < 0.01 and abs(deviation.var() - 0.2) < 0.01
+    noisy = two_sequence(rng(5), 8000, targets=(0.2, 0.8), target_noise_variance=0.1)
+    clean = two_sequence(rng(5), 8000, targets=(0.2, 0.8), target_noise_variance=0.0)
+    np.testing.assert_array_equal(noisy.x, clean.x)  # same stream: tests judge the noise-free target
+    assert set(np.unique(clean.y)) == {np.float32(0.2), np.float32(0.8)}
+    class_one = clean.y[:, 0] < 0.5
+    np.testing.assert_array_equal(clean.x[:, 0, 0], np.where(class_one, 1.0, -1.0))  # class 1 → 0.2
+    assert abs((noisy.y - clean.y).var() - 0.1) < 0.006
+
+
+# --- Exp 5 -------------------------------------------------------------------------------------------
+
+
+def test_multiplication_targets_are_the_product_of_the_marked_values():
+    batch = multiplication_problem(rng(), 5000, min_length=100)
+    values, markers = batch.x[..., 0], batch.x[..., 1]
+    marked = markers == 1.0
+    assert (marked.sum(1) == 2).all()
+    real = np.arange(110)[None, :] < batch.lengths[:, None]
+    assert values[real].min() >= 0.0 and values[real].max() <= 1.0
+    product = np.array([np.prod(values[i][marked[i]]) for i in range(5000)])
+    np.testing.assert_allclose(batch.y[:, 0], product, rtol=1e-6)
+    first = marked[:, 0]
+    assert 0.05 < first.mean() < 0.15 and (values[first, 0] == 1.0).all()  # X1 := 1.0 when the first pair is marked
+
+
+# --- Exp 6 -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("relevant,ranges", [(2, [(10, 20), (50, 60)]), (3, [(10, 20), (33, 43), (66, 76)])])
+def test_temporal_order_framing_positions_and_classes(relevant, ranges):
+    batch = temporal_order(rng(), 4000, relevant=relevant)
+    codes = np.where(batch.x.any(-1), batch.x.argmax(-1), -1)
+    n, rows = batch.lengths, np.arange(4000)
+    assert_padded(batch)
+    assert n.min() == 100 and n.max() == 110
+    assert (codes[:, 0] == E).all() and (codes[rows, n - 1] == B).all()
+    assert ((codes == E).sum(1) == 1).all() and ((codes == B).sum(1) == 1).all()
+    relevant_at = [np.flatnonzero((c == X) | (c == Y)) + 1 for c in codes]  # 1-based positions
+    assert all(len(t) == relevant for t in relevant_at)
+    positions = np.array(relevant_at)
+    for k, (low, high) in enumerate(ranges):
+        assert positions[:, k].min() == low and positions[:, k].max() == high
+    bits = np.array([[codes[i, t - 1] == Y for t in relevant_at[i]] for i in range(4000)]).astype(int)
+    classes = bits @ (1 << np.arange(relevant - 1, -1, -1))
+    np.testing.assert_array_equal(batch.y.argmax(-1), classes)  # XX→Q(0), XY→R(1), YX→S(2), YY→U(3), …
+    assert batch.y.shape == (4000, 2**relevant) and np.bincount(classes).min() > 4000 / 2**relevant * 0.8
+    others = np.isin(codes, [2, 3, 4, 5])
+    assert (others.sum(1) == n - 2 - relevant).all()  # everything else is a, b, c or d
+
+
+def test_generators_are_pure_functions_of_the_rng():
+    for make in (lambda r: reber.embedded_reber(r, 20), lambda r: ll.long_lag_2c(r, 20, p=5, q=5),
+                 lambda r: two_sequence(r, 20), lambda r: temporal_order(r, 20)):  # fmt: skip
+        a, b = make(rng(3)), make(rng(3))
+        for u, v in zip(a, b):
+            np.testing.assert_array_equal(u, v)
