@@ -19,7 +19,7 @@ import tempfile
 import warnings
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Callable
 
 import lstm_hist
 
@@ -53,15 +53,18 @@ def to_jsonable(value: Any) -> Any:
     raise TypeError(f"record value of type {type(value).__name__} is not JSON-serializable: {value!r}")
 
 
-def write_record(path: str | Path, record: dict) -> Path:
-    """Write ``record`` as JSON to ``path`` atomically; an existing file is replaced only by a complete one."""
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then rename it over ``path``.
+
+    A crash or an exception leaves either the old file or the complete new one, never a partial file.
+    Records, checkpoints and progress markers all go through here.
+    """
     path = Path(path)
-    text = json.dumps(to_jsonable(record), indent=2, allow_nan=False) + "\n"  # fails before any file is opened
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -72,6 +75,12 @@ def write_record(path: str | Path, record: dict) -> Path:
             pass
         raise
     return path
+
+
+def write_record(path: str | Path, record: dict) -> Path:
+    """Write ``record`` as JSON to ``path`` atomically; an existing file is replaced only by a complete one."""
+    text = json.dumps(to_jsonable(record), indent=2, allow_nan=False) + "\n"  # fails before any file is opened
+    return atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 def load_records(directory: str | Path) -> list[tuple[Path, dict]]:

@@ -53,6 +53,7 @@ from typing import Any, Callable
 import numpy as np
 
 from lstm_hist.errors import UserError
+from lstm_hist.records import atomic_write
 from lstm_hist.evaluation import metrics as M
 
 STATE_FILE = "minibatch.json"
@@ -212,15 +213,6 @@ def _fingerprint(task_cfg, model_cfg, protocol, seed) -> str:
     text = json.dumps({"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": seed},
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        write(handle)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
 
 
 def _accepts(func: Callable, name: str) -> bool:
@@ -502,10 +494,10 @@ def train_minibatch(
         arrays.update({f"o{i}": _value(v) for i, v in enumerate(model.optimizer.variables)})
         for i, w in enumerate(state["best_weights"] or []):
             arrays[f"b{i}"] = w
-        _atomic_write(workdir / WEIGHTS_FILE, lambda handle: np.savez(handle, **arrays))
+        atomic_write(workdir / WEIGHTS_FILE, lambda handle: np.savez(handle, **arrays))
         meta = {k: v for k, v in state.items() if k != "best_weights"}
         meta["fingerprint"] = fingerprint
-        _atomic_write(workdir / STATE_FILE, lambda handle: handle.write(json.dumps(meta).encode()))
+        atomic_write(workdir / STATE_FILE, lambda handle: handle.write(json.dumps(meta).encode()))
 
     train, valid = data["train"], data["valid"]
     fit_x, shuffled = _fit_input(train, protocol.batch_size, seeds["shuffle"])

@@ -26,6 +26,7 @@ from typing import Any, Callable
 import numpy as np
 
 from lstm_hist.errors import UserError
+from lstm_hist.records import atomic_write
 from lstm_hist.experiment import SequenceBatch
 from lstm_hist.evaluation.criteria import CRITERIA, RecentWindow, abs_correct, legal_next_correct, sequence_scores
 
@@ -331,26 +332,15 @@ def _stack_per_trial(batches: list[SequenceBatch]):
 # --- checkpoints -------------------------------------------------------------------------------------
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+def _write_json(path: Path, value) -> None:
+    text = json.dumps(value).encode()
+    atomic_write(path, lambda handle: handle.write(text))
 
 
 # Protocol fields added after the first records; left out of the fingerprint while at their defaults, so a
 # checkpoint written before they existed still resumes.
 _LATER_FIELDS = ("target", "criterion_steps", "max_wrong", "check_every", "check_sequences", "st1_max_wrong",
                  "st2_error", "fixed_sets", "training_set", "test_set", "test_task")  # fmt: skip
-
 
 def _fingerprint(task_cfg, model_cfg, protocol, seed) -> str:
     fields = dataclasses.asdict(protocol)
@@ -461,7 +451,7 @@ def train_online(
         arrays.update({f"optimizer_{k}": np.asarray(v.numpy()) for k, v in enumerate(optimizer.variables)})
         arrays.update(window.state(), sequences=sequences, solved=solved, diverged=diverged, seen=seen,
                       error_part_at=error_part_at, correct_99_at=correct_99_at, st1_at=st1_at, st2_at=st2_at)
-        _atomic_savez(workdir / WEIGHTS_FILE, arrays)
+        atomic_write(workdir / WEIGHTS_FILE, lambda handle: np.savez(handle, **arrays))
         state = {
             "fingerprint": fingerprint,
             "seen": seen,
@@ -469,11 +459,11 @@ def train_online(
             "repeated_sequences": repeated,
             "rng": [rng.bit_generator.state for rng in streams],
         }
-        _atomic_write_bytes(workdir / STATE_FILE, json.dumps(state).encode())
+        _write_json(workdir / STATE_FILE, state)
 
     def note_progress():
         if workdir is not None:
-            _atomic_write_bytes(workdir / PROGRESS_FILE, json.dumps({"seen": seen}).encode())
+            _write_json(workdir / PROGRESS_FILE, {"seen": seen})
         if progress is not None:
             active = ~(solved | diverged)
             rows = active if active.any() else np.ones(n, dtype=bool)
@@ -541,7 +531,7 @@ def train_online(
     except KeyboardInterrupt:
         status = "interrupted"
         if workdir is not None:
-            _atomic_write_bytes(workdir / PROGRESS_FILE, json.dumps({"seen": seen}).encode())
+            _write_json(workdir / PROGRESS_FILE, {"seen": seen})
     train_seconds = elapsed_before + (time.perf_counter() - start)
     stepper.push()
     if progress is not None and status == "completed":
