@@ -45,7 +45,6 @@ import hashlib
 import inspect
 import json
 import math
-import os
 import time
 from pathlib import Path
 from typing import Any, Callable
