@@ -15,6 +15,7 @@ from typing import Any, Sequence
 
 from lstm_hist import __version__
 from lstm_hist.backend import BACKENDS, select_backend
+from lstm_hist.config import comparisons, paper_metrics
 from lstm_hist.errors import UserError
 
 EXIT_USER_ERROR = 2
@@ -51,7 +52,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     rows = []
     for e in entries:
-        reported = ", ".join(f"{k}={fmt(v)}" for k, v in (e["reported"] or {}).items())
+        reported = ", ".join(f"{k}={fmt(v)}" for k, v in paper_metrics(e["reported"]).items())
         rows.append([e["id"], e.get("table") or "", e.get("row") or "", e.get("title") or "", reported])
     for line in table_lines(["id", "table", "row", "title", "paper reports"], rows):
         print(line)
@@ -114,10 +115,14 @@ def cmd_describe(args: argparse.Namespace) -> int:
         print(f"  wall time:   {data['expected_wall_time']}")
     print(f"  command:     {data.get('command') or 'lstm-hist run ' + data['id']}")
     print(f"  config file: {data['path']}")
-    if data["reported"]:
+    if paper_metrics(data["reported"]):
         print("  paper reports:")
-        for key, value in data["reported"].items():
+        for key, value in paper_metrics(data["reported"]).items():
             print(f"    {key}: {fmt(value)}")
+    if comparisons(data["reported"]):
+        print("  comparison methods the paper prints for this table (not run here):")
+        for row in comparisons(data["reported"]):
+            print("    " + ", ".join(f"{k} {v}" if k != "method" else str(v) for k, v in row.items()))
     print("  config:")
     for line in yaml.safe_dump({k: data["config"][k] for k in ("task", "model", "protocol")},
                                sort_keys=False).splitlines():

@@ -77,6 +77,7 @@ def load_config(path: str | Path) -> dict:
             cfg[key] = {}
         if not isinstance(cfg[key], dict):
             raise ConfigError(f"{path}: {key!r} must be a mapping, got {type(cfg[key]).__name__}")
+    _check_comparisons(cfg["reported"].get(COMPARISONS), path)
     smoke = cfg.get("smoke")
     if smoke is not None:
         if not isinstance(smoke, dict):
@@ -87,6 +88,36 @@ def load_config(path: str | Path) -> dict:
             if not isinstance(block, dict):
                 raise ConfigError(f"{path}: 'smoke.{key}' must be a mapping, got {type(block).__name__}")
     return cfg
+
+
+# The other methods a paper table prints beside its own (RTRL, BPTT, ...): quoted, never run, so they are
+# strings in the paper's notation ("≈170", ">200,000") and kept out of the paper-vs-ours metric columns.
+COMPARISONS = "comparisons"
+
+
+def _check_comparisons(value: Any, path: Path) -> None:
+    if value is None:
+        return
+    where = f"{path}: 'reported.{COMPARISONS}'"
+    if not isinstance(value, list) or not value:
+        raise ConfigError(f"{where} must be a non-empty list of mappings, one per printed method row")
+    for i, row in enumerate(value):
+        if not isinstance(row, dict) or not isinstance(row.get("method"), str):
+            raise ConfigError(f"{where}[{i}] must be a mapping with a 'method' name (e.g. method: RTRL)")
+        for key, cell in row.items():
+            if not isinstance(cell, (str, int, float)) or isinstance(cell, bool):
+                raise ConfigError(f"{where}[{i}].{key} must be a number or a string as printed, "
+                                  f"got {type(cell).__name__}")
+
+
+def paper_metrics(reported: dict | None) -> dict:
+    """The paper's numbers for this row under the evaluator's metric keys (without the quoted comparisons)."""
+    return {k: v for k, v in (reported or {}).items() if k != COMPARISONS}
+
+
+def comparisons(reported: dict | None) -> list[dict]:
+    """The comparison-method rows the paper prints for this row's table (empty when none)."""
+    return list((reported or {}).get(COMPARISONS) or [])
 
 
 # ------------------------------------------------------------------------------------------------ validation

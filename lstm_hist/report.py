@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_hist import records
+from lstm_hist.config import comparisons, paper_metrics
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
 from lstm_hist.runner import fmt, trial_values
@@ -101,10 +102,11 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
 
     for paper in sorted(by_paper):
         lines += [f"## {paper}", ""]
-        for table, entries in by_paper[paper].items():
+        for table, entries in sorted(by_paper[paper].items(), key=lambda kv: _table_order(kv[0])):
             lines += [f"### {table}", ""]
             lines += _table(entries, out_dir)
             lines.append("")
+            lines += _comparison_table(_table_comparisons(configs, paper, table))
         if plots:
             image = _plot(paper, [r for t in by_paper[paper].values() for _, r in t], out_dir)
             if image is not None:
@@ -132,7 +134,7 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
 def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
     keys: list[str] = []
     for _, record in entries:
-        for key in record.get("reported") or {}:
+        for key in paper_metrics(record.get("reported")):
             if key not in keys:
                 keys.append(key)
     show_success = "success_rate" not in keys
@@ -143,7 +145,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
         ["backend", "device", "wall time", "date", "commit", "record"]
     lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
     for path, record in entries:
-        reported, metrics = record.get("reported") or {}, record.get("metrics") or {}
+        reported, metrics = paper_metrics(record.get("reported")), record.get("metrics") or {}
         prov = record.get("provenance") or {}
         label = record.get("row") or record["id"]
         if record.get("overrides"):
@@ -172,6 +174,37 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
     return lines
 
 
+def _table_order(table: str) -> tuple:
+    """Tables in the paper's numeric order ("Table 2" before "Table 10"), anything unnumbered after them."""
+    digits = "".join(ch if ch.isdigit() else " " for ch in table).split()
+    return (0, int(digits[0]), table) if digits else (1, 0, table)
+
+
+def _table_comparisons(configs: list[dict], paper: str, table: str) -> list[dict]:
+    """The comparison-method rows the configs of one paper table quote, each printed once, in config order."""
+    rows: list[dict] = []
+    for entry in configs:
+        if entry.get("paper") != paper or (entry.get("table") or "(no table)") != table:
+            continue
+        for row in comparisons(entry.get("reported")):
+            if row not in rows:
+                rows.append(row)
+    return rows
+
+
+def _comparison_table(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    keys: list[str] = []
+    for row in rows:
+        keys += [k for k in row if k not in keys]
+    lines = ["Other methods in this table, as the paper prints them (quoted, not run here):", "",
+             "| " + " | ".join(_md(k.replace("_", " ")) for k in keys) + " |", "|" + "---|" * len(keys)]
+    for row in rows:
+        lines.append("| " + " | ".join(_md(fmt(row[k]) if k in row else "") for k in keys) + " |")
+    return lines + [""]
+
+
 def _estimate_text(estimate: dict | None) -> str:
     if not estimate:
         return ""
@@ -191,8 +224,11 @@ def _plot(paper: str, recs: list[dict], out_dir: Path) -> Path | None:
     for record in recs:
         values = trial_values("sequences_mean", record.get("trials") or [])
         if values:
-            rows.append((str(record.get("row") or record["id"]), values, (record.get("reported") or {}).get(
-                "sequences_mean")))
+            # Several tables share row names (Tables 4 and 5 both have "T=100 N=1"), so the table goes in the label.
+            label = " ".join(str(x) for x in (record.get("table"), record.get("row") or record["id"]) if x)
+            reported = record.get("reported") or {}
+            # Exp 3 tables print the stop (ST2) count where the others print "success after".
+            rows.append((label, values, reported.get("sequences_mean", reported.get("st2_mean"))))
     if not rows:
         return None
     try:

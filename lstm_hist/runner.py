@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, TextIO
 
 from lstm_hist import records
 from lstm_hist.backend import current_backend
-from lstm_hist.config import apply_overrides, apply_smoke
+from lstm_hist.config import apply_overrides, apply_smoke, paper_metrics
 from lstm_hist.errors import ConfigError, UserError
 from lstm_hist.progress import ProgressLine, silent
 from lstm_hist.registry import load
@@ -260,7 +260,8 @@ def table_lines(headers: list[str], rows: list[list[str]]) -> list[str]:
 
 def print_summary(record: dict, path: Path, stream: TextIO) -> None:
     """The paper-vs-ours table for one record."""
-    reported, metrics, trials = record.get("reported") or {}, record.get("metrics") or {}, record.get("trials") or []
+    reported, metrics = paper_metrics(record.get("reported")), record.get("metrics") or {}
+    trials = record.get("trials") or []
     where = " ".join(str(x) for x in (record.get("section"), record.get("table"), record.get("row")) if x)
     print(f"\n{record['id']} — {record.get('title') or ''} ({where})", file=stream)
     print(f"status: {record['status']}" + ("  [smoke run: not comparable to the paper]" if record.get("smoke") else ""),

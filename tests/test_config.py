@@ -184,3 +184,30 @@ def test_list_reads_yaml_only(configs):
     assert entries[0]["reported"]["weights"] == 28
     with pytest.raises(UserError, match="no experiments for paper"):
         registry.list_experiments("nopaper")
+
+
+COMPARISONS_CONFIG = GOOD_CONFIG.replace(
+    "reported: {success_rate: 1.0, sequences_mean: 2000, weights: 28}",
+    "reported:\n  success_rate: 1.0\n  comparisons:\n    - {method: RTRL, weights: \"≈170\", success_after: \">200,000\"}\n",
+)
+
+
+def test_comparisons_are_kept_apart_from_the_paper_metrics(tmp_path):
+    from lstm_hist.config import comparisons, paper_metrics
+
+    cfg = load_text(tmp_path, COMPARISONS_CONFIG)
+    validate_config(cfg, EXP, "row.yaml")
+    assert paper_metrics(cfg["reported"]) == {"success_rate": 1.0}
+    assert comparisons(cfg["reported"]) == [{"method": "RTRL", "weights": "≈170", "success_after": ">200,000"}]
+
+
+@pytest.mark.parametrize("block, message", [
+    ("  comparisons: RTRL\n", r"reported\.comparisons' must be a non-empty list"),
+    ("  comparisons:\n    - {weights: 36}\n", r"comparisons'\[0\] must be a mapping with a 'method'"),
+    ("  comparisons:\n    - {method: BPTT, weights: [1, 2]}\n", r"comparisons'\[0\]\.weights must be a number or"),
+])
+def test_malformed_comparisons_are_refused(tmp_path, block, message):
+    text = GOOD_CONFIG.replace("reported: {success_rate: 1.0, sequences_mean: 2000, weights: 28}",
+                               "reported:\n  success_rate: 1.0\n" + block)
+    with pytest.raises(ConfigError, match=message):
+        load_text(tmp_path, text)

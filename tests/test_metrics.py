@@ -88,3 +88,16 @@ def test_keras_ops_loss_matches_numpy_evaluator():
     labels = np.array([0, 2])
     value = float(ops.convert_to_numpy(token(labels, np.zeros((2, 3), "float32"))))
     assert value == pytest.approx(math.log(3), rel=1e-6)
+
+
+def test_backend_softmax_nll_matches_the_numpy_reference():
+    rng = np.random.default_rng(3)
+    logits = (rng.normal(size=(64, 500)) * 8).astype(np.float32)  # large spread: the shift must be right
+    labels = rng.integers(0, 500, size=64)
+    mask = rng.integers(0, 2, size=64)
+    fast = M.softmax_nll_totals_fast(labels, logits, mask)
+    slow = M.softmax_nll_totals(labels, logits, mask)
+    assert fast[1] == slow[1]
+    assert fast[0] == pytest.approx(slow[0], rel=1e-5)
+    with pytest.raises(ValueError, match="do not match"):
+        M.softmax_nll_totals_fast(labels[:3], logits)

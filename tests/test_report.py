@@ -99,3 +99,21 @@ def test_trial_spread_counts_solved_trials_only():
     assert trial_values("sequences_mean", trials) == [100, 300]
     assert spread("sequences_mean", trials).startswith("100–300")
     assert trial_values("sequences_mean", [{"solved": False, "sequences": 5}] * 3) == []
+
+
+def test_comparison_methods_are_quoted_under_their_table_not_as_metric_columns(results, configs, tmp_path):
+    from conftest import write
+
+    text = (configs / "fakepaper" / "adding_t10.yaml").read_text().replace(
+        "reported: {success_rate: 1.0, sequences_mean: 2000, weights: 28}",
+        "reported:\n  success_rate: 1.0\n  comparisons:\n"
+        "    - {method: RTRL, weights: \"≈170\", success_after: \">5,000,000\"}\n"
+        "    - {method: BPTT, success_after: \"1,000\"}\n")
+    write(configs / "fakepaper" / "adding_t10.yaml", text)
+    with_comparisons = record(reported={"success_rate": 1.0, "comparisons": [{"method": "RTRL"}]})
+    records.write_record(results / "fakepaper" / "adding_t10-5.json", with_comparisons)
+    out = write_report(results, tmp_path / "docs" / "results.md", plots=False).read_text()
+    assert "comparisons (paper)" not in out
+    table = out[out.index("Other methods in this table"):]
+    assert "| method | weights | success after |" in table
+    assert "| RTRL | ≈170 | >5,000,000 |" in table and "| BPTT |  | 1,000 |" in table

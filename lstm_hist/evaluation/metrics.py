@@ -112,6 +112,44 @@ def bernoulli_nll_per_step_ops(y_true, logits_or_probs, from_logits: bool = True
     return ops.sum(nll, axis=-1)
 
 
+def softmax_nll_per_token_ops(labels, logits):
+    """keras.ops: −log softmax(logits)[label] per token, via logsumexp (stable in float32)."""
+    from keras import ops
+
+    picked = ops.take_along_axis(logits, ops.expand_dims(ops.cast(labels, "int32"), -1), axis=-1)
+    return ops.logsumexp(logits, axis=-1) - ops.squeeze(picked, -1)
+
+
+_COMPILED: dict = {}
+
+
+def softmax_nll_totals_fast(labels, logits, mask=None) -> tuple[float, int]:
+    """:func:`softmax_nll_totals` computed by the Keras backend (jit-compiled on JAX), summed in float64.
+
+    Evaluating a 14k-word softmax over the Brown corpus with NumPy's ``logaddexp.reduce`` took longer than the
+    forward pass itself (about 0.5 s per 1,024 tokens on 2 cores; 0.05 s jit-compiled).
+    """
+    import keras
+
+    backend = keras.backend.backend()
+    fn = _COMPILED.get(backend)
+    if fn is None:
+        fn = softmax_nll_per_token_ops
+        if backend == "jax":
+            import jax
+
+            fn = jax.jit(softmax_nll_per_token_ops)
+        _COMPILED[backend] = fn
+    labels = np.asarray(labels)
+    if np.asarray(logits).shape[:-1] != labels.shape:
+        raise ValueError(f"labels {labels.shape} do not match logits {np.asarray(logits).shape}")
+    nll = np.asarray(keras.ops.convert_to_numpy(fn(labels, logits)), np.float64)
+    if mask is None:
+        return float(nll.sum()), int(nll.size)
+    weight = np.asarray(mask, np.float64)
+    return float((nll * weight).sum()), int(np.count_nonzero(weight))
+
+
 def frame_nll_loss(from_logits: bool = True, name: str = "frame_nll_bernoulli"):
     """A ``keras.losses.Loss``: per-step Bernoulli NLL summed over notes, averaged over weighted steps.
 

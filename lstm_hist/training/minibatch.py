@@ -60,6 +60,32 @@ WEIGHTS_FILE = "minibatch.npz"
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 LOSSES = ("frame_nll_bernoulli", "token_nll", "mse")
 LR_SAMPLINGS = ("iid", "stratified")
+
+
+@dataclasses.dataclass(frozen=True)
+class LossSpec:
+    """A loss a paper module adds by name (``protocol.loss``), with its exact evaluation.
+
+    make: ``make(protocol) -> keras.losses.Loss`` (reduction over the weighted steps, like the built-in ones).
+    totals: ``totals(y, prediction, weight_or_None) -> (summed per-step NLL, counted steps)``, NumPy float64.
+    """
+
+    make: Callable[[Any], Any]
+    totals: Callable[..., tuple[float, int]]
+
+
+REGISTERED_LOSSES: dict[str, LossSpec] = {}
+
+
+def register_loss(name: str, make: Callable[[Any], Any], totals: Callable[..., tuple[float, int]]) -> None:
+    """Make ``protocol.loss: <name>`` available; its split metrics are ``<split>_nll`` and ``<split>_steps``.
+
+    Paper modules call this at import (the registry imports them before building the protocol), so the shared
+    layer never imports a paper (e.g. Chung et al.'s mixture-of-Gaussians NLL for raw speech).
+    """
+    if name in LOSSES:
+        raise ValueError(f"loss name {name!r} is built in")
+    REGISTERED_LOSSES[name] = LossSpec(make, totals)
 # Fields that may change between a run and its resume (extending training is allowed).
 _RESUMABLE_CHANGES = ("epochs", "early_stopping_patience")
 
@@ -82,7 +108,8 @@ class MinibatchProtocol:
     monitor: "val_loss" or "loss"; lower is better.
     restore_best_weights: evaluate the weights of the best ``monitor`` epoch.
     weight_noise: std of Gaussian weight noise during training (Chung: 0.075); 0 = off.
-    loss: "frame_nll_bernoulli" (piano rolls), "token_nll" (softmax over words) or "mse".
+    loss: "frame_nll_bernoulli" (piano rolls), "token_nll" (softmax over words), "mse", or a name a paper module
+        registered with :func:`register_loss` (e.g. "mog_nll", Chung et al.'s speech mixture).
     from_logits: whether the model outputs logits (True) or probabilities.
     eval_batch_size: batch size for the final evaluation (default: batch_size).
     lr_candidates: None = train once with ``learning_rate``. An int n = Chung et al. (2014, §4) learning-rate
@@ -119,8 +146,9 @@ class MinibatchProtocol:
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise UserError(f"protocol.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
-        if self.loss not in LOSSES:
-            raise UserError(f"protocol.loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.loss not in LOSSES and self.loss not in REGISTERED_LOSSES:
+            raise UserError(f"protocol.loss must be one of {', '.join((*LOSSES, *REGISTERED_LOSSES))}, "
+                            f"got {self.loss!r}")
         if self.monitor not in ("val_loss", "loss"):
             raise UserError(f"protocol.monitor must be 'val_loss' or 'loss', got {self.monitor!r}")
         for name in ("batch_size", "epochs"):
@@ -284,11 +312,13 @@ def evaluate_split(model, split, protocol: MinibatchProtocol, prefix: str) -> di
     batch_size = protocol.eval_batch_size or protocol.batch_size
     for x, y, weight in _eval_batches(split, batch_size):
         pred = np.asarray(model.predict_on_batch(x))
-        if protocol.loss == "frame_nll_bernoulli":
+        if protocol.loss in REGISTERED_LOSSES:
+            t, c = REGISTERED_LOSSES[protocol.loss].totals(y, pred, weight)
+        elif protocol.loss == "frame_nll_bernoulli":
             t, c = M.frame_nll_totals(y, pred, weight, from_logits=protocol.from_logits)
         elif protocol.loss == "token_nll":
             logits = pred if protocol.from_logits else np.log(np.clip(pred, 1e-12, None))
-            t, c = M.softmax_nll_totals(y, logits, weight)
+            t, c = M.softmax_nll_totals_fast(y, logits, weight)
         else:
             sq = ((np.asarray(y, np.float64) - pred) ** 2).mean(axis=-1)
             w = np.ones_like(sq) if weight is None else np.broadcast_to(np.asarray(weight, np.float64), sq.shape)
@@ -319,6 +349,8 @@ def _make_optimizer(protocol: MinibatchProtocol):
 def _make_loss(protocol: MinibatchProtocol):
     import keras
 
+    if protocol.loss in REGISTERED_LOSSES:
+        return REGISTERED_LOSSES[protocol.loss].make(protocol)
     if protocol.loss == "frame_nll_bernoulli":
         return M.frame_nll_loss(from_logits=protocol.from_logits)
     if protocol.loss == "token_nll":
