@@ -7,18 +7,15 @@ interrupted (resumable) or crashed (with the error), so no outcome goes unrecord
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import shlex
 import shutil
-import signal
 import sys
-import threading
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
-from lstm_hist import records
+from lstm_hist import interrupt, records
 from lstm_hist.backend import current_backend
 from lstm_hist.config import apply_overrides, apply_smoke, paper_metrics
 from lstm_hist.errors import ConfigError, UserError
@@ -49,22 +46,10 @@ def build_protocol(experiment: Any, cfg: dict, path: Path) -> Any:
         raise ConfigError(f"{path}: protocol: {exc}") from None
 
 
-@contextlib.contextmanager
 def sigterm_as_interrupt():
-    """Turn SIGTERM (a batch scheduler's kill, ``timeout``) into KeyboardInterrupt, which protocols catch to
-    checkpoint and return ``status="interrupted"``."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    """SIGTERM and Ctrl-C become KeyboardInterrupt, which protocols catch to checkpoint and return
+    ``status="interrupted"`` (see lstm_hist.interrupt for why a plain raising handler is not enough)."""
+    return interrupt.stop_on_signals()
 
 
 def record_path(out_dir: str | Path, exp_id: str, smoke: bool, start) -> Path:

@@ -171,6 +171,24 @@ def test_sigterm_becomes_keyboard_interrupt():
     assert signal.getsignal(signal.SIGTERM) is before
 
 
+def test_signals_are_also_recorded_for_loops_that_check():
+    from lstm_hist import interrupt
+    from lstm_hist.runner import sigterm_as_interrupt
+
+    with sigterm_as_interrupt():
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                time.sleep(0.001)
+        except KeyboardInterrupt:
+            pass  # as if native code had swallowed it: the request must still be there
+        assert interrupt.requested()
+        with pytest.raises(KeyboardInterrupt, match="signal 2"):
+            interrupt.check()
+        interrupt.check()  # acted on once: a second check passes
+    assert not interrupt.requested()
+
+
 def test_bench_prints_and_saves_estimate(configs, tmp_path, capsys):
     assert cli.main(["bench", "adding_t10", "--updates", "50", "--save", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out

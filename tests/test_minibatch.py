@@ -122,6 +122,29 @@ def test_interrupt_inside_an_epoch_checkpoints_and_counts_repeated_examples(tmp_
     assert resumed.status == "completed" and resumed.repeated_sequences == 3 * 32 and resumed.epochs_run == 3
 
 
+def test_a_stop_request_whose_exception_was_swallowed_still_interrupts_at_the_next_batch(tmp_path, monkeypatch):
+    """A signal that lands inside native JAX code can lose its KeyboardInterrupt; the recorded request is
+    acted on at the next batch end (lstm_hist.interrupt)."""
+    import keras
+
+    from lstm_hist import interrupt
+
+    class SwallowedSignal(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                interrupt.request(15)  # what the handler does, minus the raise native code swallowed
+
+    original = MB._callbacks
+    monkeypatch.setattr(MB, "_callbacks", lambda *a, **k: [SwallowedSignal()] + original(*a, **k))
+    try:
+        result = run(protocol(), tmp_path)
+    finally:
+        interrupt.clear()
+    assert result.status == "interrupted" and result.epochs_run == 0
+    assert result.repeated_sequences == 2 * 32
+    assert not interrupt.requested()
+
+
 def test_nan_loss_gives_diverged(tmp_path):
     result = run(protocol(), tmp_path, task_cfg={"poison": True})
     assert result.status == "diverged"

@@ -51,6 +51,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from lstm_hist import interrupt
 from lstm_hist.errors import UserError
 from lstm_hist.records import atomic_write
 from lstm_hist.evaluation import metrics as M
@@ -311,6 +312,7 @@ def evaluate_split(model, split, protocol: MinibatchProtocol, prefix: str) -> di
     total, count = 0.0, 0
     batch_size = protocol.eval_batch_size or protocol.batch_size
     for x, y, weight in _eval_batches(split, batch_size):
+        interrupt.check()
         pred = np.asarray(model.predict_on_batch(x))
         if protocol.loss in REGISTERED_LOSSES:
             t, c = REGISTERED_LOSSES[protocol.loss].totals(y, pred, weight)
@@ -358,8 +360,11 @@ def _make_loss(protocol: MinibatchProtocol):
     return keras.losses.MeanSquaredError(reduction="mean_with_sample_weight")
 
 
-def build_model(experiment, model_cfg: dict, protocol: MinibatchProtocol, init_seed: int):
-    """Seeded, compiled model with its optimizer variables built (so a checkpoint can be loaded into it)."""
+def build_model(experiment, model_cfg: dict, protocol: MinibatchProtocol, init_seed: int, metrics=None):
+    """Seeded, compiled model with its optimizer variables built (so a checkpoint can be loaded into it).
+
+    ``metrics``: extra Keras metrics for ``compile`` (e.g. lstm_hist.training.criterion_callback's batch outputs).
+    """
     import keras
 
     keras.utils.set_random_seed(init_seed)
@@ -367,7 +372,7 @@ def build_model(experiment, model_cfg: dict, protocol: MinibatchProtocol, init_s
     if _accepts(experiment.model, "trials"):
         kwargs["trials"] = None
     model = experiment.model(**kwargs)
-    model.compile(optimizer=_make_optimizer(protocol), loss=_make_loss(protocol))
+    model.compile(optimizer=_make_optimizer(protocol), loss=_make_loss(protocol), metrics=metrics)
     model.optimizer.build(model.trainable_variables)
     return model
 
@@ -480,10 +485,19 @@ def _callbacks(protocol, model, state, shuffled, seeds, save, progress):
                 progress({"epoch": epoch + 1, "epochs": protocol.epochs, "loss": logs.get("loss"),
                           "val_loss": logs.get("val_loss"), "best_epoch": state["best_epoch"]})
 
+    class StopRequest(keras.callbacks.Callback):
+        """Last in the list, so a SIGTERM acts between batches, with the weight noise already removed."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            interrupt.check()
+
+        def on_test_batch_end(self, batch, logs=None):
+            interrupt.check()
+
     callbacks = [EpochOrder()]
     if protocol.weight_noise > 0:
         callbacks.append(WeightNoise())
-    callbacks += [NaNGuard(), EpochEnd()]
+    callbacks += [NaNGuard(), EpochEnd(), StopRequest()]
     return callbacks
 
 
