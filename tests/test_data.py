@@ -361,3 +361,22 @@ def test_data_cli_verifies_and_explains(capsys):
     assert "nottingham: 1 file(s) ok" in capsys.readouterr().out
     assert main(["data", "fetch", "muse_data"]) == 2
     assert "--accept-licence" in capsys.readouterr().err
+
+
+@needs_shared
+@pytest.mark.slow
+def test_tfds_brown_builder_gives_back_the_bengio_split(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    pytest.importorskip("importlib_resources")
+    from lstm_hist.data.brown import brown_splits, build_vocab, load_brown_tokens
+    from lstm_hist.data.tfds_builders import BrownBengio2003
+
+    builder = BrownBengio2003(data_dir=str(tmp_path))
+    builder.download_and_prepare()
+    train, valid, test = brown_splits(load_brown_tokens())
+    assert builder.info.splits["valid"].num_examples == 200
+    assert builder.info.metadata["vocab"] == list(build_vocab(train).words)
+    chunks = sorted(builder.as_dataset(split="test").as_numpy_iterator(), key=lambda e: int(e["position"]))
+    assert [t.decode() for e in chunks for t in e["tokens"]] == test
+    ids = np.concatenate([e["ids"] for e in chunks])
+    np.testing.assert_array_equal(ids, build_vocab(train).encode(test))
