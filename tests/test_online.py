@@ -85,18 +85,19 @@ def small_protocol(**overrides):
     return OnlineProtocol(**{**values, **overrides})
 
 
-def test_resume_after_an_interrupt_gives_the_uninterrupted_result(tmp_path):
-    straight = train_online(protocol=small_protocol(), experiment=ADDING, task_cfg=TASK, model_cfg=MODEL,
+@pytest.mark.parametrize("update", ["per_sequence", "per_step"])
+def test_resume_after_an_interrupt_gives_the_uninterrupted_result(tmp_path, update):
+    straight = train_online(protocol=small_protocol(update=update), experiment=ADDING, task_cfg=TASK, model_cfg=MODEL,
                             seed=1, workdir=tmp_path / "a")  # fmt: skip
 
     def interrupt(info):
         if info["sequences"] >= 500:
             raise KeyboardInterrupt
 
-    stopped = train_online(protocol=small_protocol(), experiment=ADDING, task_cfg=TASK, model_cfg=MODEL,
+    stopped = train_online(protocol=small_protocol(update=update), experiment=ADDING, task_cfg=TASK, model_cfg=MODEL,
                            seed=1, workdir=tmp_path / "b", progress=interrupt, progress_every=100)  # fmt: skip
     assert stopped.status == "interrupted" and stopped.sequences_seen == 500
-    resumed = train_online(protocol=small_protocol(), experiment=ADDING, task_cfg=TASK, model_cfg=MODEL,
+    resumed = train_online(protocol=small_protocol(update=update), experiment=ADDING, task_cfg=TASK, model_cfg=MODEL,
                            seed=1, workdir=tmp_path / "b", resume=True)  # fmt: skip
     assert resumed.status == "completed"
     assert resumed.repeated_sequences == 100  # checkpoint at 400, killed at 500
@@ -104,6 +105,22 @@ def test_resume_after_an_interrupt_gives_the_uninterrupted_result(tmp_path):
     for key in a.files:
         np.testing.assert_array_equal(a[key], b[key])
     assert straight.metrics() == {**resumed.metrics()}
+
+
+def test_a_recorded_stop_request_interrupts_at_the_next_sequence(tmp_path):
+    """A SIGTERM whose KeyboardInterrupt was lost inside the jitted step still stops the run (lstm_hist.interrupt)."""
+    from lstm_hist import interrupt
+
+    def request_stop(info):
+        if info["sequences"] >= 300:
+            interrupt.request(15)
+
+    try:
+        stopped = train_online(protocol=small_protocol(), experiment=ADDING, task_cfg=TASK, model_cfg=MODEL, seed=1,
+                               workdir=tmp_path, progress=request_stop, progress_every=100)  # fmt: skip
+    finally:
+        interrupt.clear()
+    assert stopped.status == "interrupted" and stopped.sequences_seen == 300
 
 
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):

@@ -7,6 +7,8 @@ docs/deviations.md). The paper's independent trials are the rows of one model wh
 leading trial axis; each trial draws its data from its own RNG stream, so its updates depend on nothing
 the other trials see. A trial that meets its stopping criterion is frozen; the run ends when all are
 frozen or the sequence cap is reached. Then every trial is tested on ``test_sequences`` fresh sequences.
+With ``update: per_step`` the weights change after every step that carries a target instead (App. A.1's
+online learning, by truncated RTRL: lstm_hist.training.rtrl); for end-of-sequence targets the two coincide.
 
 Checkpoints (weights, optimizer variables, per-trial counters and windows, RNG states) are written
 atomically every ``checkpoint_every`` sequences, so a killed run resumes with ``resume=True`` and repeats
@@ -24,6 +26,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from lstm_hist import interrupt
 from lstm_hist.errors import UserError
 from lstm_hist.records import atomic_write
 from lstm_hist.experiment import SequenceBatch
@@ -68,6 +71,9 @@ class OnlineProtocol:
         (Exp 1, "t1"): trial b trains on exemplars drawn at random from pair b mod k's training set.
     training_set, test_set: sizes of those sets (256 and 256 in Exp 1); test strings never occur in training.
     test_task: task-config overrides for check and test sequences (3c: noise-free targets).
+    update: "per_sequence" (one update per sequence with the summed truncated gradient, autodiff) or "per_step"
+        (App. A.1's online learning: an update after every step that carries a target, by truncated RTRL,
+        lstm_hist.training.rtrl; plain SGD and the 1997 nets only). With end-of-sequence targets both are the same.
     """
 
     trials: int = 10
@@ -92,6 +98,7 @@ class OnlineProtocol:
     training_set: int = 256
     test_set: int = 256
     test_task: dict = dataclasses.field(default_factory=dict)
+    update: str = "per_sequence"
 
     def __post_init__(self):
         positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every")
@@ -106,6 +113,10 @@ class OnlineProtocol:
             raise UserError(f"protocol.learning_rate must be positive, got {self.learning_rate}")
         if self.target not in ("end", "every_step"):
             raise UserError(f"protocol.target must be 'end' or 'every_step', got {self.target!r}")
+        if self.update not in ("per_sequence", "per_step"):
+            raise UserError(f"protocol.update must be 'per_sequence' or 'per_step', got {self.update!r}")
+        if self.update == "per_step" and self.optimizer != "sgd":
+            raise UserError("protocol.update 'per_step' is the paper's plain gradient step: it needs optimizer: sgd")
         if self.criterion_steps not in ("all", "last"):
             raise UserError(f"protocol.criterion_steps must be 'all' or 'last', got {self.criterion_steps!r}")
         for name in ("check_every", "check_sequences", "training_set", "test_set"):
@@ -339,7 +350,7 @@ def _write_json(path: Path, value) -> None:
 # Protocol fields added after the first records; left out of the fingerprint while at their defaults, so a
 # checkpoint written before they existed still resumes.
 _LATER_FIELDS = ("target", "criterion_steps", "max_wrong", "check_every", "check_sequences", "st1_max_wrong",
-                 "st2_error", "fixed_sets", "training_set", "test_set", "test_task")  # fmt: skip
+                 "st2_error", "fixed_sets", "training_set", "test_set", "test_task", "update")  # fmt: skip
 
 def _fingerprint(task_cfg, model_cfg, protocol, seed) -> str:
     fields = dataclasses.asdict(protocol)
@@ -367,6 +378,11 @@ def _build(experiment, model_cfg, protocol, seed):
         optimizer = keras.optimizers.SGD(learning_rate=protocol.learning_rate)
     else:
         optimizer = keras.optimizers.Adam(learning_rate=protocol.learning_rate)
+    if protocol.update == "per_step":
+        from lstm_hist.training.rtrl import RTRLStepper
+
+        stepper = RTRLStepper(model, protocol.learning_rate, protocol.loss_scale, every_step=protocol.every_step)
+        return model, optimizer, stepper
     from lstm_hist.training.steps import Stepper
 
     return model, optimizer, Stepper(model, optimizer, protocol.loss_scale, every_step=protocol.every_step)
@@ -488,6 +504,7 @@ def train_online(
             x, mask, y = data.draw(count)
             for i in range(count):
                 active = ~(solved | diverged)
+                interrupt.check()  # a SIGTERM whose KeyboardInterrupt the jitted step swallowed
                 pred = stepper(x[i], mask[i], y[i], active)
                 seen += 1
                 finite = np.isfinite(pred.reshape(n, -1)).all(axis=-1)

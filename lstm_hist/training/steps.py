@@ -88,7 +88,9 @@ class Stepper:
             new_tv = [old + (new - old) * _broadcast_active(active, old.ndim) for old, new in zip(tv, new_tv)]
             return new_tv, ntv, ov, pred
 
-        self._step = jax.jit(step, donate_argnums=(0, 1, 2))
+        # No buffer donation: SIGTERM arrives during the jitted call and is raised before its results are
+        # assigned, which would leave the stepper holding deleted arrays and lose the interrupted run's checkpoint.
+        self._step = jax.jit(step)
         self.pull()
 
     def pull(self):
