@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 from lstm_hist import __version__
 from lstm_hist.backend import BACKENDS, select_backend
-from lstm_hist.config import comparisons, paper_metrics
+from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 
 EXIT_USER_ERROR = 2
@@ -119,6 +119,8 @@ def cmd_describe(args: argparse.Namespace) -> int:
         print("  paper reports:")
         for key, value in paper_metrics(data["reported"]).items():
             print(f"    {key}: {fmt(value)}")
+    if reference_note(data["reported"]):
+        print(f"  note:        {reference_note(data['reported'])}")
     if comparisons(data["reported"]):
         print("  comparison methods the paper prints for this table (not run here):")
         for row in comparisons(data["reported"]):

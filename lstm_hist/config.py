@@ -110,9 +110,19 @@ def _check_comparisons(value: Any, path: Path) -> None:
                                   f"got {type(cell).__name__}")
 
 
+# A note that the paper's numbers of a row come from another data set (Chung's non-public Ubisoft speech beside
+# our FSDD runs); the report marks those numbers with a dagger and prints the note.
+REFERENCE_ONLY = "reference_only"
+
+
 def paper_metrics(reported: dict | None) -> dict:
-    """The paper's numbers for this row under the evaluator's metric keys (without the quoted comparisons)."""
-    return {k: v for k, v in (reported or {}).items() if k != COMPARISONS}
+    """The paper's numbers for this row under the evaluator's metric keys (no comparisons, no reference note)."""
+    return {k: v for k, v in (reported or {}).items() if k not in (COMPARISONS, REFERENCE_ONLY)}
+
+
+def reference_note(reported: dict | None) -> str | None:
+    note = (reported or {}).get(REFERENCE_ONLY)
+    return str(note) if note else None
 
 
 def comparisons(reported: dict | None) -> list[dict]:

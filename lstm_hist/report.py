@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_hist import records
-from lstm_hist.config import comparisons, paper_metrics
+from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
 from lstm_hist.runner import fmt, trial_values
@@ -131,10 +131,16 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
     return out
 
 
+def _paper_numbers(record: dict) -> tuple[dict, str | None]:
+    """(the paper's metric values for the row, the reference-only note or None: shown with a dagger)."""
+    return paper_metrics(record.get("reported")), reference_note(record.get("reported"))
+
+
 def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
     keys: list[str] = []
+    notes: list[str] = []
     for _, record in entries:
-        for key in paper_metrics(record.get("reported")):
+        for key in _paper_numbers(record)[0]:
             if key not in keys:
                 keys.append(key)
     show_success = "success_rate" not in keys
@@ -145,7 +151,10 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
         ["backend", "device", "wall time", "date", "commit", "record"]
     lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
     for path, record in entries:
-        reported, metrics = paper_metrics(record.get("reported")), record.get("metrics") or {}
+        (reported, note), metrics = _paper_numbers(record), record.get("metrics") or {}
+        if note and note not in notes:
+            notes.append(note)
+        mark = "†" * (notes.index(note) + 1) if note else ""
         prov = record.get("provenance") or {}
         label = record.get("row") or record["id"]
         if record.get("overrides"):
@@ -154,7 +163,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
             label = f"{label} *(interrupted)*"
         cells = [label]
         for key in keys:
-            cells += [fmt(reported.get(key)) if key in reported else "", fmt(metrics.get(key))]
+            cells += [fmt(reported.get(key)) + mark if key in reported else "", fmt(metrics.get(key))]
         trials = record.get("trials") or []
         n_trials = len(trials) or (record.get("config") or {}).get("protocol", {}).get("trials")
         cells.append(fmt(n_trials))
@@ -171,6 +180,10 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
             f"[{path.name}]({_link(path, out_dir)})",
         ]
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
+    if notes:
+        lines.append("")
+        lines += [f"{'†' * (i + 1)} Paper column: {_md(note)}" + ("  " if i + 1 < len(notes) else "")
+                  for i, note in enumerate(notes)]
     return lines
 
 

@@ -170,7 +170,8 @@ def test_model_outputs_logits_whose_loss_is_the_frame_nll():
 
 
 def test_all_twelve_table2_configs_validate_and_carry_the_printed_numbers():
-    ids = [i for i in registry.all_ids() if i.startswith("chung2014/")]
+    speech = ("fsdd_", "wavdir_")  # the speech rows: tests/test_speech.py
+    ids = [i for i in registry.all_ids() if i.startswith("chung2014/") and not i.split("/")[1].startswith(speech)]
     assert len(ids) == 12
     table2 = {"jsb_gru": (6.94, 8.54), "nottingham_tanh": (3.22, 3.13), "pianomidi_lstm": (6.49, 9.03),
               "musedata_gru": (5.06, 5.99)}

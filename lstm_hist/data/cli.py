@@ -20,6 +20,12 @@ from lstm_hist.data.resolution import resolve, search_dirs
 # data set name → "module:function" returning [(quantity, ours, paper-or-None), ...]; takes data_dir=.
 STATS = {
     "brown": "lstm_hist.data.brown:brown_stats",
+    "fsdd": "lstm_hist.data.fsdd:fsdd_stats",
+}
+# data set name → "module:function(data_dir=)" run by ``verify`` after the per-file sha256 checks, for data sets
+# whose checksums live outside the spec (FSDD: MANIFEST.tsv or one digest over the whole set); returns a message.
+VERIFIERS = {
+    "fsdd": "lstm_hist.data.fsdd:verify_fsdd",
 }
 
 
@@ -72,6 +78,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
     paths = resolve(args.name, data_dir=args.data_dir, download=False)
     folders = sorted({str(p.parent) for p in paths.values()})
     print(f"{args.name}: {len(paths)} file(s) ok in {', '.join(folders)}")
+    if args.name in VERIFIERS:
+        module, _, func = VERIFIERS[args.name].partition(":")
+        print(f"{args.name}: {getattr(importlib.import_module(module), func)(data_dir=args.data_dir)}")
     return 0
 
 

@@ -6,24 +6,35 @@ recordings and applies the official split (README: takes 0–4 of every digit an
 framing into 20-in/10-out steps belongs to the paper module.
 
 When ``MANIFEST.tsv`` (a derived file in shared/data/fsdd) sits beside ``recordings/``, every file's sha256 is
-checked against it; otherwise the files are read unverified (upstream publishes no checksums).
+checked against it. Otherwise (e.g. the 3,000 files downloaded one by one from the v1.0.10 tag into the cache) the
+whole set is checked against :data:`FSDD_SET_SHA256`, one digest over every file's sha256 (upstream publishes no
+checksums; ours pins the bytes of v1.0.10).
+
+A second source is TFDS's ``spoken_digit`` (:func:`load_fsdd_tfds`). Its version 1.0.9 is an *older* FSDD release
+(2,500 recordings, 5 speakers, per the TFDS catalogue), so it is a subset of v1.0.10, not the same data; the take
+index is read from each example's file name, so the official split rule is the same.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import os
 from pathlib import Path
 
 import numpy as np
 
-from lstm_hist.data.datasets import FSDD
+from lstm_hist.data.audio import read_wav
+from lstm_hist.data.datasets import FSDD, FSDD_SPEAKERS
 from lstm_hist.data.resolution import resolve_file, sha256_of
 from lstm_hist.errors import DataError
 
 SAMPLE_RATE = 8000
 TEST_TAKES = range(0, 5)
+# sha256 of the lines "recordings/<name>.wav<TAB><sha256 of the file>\n", sorted by name, over all 3,000 files of
+# v1.0.10 (computed from shared/data/fsdd/MANIFEST.tsv; see fsdd_set_digest).
+FSDD_SET_SHA256 = "6a1aafacf40d8a7aeda379f079a39ca7e165fe03f4ed5d63a2ab25f3a8420685"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,12 +67,24 @@ def _manifest(folder: Path) -> dict[str, str]:
         return {row["path"]: row["sha256"] for row in csv.DictReader(handle, delimiter="\t")}
 
 
+def fsdd_set_digest(hashes: dict[str, str]) -> str:
+    """One sha256 over ``{"recordings/x.wav": sha256}``: what :data:`FSDD_SET_SHA256` pins."""
+    text = "".join(f"{name}\t{hashes[name]}\n" for name in sorted(hashes))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def list_fsdd(
     data_dir: str | os.PathLike | None = None, verify: bool = True, download: bool | None = None
 ) -> list[Recording]:
-    """All 3,000 recordings (digit, speaker, take), resolved like any data file; sha256-checked per MANIFEST."""
+    """All 3,000 recordings (digit, speaker, take), resolved like any data file.
+
+    verify: check each file against MANIFEST.tsv where one sits beside ``recordings/``, and the files without a
+    manifest together against :data:`FSDD_SET_SHA256` (a mismatch there names the files that are not v1.0.10's
+    only when a manifest is present; otherwise it asks to delete and re-fetch the set).
+    """
     recordings: list[Recording] = []
     manifests: dict[Path, dict[str, str]] = {}
+    unlisted: dict[str, str] = {}
     for data_file in FSDD.files:
         path = resolve_file(FSDD, data_file.name, data_dir=data_dir, download=download)
         folder = path.parents[1]
@@ -69,27 +92,24 @@ def list_fsdd(
             if folder not in manifests:
                 manifests[folder] = _manifest(folder)
             expected = manifests[folder].get(data_file.name)
-            if expected is not None and sha256_of(path) != expected:
+            if expected is None:
+                unlisted[data_file.name] = sha256_of(path)
+            elif sha256_of(path) != expected:
                 raise DataError(
                     f"FSDD file {path} has the wrong sha256: expected {expected} (MANIFEST.tsv), got {sha256_of(path)}"
+                    "; delete it and run `lstm-hist data fetch fsdd`"
                 )
         recordings.append(Recording(path, *_parse_name(data_file.name)))
+    if len(unlisted) == len(FSDD.files) and fsdd_set_digest(unlisted) != FSDD_SET_SHA256:
+        folders = sorted({str(r.path.parent) for r in recordings})
+        raise DataError(f"the FSDD recordings in {', '.join(folders)} are not the v1.0.10 files (set sha256 "
+                        f"mismatch); delete them and run `lstm-hist data fetch fsdd`")
     return recordings
 
 
 def load_wav(path: str | os.PathLike) -> np.ndarray:
-    """Mono 16-bit PCM WAV at 8 kHz → float32 samples in [−1, 1)."""
-    import scipy.io.wavfile
-
-    try:
-        rate, samples = scipy.io.wavfile.read(str(path))
-    except ValueError as exc:
-        raise DataError(f"{path} is not a readable WAV file ({exc})") from None
-    if rate != SAMPLE_RATE or samples.dtype != np.int16 or samples.ndim != 1:
-        raise DataError(
-            f"{path}: expected mono int16 at {SAMPLE_RATE} Hz, got {samples.dtype} {samples.shape} at {rate} Hz"
-        )
-    return samples.astype(np.float32) / 32768.0
+    """Mono 16-bit PCM WAV at 8 kHz → float32 samples in [−1, 1) (int16 / 32768)."""
+    return read_wav(path, sample_rate=SAMPLE_RATE)[1]
 
 
 def load_fsdd(
@@ -100,3 +120,57 @@ def load_fsdd(
     for recording in list_fsdd(data_dir, verify=verify):
         splits[recording.split].append((load_wav(recording.path), recording.digit, recording.speaker))
     return splits
+
+
+def load_fsdd_tfds(data_dir: str | os.PathLike | None = None) -> dict[str, list[tuple[np.ndarray, int, str, int]]]:
+    """FSDD through TFDS ``spoken_digit`` (downloads on first use): ``{"train"|"test": [(audio, digit, speaker,
+    take), ...]}`` with the official split, audio int16 / 32768, sorted like :func:`list_fsdd`.
+
+    TFDS ships the recordings as one "train" split; each example's ``audio/filename`` gives the take index.
+    TFDS 1.0.9 holds an older release (2,500 recordings, 5 speakers): results differ from ``list_fsdd``'s 3,000.
+    """
+    try:
+        import tensorflow_datasets as tfds
+    except ImportError:
+        raise DataError("source 'tfds' needs tensorflow-datasets (`pip install tensorflow-datasets`); or use "
+                        "source 'fsdd'") from None
+    try:
+        examples = tfds.as_numpy(tfds.load("spoken_digit", split="train", data_dir=data_dir))
+        rows = []
+        for example in examples:
+            name = Path(example["audio/filename"].decode()).name
+            digit, speaker, index = _parse_name(name)
+            rows.append((name, np.asarray(example["audio"]).astype(np.float32) / 32768.0, digit, speaker, index))
+    except Exception as exc:  # offline, a broken download, a TFDS version without spoken_digit
+        raise DataError(f"TFDS spoken_digit could not be loaded ({type(exc).__name__}: {exc}); use source 'fsdd' "
+                        "(shared data or `lstm-hist data fetch fsdd`)") from None
+    rows.sort(key=lambda row: (row[2], FSDD_SPEAKERS.index(row[3]) if row[3] in FSDD_SPEAKERS else 99, row[4]))
+    splits: dict[str, list[tuple[np.ndarray, int, str, int]]] = {"train": [], "test": []}
+    for _, audio, digit, speaker, index in rows:
+        splits[fsdd_split(index)].append((audio, digit, speaker, index))
+    return splits
+
+
+def verify_fsdd(data_dir: str | os.PathLike | None = None) -> str:
+    """``lstm-hist data verify fsdd``: every file against MANIFEST.tsv, or the whole set against FSDD_SET_SHA256."""
+    recordings = list_fsdd(data_dir, verify=True, download=False)
+    folders = {r.path.parents[1] for r in recordings}
+    how = "MANIFEST.tsv" if all((f / "MANIFEST.tsv").is_file() for f in folders) else "the v1.0.10 set sha256"
+    return f"{len(recordings)} recordings match {how}"
+
+
+def fsdd_stats(data_dir: str | os.PathLike | None = None) -> list[tuple[str, object, object]]:
+    """``lstm-hist data stats fsdd``: counts and durations beside Chung et al.'s Ubisoft A (a different data set)."""
+    recordings = list_fsdd(data_dir)
+    lengths = np.array([len(load_wav(r.path)) for r in recordings])
+    test = np.array([r.split == "test" for r in recordings])
+    return [
+        ("recordings (train / test)", f"{int((~test).sum())} / {int(test.sum())}", None),
+        ("speakers", len({r.speaker for r in recordings}), None),
+        ("sample rate (Hz)", SAMPLE_RATE, None),
+        ("total seconds", round(float(lengths.sum()) / SAMPLE_RATE, 2), None),
+        ("mean seconds per recording", round(float(lengths.mean()) / SAMPLE_RATE, 3), None),
+        ("10-sample steps per recording (mean)", round(float(lengths.mean()) / 10, 1),
+         "Ubisoft A: 500 per sequence"),
+        ("train steps of 10 samples", int(lengths[~test].sum()) // 10, None),
+    ]

@@ -84,3 +84,50 @@ def build_music_model(
 def recurrent_parameters(model: keras.Model) -> int:
     """Parameters of the recurrent layer alone (the accounting that matches Table 1's speech counts)."""
     return int(sum(layer.count_params() for layer in model.layers if isinstance(layer, keras.layers.RNN)))
+
+
+TABLE1_SPEECH_UNITS = {"lstm": 195, "gru": 227, "tanh": 400}  # Table 1, speech
+TABLE1_SPEECH_PARAMETERS = {"lstm": 169_100, "gru": 168_900, "tanh": 168_400}  # Table 1, "≈" as printed
+
+
+def build_speech_model(
+    trials: int | None = None,
+    unit: Literal["tanh", "gru", "lstm"] = "gru",
+    units: int = 227,
+    input_samples: int = 20,
+    output_samples: int = 10,
+    components: int = 20,
+    init_range: float = 0.1,
+    use_bias: bool = True,
+    gru_reset_after: bool = False,
+    gru_update_convention: Literal["cho", "chung"] = "chung",
+    unroll: bool = False,
+) -> keras.Model:
+    """Raw-speech model (§4): ``x (B, T, 20 samples) → raw mixture parameters (B, T, K·(2·10 + 1))``.
+
+    unit, units: Table 2's columns, Table 1's speech sizes (LSTM 195, GRU 227, tanh 400). Table 1's ≈169×10³
+        parameters are the recurrent layer alone (facts B.3: 169,065 / 168,888 / 168,400 with biases and the
+        LSTM's 3·n peepholes); the mixture output layer adds units·K·21 + K·21 (docs/deviations.md).
+    input_samples, output_samples: samples read and predicted per step (§4: 20 and 10).
+    components: Gaussians in the output mixture (§4: 20); the output layout is :mod:`reproductions.chung2014.mog`'s.
+    init_range, use_bias, gru_*: as for :func:`build_music_model`.
+    trials: must be None (one network per run).
+    """
+    from .mog import mog_output_size
+
+    if trials is not None:
+        raise ValueError(f"the speech models train one network per run; received trials={trials!r}")
+    for name, value in (("input_samples", input_samples), ("output_samples", output_samples),
+                        ("components", components)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive int, received {name}={value!r}")
+    cell = make_cell(unit, units, init_range=init_range, use_bias=use_bias, gru_reset_after=gru_reset_after,
+                     gru_update_convention=gru_update_convention)
+    inputs = keras.Input(shape=(None, input_samples), name="samples")
+    hidden = keras.layers.RNN(cell, return_sequences=True, unroll=unroll, name=f"{unit}_rnn")(inputs)
+    mixture = keras.layers.Dense(
+        mog_output_size(output_samples, components), name="mixture_parameters",
+        kernel_initializer=keras.initializers.RandomUniform(-init_range, init_range),
+        bias_initializer="zeros",
+    )(hidden)
+    return keras.Model(inputs, mixture, name=f"chung2014_speech_{unit}{units}")

@@ -1,5 +1,7 @@
 """Chung et al. (2014) §4 music data: next-step prediction of Boulanger-Lewandowski et al. (2012) piano rolls.
 
+(The raw-speech task, :func:`speech_task`, lives in ``reproductions.chung2014.speech`` and is re-exported here.)
+
 Each sequence gives inputs ``seq[:-1]`` and targets ``seq[1:]`` (jych/librnn ``music.py``), zero-padded to the
 longest sequence of its split; the (n, L) sample weight is 1 on real steps, so the loss and the evaluation
 weigh every real time step of a split equally (BL 2012's "average log-likelihood of a time step").
@@ -14,6 +16,8 @@ import numpy as np
 from lstm_hist.data.batching import next_step_arrays
 from lstm_hist.data.piano_roll import SPLITS, load_piano_roll
 from lstm_hist.errors import DataError
+
+from .speech import speech_task  # noqa: F401  (re-export: every task of the paper is reachable from here)
 
 
 def music_task(
