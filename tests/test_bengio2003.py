@@ -261,12 +261,6 @@ def test_smoke_runs_through_the_cli(tmp_path, capsys):
     assert m["weights"] == 211 * (1 + 5 * 60 + 50) + 50 * (1 + 4 * 60)  # the §2 formula at the smoke |V|
 
 
-def test_class_based_rows_say_they_are_not_reproduced(tmp_path):
-    from lstm_hist.cli import main
-
-    assert main(["run", "bengio2003/class_n3_c500", "--smoke", "--out", str(tmp_path), "--quiet"]) == 2
-
-
 def test_apnews_is_read_from_a_user_supplied_folder(tmp_path, capsys):
     from lstm_hist.cli import main
     from lstm_hist.errors import DataError

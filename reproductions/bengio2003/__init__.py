@@ -3,9 +3,9 @@
 Reproduced here: Table 1 (Brown corpus) — the network of §2 (eq. 1) trained as in §3–4, its 0.5/0.5 mixture with
 the interpolated trigram, and the n-gram baselines of §4.1 (deleted interpolation, interpolated modified
 Kneser–Ney n = 3, 4, 5). AP News (Table 2) n-gram rows run on a user-supplied folder (:mod:`.apnews`).
-Class-based back-off rows have configs (with the paper's numbers) but are not reproduced.
+Class-based back-off rows: exchange-algorithm word classes and a Kneser–Ney class n-gram (:mod:`.classes`).
 Data: :mod:`.data` (NLTK's Brown: 1,161,192 tokens, not the paper's 1,181,041). Open choices and departures:
-docs/deviations_bengio2003.md.
+docs/deviations.md (Bengio section).
 """
 
 from lstm_hist.experiment import Experiment
@@ -42,7 +42,8 @@ EXPERIMENTS = {
     ),
     "class_based": Experiment(
         task=brown_stream, model=class_based, protocol=NgramProtocol,
-        description="Class-based back-off n-gram (SRILM): not reproduced; the config holds the paper's numbers.",
+        description="Class-based n-gram (§4.1): exchange-algorithm word classes (class-bigram likelihood on train), "
+                    "P_KN(class | n-1 previous classes) * count(w)/count(class).",
     ),
 }
 

@@ -9,7 +9,7 @@ Vocabulary (§4): the paper lower-cases everything, maps numeric forms to specia
 words and punctuation, maps rare words to one symbol and proper nouns to another: |V| = 17,964 from 148,721
 distinct tokens. Here: lower-case; a token with a digit becomes ``<num>``; the ``vocab_size − 1`` most frequent
 training tokens are kept (ties alphabetical) and every other token becomes ``<unk>``. The proper-noun symbol needs
-a tagger the paper does not name: not done (docs/deviations_bengio2003.md).
+a tagger the paper does not name: not done (docs/deviations.md (Bengio section)).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Every model of Table 1 (the n-grams and the networks) scores the same tokens, so
 Vocabulary: words of frequency ≤ 3 become ``<unk>`` (§4). Counted over the training part by default
 (``vocab_counts: train``, no peeking at valid/test: |V| = 14,114 with NLTK's copy); ``stream`` counts over the
 whole corpus like the paper may have (|V| = 17,905; the paper: 16,383 on its 1,181,041-word version).
-See docs/deviations_bengio2003.md.
+See docs/deviations.md (Bengio section).
 """
 
 from __future__ import annotations

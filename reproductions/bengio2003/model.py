@@ -14,7 +14,7 @@ the n − 1 context ids *oldest first*, as ``lstm_hist.data.brown.ngram_examples
 :func:`reproductions.bengio2003.data.brown_windows` give them; the concatenation order of x does not change the
 function class (H and W see every position), only which columns of H belong to which position.
 Initialisation is not stated in the paper (§4 "random"): Keras defaults (C uniform ±0.05, Glorot-uniform
-weights, zero biases); see docs/deviations_bengio2003.md.
+weights, zero biases); see docs/deviations.md (Bengio section).
 """
 
 from __future__ import annotations

@@ -29,8 +29,8 @@ Deleted interpolation (Jelinek & Mercer 1980; Bengio et al. §4.1)::
 
 with p_0 = 1/|V| and p_1..p_3 the relative frequencies in the training part (T tokens; a component whose context never
 occurred in training is left out and the remaining α's are renormalised, so each distribution sums to 1 — the
-paper does not say; see docs/deviations_bengio2003.md), and the α's of each bin fitted by EM on the validation part
-("about 5 iterations"). The log is natural (not stated; see docs/deviations_bengio2003.md).
+paper does not say; see docs/deviations.md (Bengio section)), and the α's of each bin fitted by EM on the validation part
+("about 5 iterations"). The log is natural (not stated; see docs/deviations.md (Bengio section)).
 """
 
 from __future__ import annotations
@@ -128,8 +128,9 @@ def kn_discounts(counts: np.ndarray) -> tuple[float, float, float]:
     """Chen & Goodman's modified-KN discounts (D_1, D_2, D_3+) from the count-of-counts n_1 … n_4 of ``counts``.
 
     Y = n_1/(n_1 + 2n_2), D_1 = 1 − 2Y n_2/n_1 (= Y), D_2 = 2 − 3Y n_3/n_2, D_3+ = 3 − 4Y n_4/n_3, each clipped to
-    [0, i]. Where a count-of-count the formula divides by is 0 (toy corpora only; never on Brown) the estimate is
-    undefined: D_1 = 0.5, and D_2, D_3+ take the discount of the class below.
+    [0, i]. Where a count-of-count the formula divides by is 0 (toy corpora, and the class-unigram level of the
+    class-based rows, where no class has a continuation count of 1–3) the estimate is undefined: D_1 = 0.5, and
+    D_2, D_3+ take the discount of the class below.
     """
     counts = np.asarray(counts)
     n1, n2, n3, n4 = (int(np.count_nonzero(counts == i)) for i in (1, 2, 3, 4))

@@ -24,7 +24,9 @@ reports the 0.5 mixture as ``mix_valid_perplexity`` / ``mix_test_perplexity``; a
 alone is then ``net_*``).
 
 **n-grams** (:class:`NgramProtocol`): fit on the training part, (for deleted interpolation) EM on validation,
-perplexity of every scored token of each part (see :mod:`.data`).
+perplexity of every scored token of each part (see :mod:`.data`). The class-based rows (:func:`class_based`) first
+cluster the vocabulary on the training part with the exchange algorithm (seeded by the run's seed; the record gets
+the clustering objective, passes and seconds as ``cluster_*``), then fit the class n-gram of :mod:`.classes`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from lstm_hist.errors import UserError
 from lstm_hist.evaluation import metrics as M
 from lstm_hist.training import minibatch
 
+from .classes import ClassNgram, exchange_clustering
 from .data import prepare_brown
 from .ngram import DeletedInterpolation, KneserNey
 
@@ -216,9 +219,52 @@ def deleted_interpolation(em_iterations: int = 5, trials: int | None = None) -> 
     return NgramSpec("deleted_interpolation", 3, em_iterations)
 
 
-def class_based(order: int, classes: int, trials: int | None = None) -> NgramSpec:
-    """Class-based back-off n-gram (SRILM; Table 1): not reproduced, see docs/deviations_bengio2003.md."""
-    return NgramSpec("class_based", order)
+@dataclasses.dataclass(frozen=True)
+class ClassNgramSpec:
+    """What a class-based config's ``model:`` block builds: exchange-algorithm word classes, then a class n-gram
+    (:mod:`.classes`), fitted by :class:`NgramProtocol`."""
+
+    order: int
+    classes: int
+    iterations: int
+    kind: str = "class_based"
+
+    def count_params(self) -> int:
+        return 0  # known only after fitting (the record has the class n-gram counts)
+
+    def build(self, vocab_size: int, train: np.ndarray, seed: int, progress=None) -> tuple[ClassNgram, dict, dict]:
+        """Cluster ``train`` into ``classes`` word classes, fit the class n-gram on it; also the clustering's
+        summary (objective, passes, seconds) for the record."""
+        if self.classes > vocab_size:
+            raise UserError(f"model.classes is {self.classes} but the vocabulary has only {vocab_size} words")
+        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        clustering = exchange_clustering(train, vocab_size, self.classes, self.iterations, rng, progress=progress)
+        model = ClassNgram(self.order, vocab_size, clustering.classes).fit(train)
+        summary = {
+            "cluster_objective": clustering.objective[-1],
+            "cluster_iterations": clustering.iterations,
+            "cluster_converged": clustering.converged,
+            "cluster_seconds": round(sum(clustering.seconds), 3),
+            "cluster_seconds_per_iteration": round(float(np.mean(clustering.seconds)), 3) if clustering.seconds
+            else 0.0,
+        }
+        details = {"cluster_objective_history": clustering.objective, "cluster_moves": clustering.moves,
+                   "cluster_pass_seconds": [round(x, 3) for x in clustering.seconds]}
+        return model, summary, details
+
+
+def class_based(order: int, classes: int, iterations: int = 100, trials: int | None = None) -> ClassNgramSpec:
+    """Class-based n-gram (Table 1 "class-based back-off", §4.1): ``classes`` word classes from the exchange
+    algorithm on the class-bigram likelihood of the training part (at most ``iterations`` passes; stops when no
+    word moves), then P_KN(class | n − 1 previous classes) · P(word | class). See :mod:`.classes` and
+    docs/deviations.md (Bengio B3)."""
+    if order < 1:
+        raise ValueError(f"order must be >= 1, got {order}")
+    if classes < 1:
+        raise ValueError(f"classes must be >= 1, got {classes}")
+    if iterations < 0:
+        raise ValueError(f"iterations must be >= 0, got {iterations}")
+    return ClassNgramSpec(order, classes, iterations)
 
 
 @dataclasses.dataclass
@@ -243,19 +289,21 @@ class NgramProtocol:
 
     def run(self, *, experiment, task_cfg, model_cfg, seed, workdir=None, resume=False, progress=None):
         spec = experiment.model(**model_cfg)
-        if spec.kind == "class_based":
-            raise UserError("class-based back-off n-grams (SRILM ngram-class, Table 1) are not reproduced; "
-                            "see docs/deviations_bengio2003.md")
         stream = experiment.task(**task_cfg)
         start = time.perf_counter()
-        model = spec.build(stream.vocab_size)
         train = stream.ids[: stream.bounds[0]]
-        if isinstance(model, DeletedInterpolation):
-            model.fit(train, *stream.windows("valid", 3))
-        else:
-            model.fit(train)
-        fit_seconds = time.perf_counter() - start
         evaluation: dict[str, Any] = {}
+        details: dict[str, Any] = {}
+        if isinstance(spec, ClassNgramSpec):
+            model, summary, details = spec.build(stream.vocab_size, train, seed, progress)
+            evaluation.update(summary)
+        else:
+            model = spec.build(stream.vocab_size)
+            if isinstance(model, DeletedInterpolation):
+                model.fit(train, *stream.windows("valid", 3))
+            else:
+                model.fit(train)
+        fit_seconds = time.perf_counter() - start
         for part in ("train", "valid", "test"):
             p = model.prob(*stream.windows(part, spec.order))
             nll = float(-np.log(p).sum())
@@ -265,7 +313,8 @@ class NgramProtocol:
             if progress is not None:
                 progress({"part": part, "perplexity": evaluation[f"{part}_perplexity"]})
         evaluation["vocab_size"] = stream.vocab_size
-        return NgramResult("completed", evaluation, model.describe(), round(fit_seconds, 3), {"base": seed})
+        return NgramResult("completed", evaluation, {**model.describe(), **details}, round(fit_seconds, 3),
+                           {"base": seed})
 
     def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None) -> dict[str, Any]:
         start = time.perf_counter()

@@ -7,7 +7,7 @@ computed from whatever records exist, never from typed numbers::
     python -m reproductions.bengio2003.summary results        # (or any folder of run records)
 
 Mixture rows without their own record take the ``mix_*`` numbers of the odd row's record (same network, same
-trigram, see docs/deviations_bengio2003.md N8) and say so.
+trigram, see docs/deviations.md (Bengio section) N8) and say so.
 """
 
 from __future__ import annotations

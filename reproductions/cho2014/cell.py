@@ -15,7 +15,7 @@
 Weight layout (the same as ``keras.layers.GRUCell`` with ``reset_after=False``, so weights can be copied):
 ``kernel`` (inputs, 3·units) and ``recurrent_kernel`` (units, 3·units) with column blocks [z | r | h], ``bias``
 (3·units,). The paper's equations have no biases; ``use_bias=False`` gives exactly them, ``True`` (the default,
-as in Keras and Pylearn2) adds one per unit and gate (docs/deviations_chung2014.md).
+as in Keras and Pylearn2) adds one per unit and gate (docs/deviations.md (Chung section)).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ in Graves [2013]" (forget gate, diagonal peepholes) and the tanh RNN. The GRU is
 :class:`reproductions.cho2014.GRU2014Cell` (with ``update_convention="chung"``).
 
 Both are Keras cells (use them with ``keras.layers.RNN``). The papers' equations have no biases; ``use_bias``
-(default True, as in Pylearn2 and Keras) adds them (docs/deviations_chung2014.md).
+(default True, as in Pylearn2 and Keras) adds them (docs/deviations.md (Chung section)).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Table 1 (music): LSTM 36 units (≈19.8×10³ parameters), GRU 46 (≈20.2×10³), tanh 100 (≈20.1×10³). We use the unit
 counts; the printed parameter totals match no accounting we found (shared/papers/cho2014_chung2014.md B.3), and
-``lstm-hist describe`` prints the count our models get (docs/deviations_chung2014.md, "Parameter counts").
+``lstm-hist describe`` prints the count our models get (docs/deviations.md (Chung section), "Parameter counts").
 
 The network: inputs x_t (D binary notes) → recurrent layer → affine D outputs. The outputs are the logits of D
 independent Bernoulli (logistic sigmoid) units; the sigmoid itself is applied inside the loss
@@ -58,7 +58,7 @@ def build_music_model(
     dim: D, the input and output width (Chung §4: 93 / 96 / 105 / 108; 88 for the keyboard layout). Must equal
         the task's ``dim``.
     init_range: every weight uniform in [−init_range, init_range], biases zero. Not stated in the paper;
-        jych/librnn's JSB config uses ``irange: 0.1`` (docs/deviations_chung2014.md).
+        jych/librnn's JSB config uses ``irange: 0.1`` (docs/deviations.md (Chung section)).
     use_bias: biases in the recurrent layer (not in the papers' equations; Pylearn2 layers have them).
     gru_reset_after: False = reset before the recurrent product (Chung §3.2, Cho v3 eq. 8); True = v1.
     gru_update_convention: "chung" (§3.2, the default here) or "cho" (eq. 7): equivalent families.
