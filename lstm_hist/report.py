@@ -107,6 +107,7 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
             lines += _table(entries, out_dir)
             lines.append("")
             lines += _comparison_table(_table_comparisons(configs, paper, table))
+        lines += _paper_notes(paper, [r for t in by_paper[paper].values() for _, r in t])
         if plots:
             image = _plot(paper, [r for t in by_paper[paper].values() for _, r in t], out_dir)
             if image is not None:
@@ -185,6 +186,20 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
         lines += [f"{'†' * (i + 1)} Paper column: {_md(note)}" + ("  " if i + 1 < len(notes) else "")
                   for i, note in enumerate(notes)]
     return lines
+
+
+def _paper_notes(paper: str, recs: list[dict]) -> list[str]:
+    """Lines a paper module adds under its tables (``report_notes(records)``, e.g. Chung's ranking per data
+    set); the shared layer reaches the module only through the registry."""
+    from lstm_hist import registry
+
+    try:
+        module = registry.import_paper_module(paper)
+    except Exception as exc:  # a paper module that cannot import must not block the report of the records
+        warnings.warn(f"report: no notes for {paper} ({exc})", stacklevel=2)
+        return []
+    hook = getattr(module, "report_notes", None)
+    return list(hook(recs)) if callable(hook) else []
 
 
 def _table_order(table: str) -> tuple:

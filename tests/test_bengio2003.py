@@ -322,3 +322,12 @@ def test_summary_fills_mixture_rows_from_the_odd_rows_record_and_computes_the_ca
     paper = gains(list(rows.values()), "paper")
     assert paper["del_int_above_best_network"] == pytest.approx(336 / 252 - 1)  # the caption's 33 %
     assert paper["best_ngram_above_best_network"] == pytest.approx(312 / 252 - 1)  # and 24 %
+
+
+def test_report_notes_recompute_the_papers_headline_ratios_from_the_configs():
+    from reproductions.bengio2003.summary import report_notes
+
+    text = "\n".join(report_notes([]))  # no records: only the paper's line, from Table 1's printed numbers
+    assert "**paper**" in text and "MLP10, test 252" in text
+    assert "(+24% relative to the network)" in text and "deleted interpolation +33%" in text
+    assert "**ours**" not in text

@@ -223,3 +223,21 @@ def test_smoke_run_through_the_cli(tmp_path, capsys):
     # 96 Bernoulli units near p = 0.5 at the start: the per-step NLL is of order 96·ln 2 ≈ 66, not per note.
     assert 10 < metrics["test_nll"] < 96 * np.log(2) + 5
     assert metrics["weights"] == 24_246
+
+
+def test_ranking_per_data_set_compares_the_paper_order_with_ours():
+    from reproductions.chung2014.summary import rankings, report_notes
+
+    def rec(row, paper, ours, **extra):
+        return {"row": row, "status": "completed", "reported": {"test_nll": paper}, "metrics": {"test_nll": ours},
+                **extra}
+
+    records = [rec("JSB / GRU", 8.54, 8.62), rec("JSB / LSTM", 8.67, 8.58), rec("JSB / tanh", 9.10, 8.76),
+               rec("Piano / GRU", 8.82, 7.9, overrides=["protocol.epochs=2"]), rec("Piano / tanh", 9.03, 9.5),
+               rec("Solo / GRU", 1.0, 1.0)]
+    by_set = {r["data_set"]: r for r in rankings(records)}
+    assert set(by_set) == {"JSB", "Piano"}  # one unit alone ranks nothing
+    assert by_set["JSB"]["paper"] == ["GRU", "LSTM", "tanh"] and by_set["JSB"]["ours"] == ["LSTM", "GRU", "tanh"]
+    assert not by_set["JSB"]["holds"] and by_set["Piano"]["holds"] and by_set["Piano"]["reduced"] == ["GRU"]
+    text = "\n".join(report_notes(records))
+    assert "| JSB | GRU < LSTM < tanh | LSTM < GRU < tanh | no |" in text

@@ -21,6 +21,7 @@ from .models import (TABLE1_PARAMETERS, TABLE1_SPEECH_PARAMETERS, TABLE1_SPEECH_
                      build_music_model, build_speech_model, make_cell, recurrent_parameters)
 from .mog import mog_nll_loss, mog_nll_totals
 from .speech import speech_task
+from .summary import report_notes
 from .tasks import music_task
 
 register_loss("mog_nll", lambda protocol: mog_nll_loss(), mog_nll_totals)
