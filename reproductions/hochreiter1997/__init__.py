@@ -8,9 +8,10 @@ Keras model: ``from reproductions.hochreiter1997 import LSTM1997``.
 
 from lstm_hist.experiment import Experiment
 from lstm_hist.training.online import OnlineProtocol
+from lstm_hist.training.to_criterion import CriterionMinibatchProtocol
 
 from .cell import LSTM1997, LSTM1997Cell, TrialDense
-from .models import build_network
+from .models import build_keras_lstm, build_network
 from .tasks.adding import adding_problem
 from .tasks.long_lag import long_lag, long_lag_2c
 from .tasks.multiplication import multiplication_problem
@@ -63,12 +64,25 @@ EXPERIMENTS = {
     ),
 }
 
+# Modern baselines (not the paper's method): the same task and criterion, keras.layers.LSTM trained with Adam on
+# minibatches (configs/hochreiter1997/*_keras_lstm.yaml; docs/deviations.md, "Modern baselines").
+EXPERIMENTS.update({
+    f"{name}_keras_lstm": Experiment(
+        task=experiment.task,
+        model=build_keras_lstm,
+        protocol=CriterionMinibatchProtocol,
+        description=f"{experiment.description} Modern baseline: Keras LSTM + Adam, not the paper's method.",
+    )
+    for name, experiment in list(EXPERIMENTS.items())
+})
+
 CITATION = """@article{hochreiter1997long,
   author={Hochreiter, Sepp and Schmidhuber, J{\\"u}rgen}, title={{Long Short-Term Memory}},
   journal={Neural Computation}, volume={9}, number={8}, pages={1735--1780}, year={1997},
   doi={10.1162/neco.1997.9.8.1735}}"""
 
 __all__ = [
-    "CITATION", "EXPERIMENTS", "LSTM1997", "LSTM1997Cell", "TrialDense", "adding_problem", "build_network",
+    "CITATION", "EXPERIMENTS", "LSTM1997", "LSTM1997Cell", "TrialDense", "adding_problem", "build_keras_lstm",
+    "build_network",
     "embedded_reber", "long_lag", "long_lag_2c", "multiplication_problem", "temporal_order", "two_sequence",
 ]  # fmt: skip

@@ -79,3 +79,32 @@ def build_network(
         name="output",
     )(cells)
     return keras.Model([x, mask], y, name="lstm1997_net")
+
+
+def build_keras_lstm(
+    trials: int | None,
+    inputs: int,
+    outputs: int,
+    units: int,
+    output_activation: str = "sigmoid",
+    outputs_every_step: bool = False,
+) -> keras.Model:
+    """The modern baseline, *not* the paper's net: ``keras.layers.LSTM`` (with forget gate) + ``Dense``.
+
+    Keras defaults throughout (Glorot-uniform input weights, orthogonal recurrent weights, forget-gate bias 1,
+    tanh/sigmoid, no truncation), so it is the LSTM of Gers et al. (2000) as practice uses it, not the 1997
+    cell of §4. Same interface as :func:`build_network`: inputs ``[x (B, L, inputs), mask (B, L) bool]``,
+    output (B, outputs) at each sequence's last real step (Keras masking carries the state over the padding),
+    or (B, L, outputs) with ``outputs_every_step``. ``units`` is chosen per task so that the weight count,
+    4·units·(inputs + units + 1) + outputs·(units + 1), is near the paper's net (docs/deviations.md, "Modern
+    baselines"). The baseline trains one trial per model, so ``trials`` must be None.
+    """
+    if trials is not None:
+        raise ValueError(f"the Keras LSTM baseline trains one trial per model; received trials={trials!r}")
+    if units < 1:
+        raise ValueError(f"`units` must be at least 1, received units={units!r}")
+    x = keras.Input((None, inputs), name="x")
+    mask = keras.Input((None,), dtype="bool", name="mask")
+    hidden = keras.layers.LSTM(units, return_sequences=outputs_every_step, name="lstm")(x, mask=mask)
+    y = keras.layers.Dense(outputs, activation=output_activation, name="output")(hidden)
+    return keras.Model([x, mask], y, name="keras_lstm_baseline")
