@@ -116,7 +116,12 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
     shown = {record["id"] for _, record in chosen.values()}
     missing = [entry for entry in configs if entry["id"] not in shown]
     if missing:
-        lines += ["## Not yet run", "", "| id | title | table | row | estimate |", "|---|---|---|---|---|"]
+        lines += ["## Not yet run", "",
+                  "Configs without a record. Why: the row needs data the user must supply (its title says so), or "
+                  "its full protocol did not fit the CPU time of the sessions so far (2 shared cores, no GPU lent); "
+                  "the estimate, where one was saved (`lstm-hist bench ID --save`), is the measured time per update "
+                  "and what that gives at the row's cap and at the paper's sequence counts.", "",
+                  "| id | title | table | row | estimate |", "|---|---|---|---|---|"]
         for entry in missing:
             estimate = _estimate_text(estimates.get(entry["id"]))
             lines.append(
