@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from lstm_hist import interrupt
 from lstm_hist.evaluation.criteria import RecentWindow, sequence_scores, step_targets
 from lstm_hist.experiment import SequenceBatch
 
@@ -176,47 +177,35 @@ def batch_outputs_metric(batch_shape: tuple[int, ...], name: str = "batch_output
     return BatchOutputs()
 
 
-class _Pending:
-    signum: int | None = None
-
-    def raise_if_set(self) -> None:
-        if self.signum is not None:
-            signum, self.signum = self.signum, None
-            raise KeyboardInterrupt(f"signal {signum}")
-
-
 @contextlib.contextmanager
 def deferred_interrupts():
     """Hold SIGINT and SIGTERM during ``fit`` until a callback raises them as KeyboardInterrupt.
 
     Keras turns each batch's logs into Python numbers inside a bare ``except:`` (``pythonify_logs``), and that
     is where the main thread waits for the training step, so an interrupt raised by a signal handler is
-    mostly swallowed there and the run goes on. Here the handler only records the signal; ``CriterionStop``
-    raises it at the next batch end, and leaving the block raises one that arrived after the last batch.
+    mostly swallowed there and the run goes on. Here the handler only records the signal in
+    :mod:`lstm_hist.interrupt`; ``CriterionStop`` raises it at the next batch end, and leaving the block raises one
+    that arrived after the last batch. (Inside ``lstm-hist run`` the runner's handler records it too.)
     """
-    pending = _Pending()
     if threading.current_thread() is not threading.main_thread():
-        yield pending
+        yield
         return
-
-    def handler(signum, frame):
-        pending.signum = signum
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.signal(sig, lambda signum, frame: interrupt.request(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield pending
+        yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-    pending.raise_if_set()
+    interrupt.check()
 
 
 def criterion_stop(dataset, criterion: TrialCriterion, max_sequences: int,
                    progress: Callable[[dict], None] | None = None, progress_every: int = 50,
-                   extra: dict[str, Any] | None = None, pending: _Pending | None = None):
+                   extra: dict[str, Any] | None = None):
     """The callback that judges every training batch and stops ``fit`` (see the module docstring).
 
-    ``pending``: from :func:`deferred_interrupts`; a held signal is raised as KeyboardInterrupt at a batch end.
+    A stop request held by :func:`deferred_interrupts` (or the runner) is raised as KeyboardInterrupt at a batch end.
     """
 
     class CriterionStop(keras.callbacks.Callback):
@@ -226,8 +215,7 @@ def criterion_stop(dataset, criterion: TrialCriterion, max_sequences: int,
             self.start = time.perf_counter()
 
         def on_train_batch_end(self, batch, logs=None):
-            if pending is not None:
-                pending.raise_if_set()
+            interrupt.check()
             logs = logs or {}
             output, target = np.asarray(logs["batch_outputs"]), np.asarray(logs["batch_targets"])
             data = dataset.batch(self.batches)

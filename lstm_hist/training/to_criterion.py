@@ -242,9 +242,8 @@ def train_trial(protocol: CriterionMinibatchProtocol, *, experiment, task_cfg, m
     steps = -(-p.max_sequences // protocol.batch_size)
     start = time.perf_counter()
     try:
-        with deferred_interrupts() as pending:
-            stop = criterion_stop(data, criterion, p.max_sequences, progress, protocol.progress_every, extra,
-                                  pending)
+        with deferred_interrupts():
+            stop = criterion_stop(data, criterion, p.max_sequences, progress, protocol.progress_every, extra)
             model.fit(data, epochs=1, steps_per_epoch=steps, callbacks=[stop], verbose=0, shuffle=False)
     except KeyboardInterrupt as exc:
         exc.sequences_seen = criterion.seen
