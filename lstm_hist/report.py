@@ -8,6 +8,7 @@ listed as "not yet run", with a ``lstm-hist bench`` estimate where one was saved
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -21,6 +22,11 @@ from lstm_hist.runner import fmt, trial_values
 
 SHOWN_STATUSES = ("completed", "interrupted")
 
+
+
+def _natural_key(text: str) -> list:
+    """``"mlp10"`` after ``"mlp2"``: digit runs compare as numbers."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
 
 def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
@@ -82,7 +88,8 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
     chosen = select_records(records.load_records(runs_dir))
     estimates = load_estimates(runs_dir) if (runs_dir / "estimates").is_dir() else {}
     configs = _registry_entries()
-    order = {entry["id"]: i for i, entry in enumerate(configs)}
+    # natural order, so MLP2 comes before MLP10 and T=500 before T=1000
+    order = {entry["id"]: i for i, entry in enumerate(sorted(configs, key=lambda e: _natural_key(e["id"])))}
 
     lines = [
         "# Results: paper vs ours",

@@ -131,7 +131,14 @@ def brown_stats(data_dir: str | os.PathLike | None = None, min_count: int = 4) -
         (f"|V|, frequency >= {min_count} in train, + <unk>", len(vocab_train), PAPER_VOCAB),
         (f"|V|, frequency >= {min_count} in the stream, + <unk>", len(vocab_stream), PAPER_VOCAB),
     ]
-    for name, part in (("train", train), ("valid", valid), ("test", test)):
-        ids = vocab_train.encode(part)
+    encoded = {name: vocab_train.encode(part) for name, part in (("train", train), ("valid", valid), ("test", test))}
+    for name, ids in encoded.items():
         rows.append((f"<unk> rate in {name} (train-counted |V|)", round(float(np.mean(ids == 0)), 4), None))
+    # The later genres (valid/test) are easier for a smooth model: this is why a network that underfits can show
+    # a higher train than valid perplexity (docs/deviations.md, Bengio N7).
+    counts = np.bincount(encoded["train"], minlength=len(vocab_train)) + 1.0
+    log_p = np.log(counts / counts.sum())
+    for name, ids in encoded.items():
+        rows.append((f"unigram perplexity of {name} (add-one, train counts)",
+                     round(float(np.exp(-log_p[ids].mean())), 1), None))
     return rows
