@@ -119,6 +119,7 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
             image = _plot(paper, [r for t in by_paper[paper].values() for _, r in t], out_dir)
             if image is not None:
                 lines += [f"![sequences to criterion, {paper}]({_link(image, out_dir)})", ""]
+            lines += _paper_plots(paper, [r for t in by_paper[paper].values() for _, r in t], out_dir)
 
     shown = {record["id"] for _, record in chosen.values()}
     missing = [entry for entry in configs if entry["id"] not in shown]
@@ -200,18 +201,41 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
     return lines
 
 
-def _paper_notes(paper: str, recs: list[dict]) -> list[str]:
-    """Lines a paper module adds under its tables (``report_notes(records)``, e.g. Chung's ranking per data
-    set); the shared layer reaches the module only through the registry."""
+def _paper_hook(paper: str, name: str):
+    """A paper module's report hook, or None; the shared layer reaches the module only through the registry."""
     from lstm_hist import registry
 
     try:
         module = registry.import_paper_module(paper)
     except Exception as exc:  # a paper module that cannot import must not block the report of the records
-        warnings.warn(f"report: no notes for {paper} ({exc})", stacklevel=2)
+        warnings.warn(f"report: no {name} for {paper} ({exc})", stacklevel=2)
+        return None
+    hook = getattr(module, name, None)
+    return hook if callable(hook) else None
+
+
+def _paper_notes(paper: str, recs: list[dict]) -> list[str]:
+    """Lines a paper module adds under its tables (``report_notes(records)``, e.g. Chung's ranking per data
+    set)."""
+    hook = _paper_hook(paper, "report_notes")
+    return list(hook(recs)) if hook else []
+
+
+def _paper_plots(paper: str, recs: list[dict], out_dir: Path) -> list[str]:
+    """Images a paper module draws from its records (``report_plots(records, img_dir) -> [(caption, path)]``,
+    e.g. Bengio's validation curves), as markdown; none without matplotlib."""
+    hook = _paper_hook(paper, "report_plots")
+    if hook is None:
         return []
-    hook = getattr(module, "report_notes", None)
-    return list(hook(recs)) if callable(hook) else []
+    try:
+        import matplotlib
+    except ImportError:
+        return []
+    matplotlib.use("Agg")
+    lines: list[str] = []
+    for caption, path in hook(recs, out_dir / "img"):
+        lines += [f"![{caption}]({_link(Path(path), out_dir)})", ""]
+    return lines
 
 
 def _table_order(table: str) -> tuple:

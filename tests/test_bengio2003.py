@@ -354,3 +354,31 @@ def test_report_notes_say_whether_the_networks_stopped_early_or_at_their_cap():
     # an overridden (labelled) run is not the committed config and does not count
     only_labelled = "\n".join(report_notes([record("MLP9", False, 1, 1, ["protocol.epochs=1"])]))
     assert "No network row has a record of the committed config" in only_labelled
+
+
+def test_report_plots_draw_one_curve_per_network_and_skip_mixtures_and_overrides(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from reproductions.bengio2003.summary import report_plots
+
+    def record(row, mixture=0.0, overrides=()):
+        return {"id": f"bengio2003/{row.lower()}", "table": "Table 1", "row": row, "status": "completed",
+                "overrides": list(overrides), "config": {"protocol": {"mixture_weight": mixture}},
+                "metrics": {"stopped_early": False, "valid_perplexity": 200.0},
+                "trials": [{"history": {"val_loss": [6.0, 5.5, 5.3]}}]}
+
+    kn3 = {"id": "bengio2003/kn3", "table": "Table 1", "row": "KN3", "status": "completed",
+           "metrics": {"valid_perplexity": 210.0}}
+    drawn = []
+    original = plt.Axes.plot
+    monkeypatch.setattr(plt.Axes, "plot", lambda self, *a, **k: drawn.append(k.get("label")) or original(self, *a, **k))
+    out = report_plots([record("MLP1"), record("MLP2", mixture=0.5), record("MLP9", overrides=["protocol.epochs=1"]),
+                        kn3], tmp_path / "img")
+    assert drawn == ["MLP1"]
+    (caption, path), = out
+    assert "validation perplexity" in caption and path.exists() and path.stat().st_size > 1000
+    assert report_plots([kn3], tmp_path / "none") == []

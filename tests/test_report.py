@@ -86,6 +86,25 @@ def test_report_plot_is_written_and_linked(results, tmp_path):
     assert (tmp_path / "docs" / "img" / "fakepaper_sequences.png").stat().st_size > 0
 
 
+def test_report_links_the_images_a_paper_module_draws(results, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    from lstm_hist import registry
+
+    seen = []
+
+    def report_plots(recs, img_dir):
+        seen.append([r["id"] for r in recs])
+        img_dir.mkdir(parents=True, exist_ok=True)
+        (img_dir / "curves.png").write_bytes(b"png")
+        return [("curves, fakepaper", img_dir / "curves.png")]
+
+    monkeypatch.setattr(registry.import_paper_module("fakepaper"), "report_plots", report_plots, raising=False)
+    text = write_report(results, tmp_path / "docs" / "results.md").read_text()
+    assert seen == [["fakepaper/adding_t10"]]  # the chosen records only
+    assert "![curves, fakepaper](img/curves.png)" in text
+    assert "curves" not in write_report(results, tmp_path / "r.md", plots=False).read_text()
+
+
 def test_report_without_records(tmp_path, configs):
     text = write_report(tmp_path / "none", tmp_path / "r.md", plots=False).read_text()
     assert "## Not yet run" in text and "fakepaper/adding_t10" in text

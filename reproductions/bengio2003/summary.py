@@ -17,6 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lstm_hist.config import load_config
 from lstm_hist.registry import list_experiments
 
@@ -125,6 +127,46 @@ def report_notes(records: list[dict]) -> list[str]:
             "Computed from the records above, never typed: how far the best n-gram's test perplexity lies above "
             "that of the network with the lowest validation perplexity (paper: +24 %; deleted interpolation +33 %). "
             + _training_caveat(records), "", *lines, ""]
+
+
+def report_plots(records: list[dict], img_dir: Path) -> list[tuple[str, Path]]:
+    """For ``lstm-hist report``: validation perplexity per epoch of each network record (committed configs only;
+    a mixture row trains the same network as the row before it, so it is left out), with our Kneser–Ney trigram
+    and best class-based row as reference lines."""
+    networks = [r for r in records if r.get("table") == "Table 1" and r.get("status") == "completed"
+                and not r.get("overrides") and not ((r.get("config") or {}).get("protocol") or {}).get("mixture_weight")
+                and (r.get("trials") or [{}])[0].get("history", {}).get("val_loss")]
+    if not networks:
+        return []
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    for record in networks:
+        curve = np.exp(np.asarray(record["trials"][0]["history"]["val_loss"], float))
+        ax.plot(np.arange(1, len(curve) + 1), curve, marker=".", label=record.get("row") or record["id"])
+    ngrams = [r for r in records if r.get("table") == "Table 1" and r.get("status") == "completed"
+              and "stopped_early" not in (r.get("metrics") or {}) and (r.get("metrics") or {}).get("valid_perplexity")]
+    reference = [r for r in ngrams if r["id"].endswith("/kn3")]
+    classes = [r for r in ngrams if "/class_" in r["id"]]
+    if classes:
+        reference.append(min(classes, key=lambda r: r["metrics"]["valid_perplexity"]))
+    for record, style in zip(reference, ("--", ":")):
+        ax.axhline(record["metrics"]["valid_perplexity"], color="gray", linestyle=style,
+                   label=f"{record.get('row') or record['id']} (n-gram)")
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("validation perplexity")
+    ax.set_title("Bengio et al. 2003, Table 1 networks (ours): validation perplexity per epoch", fontsize=10)
+    ax.legend(fontsize=8, ncol=2)
+    ax.grid(alpha=0.3)
+    img_dir.mkdir(parents=True, exist_ok=True)
+    path = img_dir / "bengio2003_validation.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [("validation perplexity per epoch, bengio2003", path)]
 
 
 def _training_caveat(records: list[dict]) -> str:
