@@ -31,8 +31,11 @@ for _ in range(repeat):  # interleave the trial counts and keep each one's faste
                              updates=updates, reported=cfg["reported"])
         if n not in best or out["ms_per_update"] < best[n]["ms_per_update"]:
             best[n] = {**out, "repeats": repeat}
+import os
+from lstm_hist.records import device
+where = device(os.environ.get("KERAS_BACKEND"))  # the child computes: its device, not the parent's
 for n in trials:
-    print("BENCH " + json.dumps(best[n]), flush=True)
+    print("BENCH " + json.dumps({**best[n], "device": where}), flush=True)
 """
 
 
@@ -45,6 +48,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the fastest of each trial count is kept")
     parser.add_argument("--out", default="benchmarks/results/trials_scaling.json")
     args = parser.parse_args(argv)
+    from lstm_hist.records import provenance, utc_now
+
+    start = utc_now()
     rows = []
     for backend in args.backends:
         env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -61,11 +67,9 @@ def main(argv=None) -> int:
             print(f"{backend:10s} trials={r['trials']:3d}  {r['ms_per_update']:8.3f} ms/update  "
                   f"{r['updates_per_second']:8.1f} updates/s  {r['sequences_per_second']:9.1f} seq/s  "
                   f"x{r['ratio_to_fewest_trials']}")
-    from lstm_hist.records import provenance, utc_now
-
-    now = utc_now()
-    record = {"id": args.id, "kind": "benchmark", "rows": rows,
-              "provenance": provenance(" ".join(sys.argv), now, now, ",".join(args.backends))}
+    prov = provenance(" ".join(sys.argv), start, utc_now(), ",".join(args.backends))
+    prov["device"] = ", ".join(sorted({r["device"] for r in rows})) or prov["device"]
+    record = {"id": args.id, "kind": "benchmark", "rows": rows, "provenance": prov}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.out}")
