@@ -382,3 +382,18 @@ def test_report_plots_draw_one_curve_per_network_and_skip_mixtures_and_overrides
     (caption, path), = out
     assert "validation perplexity" in caption and path.exists() and path.stat().st_size > 1000
     assert report_plots([kn3], tmp_path / "none") == []
+
+
+def test_report_notes_read_a_mixture_row_without_its_own_record_from_the_row_before():
+    from reproductions.bengio2003.summary import report_notes
+
+    mlp3 = {"id": "bengio2003/mlp3", "table": "Table 1", "row": "MLP3", "status": "completed", "overrides": [],
+            "reported": {}, "metrics": {"stopped_early": True, "best_epoch": 3, "epochs": 5,
+                                        "valid_perplexity": 230.0, "test_perplexity": 222.0,
+                                        "mix_valid_perplexity": 196.25, "mix_test_perplexity": 187.75}}
+    text = "\n".join(report_notes([mlp3]))
+    assert "**MLP4** has no record of its own: the MLP3 record's 0.5 mixture" in text
+    assert "valid 196.2, test 187.8 (paper 286, 272)" in text
+    assert "**MLP8**" not in text  # no MLP7 record to read
+    mlp4 = {**mlp3, "id": "bengio2003/mlp4", "row": "MLP4"}
+    assert "has no record of its own" not in "\n".join(report_notes([mlp3, mlp4]))

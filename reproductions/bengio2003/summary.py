@@ -126,7 +126,27 @@ def report_notes(records: list[dict]) -> list[str]:
     return ["### The paper's headline comparison (Table 1 caption)", "",
             "Computed from the records above, never typed: how far the best n-gram's test perplexity lies above "
             "that of the network with the lowest validation perplexity (paper: +24 %; deleted interpolation +33 %). "
-            + _training_caveat(records), "", *lines, ""]
+            + _training_caveat(records), "", *lines, "", *_borrowed_mixtures(records)]
+
+
+def _borrowed_mixtures(records: list[dict]) -> list[str]:
+    """Mixture rows (MLP2, 4, …) without a record of their own, read from the ``mix_*`` of the row before: the
+    same network and trigram (docs/deviations.md, Bengio N8)."""
+    by_id = {r["id"]: r for r in records if r.get("status") == "completed" and not r.get("overrides")}
+    lines = []
+    for entry in list_experiments("bengio2003"):
+        stem = entry["id"].split("/", 1)[1]
+        if entry["id"] in by_id or not stem.startswith("mlp") or int(stem[3:]) % 2:
+            continue
+        base = by_id.get(f"bengio2003/mlp{int(stem[3:]) - 1}")
+        metrics = (base or {}).get("metrics") or {}
+        if "mix_test_perplexity" not in metrics:
+            continue
+        lines.append(f"- **{entry['row']}** has no record of its own: the {base.get('row')} record's 0.5 mixture "
+                     f"with the trigram gives valid {metrics['mix_valid_perplexity']:.1f}, test "
+                     f"{metrics['mix_test_perplexity']:.1f} (paper {entry['reported'].get('valid_perplexity')}, "
+                     f"{entry['reported'].get('test_perplexity')}); the same network and trigram, deviations N8.")
+    return [*lines, ""] if lines else []
 
 
 def report_plots(records: list[dict], img_dir: Path) -> list[tuple[str, Path]]:
