@@ -126,7 +126,8 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
     if missing:
         lines += ["## Not yet run", "",
                   "Configs without a record. Why: the row needs data the user must supply (its title says so), or "
-                  "its full protocol did not fit the CPU time of the sessions so far (2 shared cores, no GPU lent); "
+                  "its full protocol did not fit the machine time of the sessions so far (2 shared CPU cores; one session "
+                  "had 15 minutes of an H100, spent on the Bengio networks); "
                   "the estimate, where one was saved (`lstm-hist bench ID --save`), is the measured time per update "
                   "and what that gives at the row's cap and at the paper's sequence counts.", "",
                   "| id | title | table | row | estimate |", "|---|---|---|---|---|"]
