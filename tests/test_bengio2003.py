@@ -351,6 +351,11 @@ def test_report_notes_say_whether_the_networks_stopped_early_or_at_their_cap():
     worse_at_end = "\n".join(report_notes([record("MLP1", False, 14)]))
     assert "ended at their epoch cap" in worse_at_end and "still falling" not in worse_at_end
     assert "All 1 network records stopped early" in "\n".join(report_notes([record("MLP1", True, 10)]))
+    longer = record("MLP1", True, 15, 17, ["protocol.epochs=50"])
+    longer["metrics"]["test_perplexity"] = 189.96
+    both = "\n".join(report_notes([record("MLP1", False, 15), longer]))
+    assert ("(MLP1 rerun with protocol.epochs=50 stopped early after epoch 17 and kept epoch 15, test 190.0, "
+            "against epoch 15, test 190.0 in the capped run)") in both
     # an overridden (labelled) run is not the committed config and does not count
     only_labelled = "\n".join(report_notes([record("MLP9", False, 1, 1, ["protocol.epochs=1"])]))
     assert "No network row has a record of the committed config" in only_labelled

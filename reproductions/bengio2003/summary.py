@@ -189,6 +189,23 @@ def report_plots(records: list[dict], img_dir: Path) -> list[tuple[str, Path]]:
     return [("validation perplexity per epoch, bengio2003", path)]
 
 
+def _longer_runs(capped: list[dict], records: list[dict]) -> str:
+    """What labelled reruns of a capped row with a larger ``protocol.epochs`` found, as a clause."""
+    clauses = []
+    for record in capped:
+        for other in records:
+            m = other.get("metrics") or {}
+            if (other["id"] != record["id"] or other.get("status") != "completed" or not m.get("stopped_early")
+                    or not any(o.startswith("protocol.epochs=") for o in other.get("overrides") or ())):
+                continue
+            clauses.append(f"{record.get('row') or record['id']} rerun with {', '.join(other['overrides'])} stopped "
+                           f"early after epoch {m.get('epochs')} and kept epoch {m.get('best_epoch')}, test "
+                           f"{m.get('test_perplexity', float('nan')):.1f}, against epoch "
+                           f"{record['metrics'].get('best_epoch')}, test "
+                           f"{record['metrics'].get('test_perplexity', float('nan')):.1f} in the capped run")
+    return f" ({'; '.join(clauses)})" if clauses else ""
+
+
 def _training_caveat(records: list[dict]) -> str:
     """What the network records' training says about our line, read from their metrics."""
     networks = [r for r in records if r.get("table") == "Table 1" and r.get("status") == "completed"
@@ -201,8 +218,8 @@ def _training_caveat(records: list[dict]) -> str:
     names = ", ".join(r.get("row") or r["id"] for r in capped)
     falling = all(r["metrics"].get("best_epoch") == r["metrics"].get("epochs") for r in capped)
     return (f"{len(capped)} of the {len(networks)} network records ({names}) ended at their epoch cap, not by early "
-            f"stopping{', with the validation perplexity still falling' if falling else ''}: they are less trained "
-            "than the paper's "
+            f"stopping{', with the validation perplexity still falling' if falling else ''}"
+            f"{_longer_runs(capped, records)}: they are less trained than the paper's "
             "networks (minibatches of 128 make 128× fewer updates per epoch; docs/deviations.md, Bengio N2 and N7), "
             "so our line compares networks trained for the paper's 10–20 epochs, not to convergence.")
 
