@@ -23,10 +23,10 @@ from lstm_hist.runner import fmt, trial_values
 SHOWN_STATUSES = ("completed", "interrupted")
 
 
-
 def _natural_key(text: str) -> list:
     """``"mlp10"`` after ``"mlp2"``: digit runs compare as numbers."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", text) if part]
+
 
 def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")

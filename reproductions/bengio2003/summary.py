@@ -159,6 +159,7 @@ def report_plots(records: list[dict], img_dir: Path) -> list[tuple[str, Path]]:
     if not networks:
         return []
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     for record in networks:
@@ -173,8 +174,6 @@ def report_plots(records: list[dict], img_dir: Path) -> list[tuple[str, Path]]:
     for record, style in zip(reference, ("--", ":")):
         ax.axhline(record["metrics"]["valid_perplexity"], color="gray", linestyle=style,
                    label=f"{record.get('row') or record['id']} (n-gram)")
-    from matplotlib.ticker import MaxNLocator
-
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("validation perplexity")
@@ -217,10 +216,12 @@ def _training_caveat(records: list[dict]) -> str:
         return f"All {len(networks)} network records stopped early on the validation perplexity."
     names = ", ".join(r.get("row") or r["id"] for r in capped)
     falling = all(r["metrics"].get("best_epoch") == r["metrics"].get("epochs") for r in capped)
+    batches = sorted({((r.get("config") or {}).get("protocol") or {}).get("batch_size") for r in capped} - {None})
+    fewer = f"minibatches of {batches[0]} make {batches[0]}× fewer updates per epoch; " if len(batches) == 1 else ""
     return (f"{len(capped)} of the {len(networks)} network records ({names}) ended at their epoch cap, not by early "
             f"stopping{', with the validation perplexity still falling' if falling else ''}"
             f"{_longer_runs(capped, records)}: they are less trained than the paper's "
-            "networks (minibatches of 128 make 128× fewer updates per epoch; docs/deviations.md, Bengio N2 and N7), "
+            f"networks ({fewer}docs/deviations.md, Bengio N2 and N7), "
             "so our line compares networks trained for the paper's 10–20 epochs, not to convergence.")
 
 
