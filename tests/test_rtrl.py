@@ -53,6 +53,17 @@ def packed(spec, values):
     return keras.ops.convert_to_numpy(w), keras.ops.convert_to_numpy(v)
 
 
+def one_pass(x, mask, y, per_step: bool):
+    """The weights of a fresh Reber net after one pass over trial 0's sequence, α = 0.5: per-step RTRL updates or
+    one autodiff update per sequence."""
+    _, _, model = net("reber")
+    stepper = (RTRLStepper(model, 0.5, 0.5, every_step=True) if per_step
+               else Stepper(model, keras.optimizers.SGD(0.5), 0.5, every_step=True))  # fmt: skip
+    stepper(x[0], mask[0], y[0], np.ones(3, bool))
+    stepper.push()
+    return weights(model)
+
+
 def test_with_the_error_only_at_the_end_one_per_step_pass_is_the_per_sequence_update():
     """Exp 4's case: one target at the last step, so the per-step pass makes exactly one update, through traces
     accumulated over the whole sequence; it must equal autodiff's truncated-gradient update (golden)."""
@@ -79,14 +90,7 @@ def test_a_one_target_sequence_with_every_step_targets_is_the_per_sequence_updat
     x, mask, y = data("reber")
     mask = mask.copy()
     mask[:, :, 2:] = False  # length 2 for every trial
-    results = []
-    for per_step in (False, True):
-        _, _, model = net("reber")
-        stepper = (RTRLStepper(model, 0.5, 0.5, every_step=True) if per_step
-                   else Stepper(model, keras.optimizers.SGD(0.5), 0.5, every_step=True))  # fmt: skip
-        stepper(x[0], mask[0], y[0], np.ones(3, bool))
-        stepper.push()
-        results.append(weights(model))
+    results = [one_pass(x, mask, y, per_step) for per_step in (False, True)]
     for s, p in zip(*results):
         np.testing.assert_allclose(p, s, rtol=0, atol=1e-6)
 
@@ -119,14 +123,7 @@ def test_per_step_gradients_sum_to_the_truncated_gradient_of_the_summed_error(na
 def test_per_step_updates_differ_from_one_update_per_sequence():
     """With a real α the weights change within the sequence: the per-step pass is not the summed update."""
     x, mask, y = data("reber")
-    finals = []
-    for per_step in (False, True):
-        _, _, model = net("reber")
-        stepper = (RTRLStepper(model, 0.5, 0.5, every_step=True) if per_step
-                   else Stepper(model, keras.optimizers.SGD(0.5), 0.5, every_step=True))  # fmt: skip
-        stepper(x[0], mask[0], y[0], np.ones(3, bool))
-        stepper.push()
-        finals.append(weights(model))
+    finals = [one_pass(x, mask, y, per_step) for per_step in (False, True)]
     assert max(np.abs(a - b).max() for a, b in zip(*finals)) > 1e-5
 
 

@@ -38,7 +38,32 @@ PROGRESS_FILE = "progress.json"
 
 
 @dataclasses.dataclass
-class OnlineProtocol:
+class CriterionFields:
+    """The stopping-criterion and test fields that :class:`OnlineProtocol` and the baselines'
+    ``CriterionMinibatchProtocol`` share (documented on OnlineProtocol, checked in its ``__post_init__``)."""
+
+    trials: int = 10
+    max_sequences: int = 1_000_000
+    criterion: str = "st3"
+    criterion_error: float = 0.01
+    threshold: float = 0.04
+    window: int = 2000
+    test_sequences: int = 2560
+    target: str = "end"
+    criterion_steps: str = "all"
+    max_wrong: int = 0
+    check_every: int = 100
+    check_sequences: int = 256
+    st1_max_wrong: int = 0
+    st2_error: float = 0.01
+    fixed_sets: int = 0
+    training_set: int = 256
+    test_set: int = 256
+    test_task: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class OnlineProtocol(CriterionFields):
     """Fields are the ``protocol:`` keys of a config (Table 10/11 of the 1997 paper give their values).
 
     trials: independent trials, run side by side in one graph.
@@ -76,28 +101,10 @@ class OnlineProtocol:
         lstm_hist.training.rtrl; plain SGD and the 1997 nets only). With end-of-sequence targets both are the same.
     """
 
-    trials: int = 10
     learning_rate: float = 0.5
     loss_scale: float = 0.5
-    max_sequences: int = 1_000_000
-    criterion: str = "st3"
-    criterion_error: float = 0.01
-    threshold: float = 0.04
-    window: int = 2000
-    test_sequences: int = 2560
     checkpoint_every: int = 2000
     optimizer: str = "sgd"
-    target: str = "end"
-    criterion_steps: str = "all"
-    max_wrong: int = 0
-    check_every: int = 100
-    check_sequences: int = 256
-    st1_max_wrong: int = 0
-    st2_error: float = 0.01
-    fixed_sets: int = 0
-    training_set: int = 256
-    test_set: int = 256
-    test_task: dict = dataclasses.field(default_factory=dict)
     update: str = "per_sequence"
 
     def __post_init__(self):

@@ -41,18 +41,16 @@ from lstm_hist.errors import UserError
 from lstm_hist.evaluation.criteria import legal_next_correct, sequence_scores
 from lstm_hist.experiment import SequenceBatch
 from lstm_hist.records import atomic_write
-from lstm_hist.training.online import OnlineProtocol, OnlineResult, fixed_set_pairs, trial_streams
+from lstm_hist.training.online import CriterionFields, OnlineProtocol, OnlineResult, fixed_set_pairs, trial_streams
 
 STATE_FILE = "baseline_trials.json"
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 # The fields this protocol shares with OnlineProtocol: the criterion and the test, with the same meaning.
-_CRITERION_FIELDS = ("trials", "max_sequences", "criterion", "criterion_error", "threshold", "window",
-                     "test_sequences", "target", "criterion_steps", "max_wrong", "check_every", "check_sequences",
-                     "st1_max_wrong", "st2_error", "fixed_sets", "training_set", "test_set", "test_task")
+_CRITERION_FIELDS = tuple(field.name for field in dataclasses.fields(CriterionFields))
 
 
 @dataclasses.dataclass
-class CriterionMinibatchProtocol:
+class CriterionMinibatchProtocol(CriterionFields):
     """Fields are the ``protocol:`` keys of a ``*_keras_lstm`` config.
 
     optimizer: "adam" (the baseline), "sgd" or "rmsprop"; Keras defaults otherwise.
@@ -60,33 +58,13 @@ class CriterionMinibatchProtocol:
     batch_size: fresh sequences per update.
     progress_every: batches between two progress lines.
 
-    The other fields are those of :class:`lstm_hist.training.online.OnlineProtocol` with the same meaning
-    (criterion, criterion_error, threshold, window, test_sequences, target, criterion_steps, max_wrong,
-    check_every, check_sequences, st1_max_wrong, st2_error, fixed_sets, training_set, test_set, test_task),
-    and they are validated by it. ``max_sequences`` caps each trial's training sequences.
+    The other fields come from :class:`lstm_hist.training.online.CriterionFields` and mean what they mean for
+    :class:`~lstm_hist.training.online.OnlineProtocol`, which validates them. ``max_sequences`` caps each trial's training sequences.
     """
 
-    trials: int = 10
     optimizer: str = "adam"
     learning_rate: float = 1e-3
     batch_size: int = 32
-    max_sequences: int = 1_000_000
-    criterion: str = "st3"
-    criterion_error: float = 0.01
-    threshold: float = 0.04
-    window: int = 2000
-    test_sequences: int = 2560
-    target: str = "end"
-    criterion_steps: str = "all"
-    max_wrong: int = 0
-    check_every: int = 100
-    check_sequences: int = 256
-    st1_max_wrong: int = 0
-    st2_error: float = 0.01
-    fixed_sets: int = 0
-    training_set: int = 256
-    test_set: int = 256
-    test_task: dict = dataclasses.field(default_factory=dict)
     progress_every: int = 50
 
     def __post_init__(self):
