@@ -2,7 +2,7 @@
 
 A run that trains for an hour and then fails to write its record (``--out`` under a file, on a read-only mount)
 loses the hour; a report written over a directory is a traceback. These checks turn those into one ``error: ...``
-line at the start, by doing what the command will do later: create the folder and a temporary file in it.
+line at the start, by writing (and removing) a temporary file where the command will write later.
 """
 
 from __future__ import annotations
@@ -15,29 +15,24 @@ from lstm_hist.errors import UserError
 
 
 def writable_dir(path: str | os.PathLike, option: str) -> Path:
-    """``path`` as a folder that exists (created if needed, like the command will) and takes a new file.
+    """``path`` if it is, or can be created as, a folder that takes a new file; nothing is left behind.
 
     ``option`` names the argument in the message (``--out``). Raises UserError when ``path`` or one of its
-    parents is a file, or the folder cannot be created or written.
+    parents is a file, or the folder (or, when it does not exist yet, its nearest existing parent, where it
+    would be created) does not take a new file.
     """
     path = Path(path)
-    for folder in (path, *path.parents):
-        if folder.exists():
-            if not folder.is_dir():
-                what = "is a file" if folder == path else f"is under the file {folder}"
-                raise UserError(f"{option} {path} {what}, not a folder; choose a folder for {option}")
-            break
+    existing = next((folder for folder in (path, *path.absolute().parents) if folder.exists()), None)
+    if existing is not None and not existing.is_dir():
+        what = "is a file" if existing == path else f"is under the file {existing}"
+        raise UserError(f"{option} {path} {what}, not a folder; choose a folder for {option}")
     try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"{option} {path}: cannot create the folder ({exc.strerror or exc}); "
-                        f"choose a writable folder for {option}") from None
-    try:
-        fd, probe = tempfile.mkstemp(dir=path, prefix=".lstm-hist-probe-")
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".lstm-hist-probe-")
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise UserError(f"{option} {path}: the folder is not writable ({exc.strerror or exc}); "
+        where = "the folder" if existing == path else f"its parent {existing}"
+        raise UserError(f"{option} {path}: {where} is not writable ({exc.strerror or exc}); "
                         f"choose a writable folder for {option}") from None
     return path
 

@@ -49,7 +49,7 @@ def verdict(metric: str, ours: Any, paper: Any, tolerance: float = DEFAULT_TOLER
                        f"{metric}: no verdict, the paper's value {paper!r} is not a number (ours {_fmt(mine)})")
     if mine is None:
         return Verdict(metric, None, theirs, None, None,
-                       f"{metric}: no verdict, this run did not measure it (paper {_fmt(paper)})")
+                       f"{metric}: no verdict, this run has no value for it (paper {_fmt(paper)})")
     ratio = mine / theirs if theirs != 0 else None
     within = abs(mine - theirs) <= tolerance * abs(theirs)
     ratio_text = f"ours/paper {ratio:.3g}" if ratio is not None else "the paper's value is 0"

@@ -54,7 +54,7 @@ def test_finished_run_prints_a_verdict_per_metric_and_the_deviations_pointer(con
     assert lines == [
         "verdict: success_rate: within ±25% of the paper — ours 1, paper 1 (ours/paper 1)",
         "verdict: sequences_mean: within ±25% of the paper — ours 1,500, paper 2,000 (ours/paper 0.75)",
-        "verdict: weights: no verdict, this run did not measure it (paper 28)",
+        "verdict: weights: no verdict, this run has no value for it (paper 28)",
     ]
     assert "deviations: no entry for fakepaper in docs/deviations.md; see the paper's §1" in out
     assert cli.main(["run", "adding_t10", "--smoke", "--out", str(tmp_path), "--quiet"]) == 0
