@@ -50,6 +50,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not entries:
         print("no experiments found (configs/<paper>/*.yaml)")
         return 0
+    from lstm_hist.columns import fit_columns
     from lstm_hist.runner import fmt, table_lines
 
     rows = []
@@ -66,26 +67,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 LIST_WIDTH = 100
-
-
-def fit_columns(headers: list[str], rows: list[list[str]], width: int, shrink: Sequence[int]) -> list[list[str]]:
-    """``rows`` with the ``shrink`` columns cut (ending in "…") so the table is at most ``width`` wide; the
-    others keep their full text (an id must stay copyable). The shrinkable columns share what is left, each
-    keeping at least its header's width."""
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)]
-    fixed = sum(w for i, w in enumerate(widths) if i not in shrink) + 2 * (len(widths) - 1)
-    budget = width - fixed
-    limits = {i: widths[i] for i in shrink}
-    while sum(limits.values()) > budget:
-        widest = max(limits, key=lambda i: limits[i])
-        if limits[widest] <= len(headers[widest]):
-            break
-        limits[widest] -= 1
-
-    def cut(text: str, limit: int) -> str:
-        return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
-
-    return [[cut(str(c), limits[i]) if i in limits else c for i, c in enumerate(row)] for row in rows]
 
 
 def describe_data(exp_id: str) -> dict[str, Any]:
