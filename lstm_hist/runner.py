@@ -253,12 +253,27 @@ def print_summary(record: dict, path: Path, stream: TextIO) -> None:
           file=stream)
     keys = list(reported) + [k for k in metrics if k not in reported]
     rows = [[k, fmt(reported.get(k)) if k in reported else "", fmt(metrics.get(k)), spread(k, trials)] for k in keys]
+    headers = ["metric", "paper", "ours", "per-trial spread (solved trials)"]
+    if not any(row[3] for row in rows):  # no trials to spread over: no empty column
+        headers, rows = headers[:3], [row[:3] for row in rows]
     if rows:
-        for line in table_lines(["metric", "paper", "ours", "per-trial spread (solved trials)"], rows):
+        for line in table_lines(headers, rows):
             print("  " + line, file=stream)
     prov = record.get("provenance", {})
     print(f"backend {prov.get('backend')} on {prov.get('device')}, wall {prov.get('wall_seconds')} s", file=stream)
+    if record["status"] == "completed" and not record.get("smoke"):
+        print_verdicts(record, stream)
     print(f"record: {path}", file=stream)
+
+
+def print_verdicts(record: dict, stream: TextIO) -> None:
+    """One verdict line per number the paper reports, and where docs/deviations.md discusses the row."""
+    from lstm_hist.deviations import pointer
+    from lstm_hist.verdict import DEFAULT_TOLERANCE, verdicts
+
+    for one in verdicts(record.get("metrics") or {}, record.get("reported"), DEFAULT_TOLERANCE):
+        print(f"verdict: {one.text}", file=stream)
+    print(pointer(record.get("paper") or record["id"].split("/", 1)[0], record.get("section")), file=stream)
 
 
 # -------------------------------------------------------------------------------------------------- bench
