@@ -179,7 +179,9 @@ def test_resume_needs_a_matching_checkpoint(tmp_path):
     with pytest.raises(UserError, match="different config"):
         run(protocol(epochs=1), tmp_path, resume=True, seed=4)
     # Asking for more epochs is allowed: the fingerprint leaves out ``epochs`` and the patience.
-    assert MB._fingerprint({}, {}, protocol(epochs=1), 3) == MB._fingerprint({}, {}, protocol(epochs=9), 3)
+    from lstm_hist.run_state import fingerprint
+
+    assert fingerprint({}, {}, protocol(epochs=1), 3) == fingerprint({}, {}, protocol(epochs=9), 3)
 
 
 @pytest.mark.parametrize("field, value", [("optimizer", "adagrad"), ("batch_size", 0), ("learning_rate", 0.0),
