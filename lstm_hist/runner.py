@@ -127,16 +127,20 @@ def choose_start(workdir: Path, *, resume: bool, fresh: bool) -> bool:
     return False
 
 
+def _progress_sink(progress, full: str):
+    """``(callback, line to close or None)``: the caller's callable, a stderr progress line, or nothing."""
+    if callable(progress):
+        return progress, None
+    if progress:
+        line = ProgressLine(prefix=f"{full}: ")
+        return line, line
+    return silent, None
+
+
 def _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fingerprint, backend, progress,
                  stdout) -> Path:
     full, smoke, seed, overrides = run["full"], run["smoke"], run["seed"], run["overrides"]
-    if callable(progress):
-        callback, line = progress, None
-    elif progress:
-        line = ProgressLine(prefix=f"{full}: ")
-        callback = line
-    else:
-        callback, line = silent, None
+    callback, line = _progress_sink(progress, full)
 
     start = records.utc_now()
     out_path = run_state.record_path(run["out_dir"], full, smoke, seed, start)

@@ -280,3 +280,15 @@ def test_records_and_checkpoints_honour_the_umask(configs, tmp_path, umask, mode
     (folder,) = work_folders(tmp_path)
     for path in (record, folder / "fake.json", folder / "fake.npz", folder / "run.json"):
         assert path.stat().st_mode & 0o777 == mode, path
+
+
+def test_a_learning_rate_of_1e8_ends_as_diverged_with_exit_3(tmp_path, capsys):
+    """The issue's case, end to end on the real adding problem (smoke size): diverged at the first weight check
+    (250 sequences) instead of training to the cap and reporting "completed"."""
+    pytest.importorskip("keras")
+    assert run("hochreiter1997/adding_t100", "--smoke", "--out", str(tmp_path),
+               "--set", "protocol.learning_rate=100000000.0", "--set", "protocol.max_sequences=5000") == 3
+    (path,) = (tmp_path / "hochreiter1997").glob("adding_t100.smoke-seed0-*.json")
+    record = load(path)
+    assert record["status"] == "diverged" and record["metrics"]["sequences_seen"] == 250
+    assert record["metrics"]["diverged_trials"] == record["metrics"]["trials"]
