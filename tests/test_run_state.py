@@ -282,6 +282,7 @@ def test_records_and_checkpoints_honour_the_umask(configs, tmp_path, umask, mode
         assert path.stat().st_mode & 0o777 == mode, path
 
 
+@pytest.mark.slow  # ~30 s on 2 busy cores; tests/test_online.py checks the same rule in-process, fast
 def test_a_learning_rate_of_1e8_ends_as_diverged_with_exit_3(tmp_path, capsys):
     """The issue's case, end to end on the real adding problem (smoke size): diverged at the first weight check
     (250 sequences) instead of training to the cap and reporting "completed"."""
