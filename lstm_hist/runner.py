@@ -127,6 +127,12 @@ def choose_start(workdir: Path, *, resume: bool, fresh: bool) -> bool:
     return False
 
 
+def _interrupted_text(workdir: Path) -> str:
+    if run_state.has_checkpoint(workdir):  # e.g. stopped during the final test: the next run resumes from there
+        return "interrupted outside the protocol's checkpointing; its last checkpoint is kept and a rerun resumes it"
+    return "interrupted before the protocol could checkpoint"
+
+
 def _progress_sink(progress, full: str):
     """``(callback, line to close or None)``: the caller's callable, a stderr progress line, or nothing."""
     if callable(progress):
@@ -188,7 +194,7 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fing
         written = finish({
             **base,
             "status": "failed",
-            "error": "interrupted before the protocol could checkpoint" if interrupted
+            "error": _interrupted_text(workdir) if interrupted
             else "".join(traceback.format_exception_only(type(exc), exc)).strip(),
             "metrics": {},
             "seeds": {"base": seed},
