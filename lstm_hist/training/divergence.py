@@ -6,8 +6,10 @@ sigmoids saturate, the outputs stay finite (0) and the run used to train to its 
 protocol also checks the weights themselves against :data:`WEIGHT_LIMIT`.
 
 The limit, 1e4, is over a thousand times the largest initial weight of any config (the 1997 input-gate biases
-of -6; initial weights are within ±0.2) and far above what a trained sigmoid/tanh net reaches (a pre-activation
-beyond ±20 has no gradient left to grow it). A weight of 1e4 saturates every unit it feeds for any input above
+of -6; initial weights are within ±0.2) and far above what trained nets of this package hold: measured on the
+checkpoints of real runs on 2026-11-30, the largest |w| was 28.9 (embedded Reber, lr 0.5, 26,000 sequences),
+6.0 (two-sequence 3a, 42,300 sequences), 9.2 (Chung LSTM on JSB) and below 2 for the GRU/tanh nets; a
+pre-activation beyond ±20 has no gradient left to grow a weight further. A weight of 1e4 saturates every unit it feeds for any input above
 1e-3, so a net holding one has stopped learning (docs/architecture.md, "Stopping a run").
 """
 
