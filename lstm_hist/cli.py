@@ -20,6 +20,7 @@ from lstm_hist.errors import UserError
 from lstm_hist.quiet import silence
 
 EXIT_USER_ERROR = 2
+EXIT_DIVERGED = 3  # README "Records and results": 0 completed, 1 bug, 2 user error, 3 diverged, 130 interrupted
 EXIT_INTERRUPTED = 130
 SEED_LIMIT = 2**32  # NumPy's SeedSequence and the backends' seeds take 0 <= seed < 2**32
 
@@ -157,10 +158,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides=args.set,
         out_dir=args.out,
         resume=args.resume,
+        fresh=args.fresh,
         progress=not args.quiet,
     )
     status = _json.loads(path.read_text()).get("status")
-    return EXIT_INTERRUPTED if status == "interrupted" else 0
+    return {"interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}.get(status, 0)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -284,7 +286,10 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     _add_backend(p)
     _add_overrides(p)
     p.add_argument("--out", default="runs", help="where records and checkpoints go (default: runs/)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the checkpoint of this row, seed and config, or fail (a plain run resumes an "
+                        "interrupted one by itself)")
+    p.add_argument("--fresh", action="store_true", help="discard this row, seed and config's checkpoint, start over")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
 

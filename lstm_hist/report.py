@@ -205,7 +205,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
         cells += [
             prov.get("backend") or "—",
             prov.get("device") or "—",
-            format_duration(prov.get("wall_seconds")),
+            format_duration((record.get("run") or {}).get("train_seconds_total") or prov.get("wall_seconds")),  # all segments
             (prov.get("end") or "")[:10] or "—",
             commit_text,
             f"[{path.name}]({_link(path, out_dir)})",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -129,7 +130,11 @@ def test_run_writes_record_with_contract(configs, tmp_path, capsys, monkeypatch)
     # the paper-vs-ours table
     assert "sequences_mean" in stdout and "2,000" in stdout and "1,500" in stdout
     assert "1,000–2,000" in stdout  # per-trial spread of "sequences"
-    assert FakeProtocol.last_call["workdir"] == out / "fakepaper" / "adding_t10.smoke.work"
+    assert re.fullmatch(r"adding_t10\.smoke-seed7-\d{8}T\d{6}-[0-9a-f]{6}\.json", files[0].name)
+    assert record["seed"] == 7 and re.fullmatch(r"[0-9a-f]{16}", record["fingerprint"])
+    assert record["run"] == {"segments": 1, "train_seconds_total": prov["wall_seconds"], "repeated_sequences": 0}
+    work = out / "fakepaper" / "adding_t10.smoke.work" / f"seed7-{record['fingerprint'][:12]}"
+    assert FakeProtocol.last_call["workdir"] == work
 
 
 def test_run_trials_flag_sets_protocol_trials(configs, tmp_path, capsys):
