@@ -41,6 +41,15 @@ def make_cell(unit: str, units: int, *, init_range: float = 0.1, use_bias: bool 
     return TanhRNNCell(**common)
 
 
+def recurrent_layer(cell, unit: str, *, unroll: bool = False, fast_path: bool = True) -> keras.layers.Layer:
+    """The whole-sequence layer: the fast one where it supports the cell, else ``keras.layers.RNN``."""
+    from .fast_rnn import FastRecurrent, supports_fast
+
+    if fast_path and not unroll and supports_fast(cell):
+        return FastRecurrent(cell, name=f"{unit}_rnn")
+    return keras.layers.RNN(cell, return_sequences=True, unroll=unroll, name=f"{unit}_rnn")
+
+
 def build_music_model(
     trials: int | None = None,
     unit: Literal["tanh", "gru", "lstm"] = "gru",
@@ -51,6 +60,7 @@ def build_music_model(
     gru_reset_after: bool = False,
     gru_update_convention: Literal["cho", "chung"] = "chung",
     unroll: bool = False,
+    fast_path: bool = True,
 ) -> keras.Model:
     """Next-step model of D-dimensional binary frames: ``x (B, T, D) → logits (B, T, D)``.
 
@@ -63,6 +73,9 @@ def build_music_model(
     gru_reset_after: False = reset before the recurrent product (Chung §3.2, Cho v3 eq. 8); True = v1.
     gru_update_convention: "chung" (§3.2, the default here) or "cho" (eq. 7): equivalent families.
     unroll: unroll the time loop (only for short fixed-length inputs).
+    fast_path: True = :class:`~reproductions.chung2014.fast_rnn.FastRecurrent` (the same equations and weights,
+        input projection hoisted out of the time loop; issue 13); False = the generic ``keras.layers.RNN``.
+        Not used with ``unroll: true``.
     trials: must be None (the shared layer passes it; Chung's protocol trains one network per run).
     """
     if trials is not None:
@@ -72,7 +85,7 @@ def build_music_model(
     cell = make_cell(unit, units, init_range=init_range, use_bias=use_bias, gru_reset_after=gru_reset_after,
                      gru_update_convention=gru_update_convention)
     inputs = keras.Input(shape=(None, dim), name="frames")
-    hidden = keras.layers.RNN(cell, return_sequences=True, unroll=unroll, name=f"{unit}_rnn")(inputs)
+    hidden = recurrent_layer(cell, unit, unroll=unroll, fast_path=fast_path)(inputs)
     logits = keras.layers.Dense(
         dim, name="note_logits",
         kernel_initializer=keras.initializers.RandomUniform(-init_range, init_range),
@@ -83,7 +96,10 @@ def build_music_model(
 
 def recurrent_parameters(model: keras.Model) -> int:
     """Parameters of the recurrent layer alone (the accounting that matches Table 1's speech counts)."""
-    return int(sum(layer.count_params() for layer in model.layers if isinstance(layer, keras.layers.RNN)))
+    from .fast_rnn import FastRecurrent
+
+    return int(sum(layer.count_params() for layer in model.layers
+                   if isinstance(layer, (keras.layers.RNN, FastRecurrent))))
 
 
 TABLE1_SPEECH_UNITS = {"lstm": 195, "gru": 227, "tanh": 400}  # Table 1, speech

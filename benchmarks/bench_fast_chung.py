@@ -1,0 +1,147 @@
+"""Chung et al. (2014) music rows at batch 1: sequences/s of the fast and generic paths, and of Keras built-ins.
+
+    python benchmarks/bench_fast_chung.py [--ids chung2014/jsb_gru chung2014/nottingham_gru ...]
+        [--sequences 40] [--repeat 3] [--out benchmarks/results/cpu/chung_fast_path.json]
+
+One process, one backend (``KERAS_BACKEND``, default JAX). For each row, the same sample of training pieces
+(every ``len/sequences``-th piece, so short and long ones alike) is trained on at batch 1 with the row's
+optimizer and loss (``train_on_batch``, as ``lstm-hist bench``), by each variant:
+
+* ``main``: the generic ``keras.layers.RNN(cell)`` on batches padded to the split's longest piece (main before
+  issue 13);
+* ``generic``: the same layer, each batch cut to its own length (``lstm_hist.training.trim``);
+* ``fast``: ``FastRecurrent`` (``model.fast_path: true``), cut batches;
+* ``keras_builtin``: ``keras.layers.GRU(reset_after=False)`` / ``LSTM`` (no peepholes) / ``SimpleRNN`` of the
+  same size, cut batches — a reference for what Keras's own layers cost, not the paper's units.
+
+Every shape is compiled before timing; the variants then alternate for ``--repeat`` rounds (the machine is shared,
+so each keeps its fastest round, and the per-round ratios are reported too). Weight noise and the other per-batch
+callbacks of ``fit`` are not in this loop (see ``docs/performance.md``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "jax")  # the package default; Keras reads it at its first import
+
+VARIANTS = ("main", "generic", "fast", "keras_builtin")
+
+
+def _flops_per_step(unit: str, units: int, dim: int) -> dict[str, float]:
+    """Multiply-adds ×2 of one step, forward; backward ≈ 2× forward. Split into the hoistable part (input
+    projection and output layer: batched over all steps) and the sequential recurrent part."""
+    gates = {"tanh": 1, "gru": 3, "lstm": 4}[unit]
+    hoisted = 2 * dim * gates * units + 2 * units * dim
+    recurrent = 2 * units * gates * units
+    return {"hoisted": 3.0 * hoisted, "recurrent": 3.0 * recurrent}
+
+
+def _builtin(unit: str, units: int, dim: int, init_range: float):
+    import keras
+
+    init = keras.initializers.RandomUniform(-init_range, init_range)
+    common = dict(units=units, return_sequences=True, kernel_initializer=init, recurrent_initializer=init)
+    layer = {"gru": lambda: keras.layers.GRU(reset_after=False, **common),
+             "lstm": lambda: keras.layers.LSTM(**common),
+             "tanh": lambda: keras.layers.SimpleRNN(**common)}[unit]()
+    inputs = keras.Input(shape=(None, dim))
+    return keras.Model(inputs, keras.layers.Dense(dim, kernel_initializer=init)(layer(inputs)))
+
+
+def _sample(split, n: int):
+    x, y, w = split
+    rows = np.unique(np.linspace(0, len(x) - 1, min(n, len(x))).round().astype(int))
+    return [(x[i : i + 1], y[i : i + 1], w[i : i + 1]) for i in rows]
+
+
+def bench_row(exp_id: str, sequences: int, repeat: int, variants) -> dict:
+    from lstm_hist.registry import load
+    from lstm_hist.training.minibatch import build_model, derive_seeds
+    from lstm_hist.training.trim import trim_padding
+
+    _, _, experiment, cfg = load(exp_id)
+    protocol = experiment.protocol(**{**cfg["protocol"], "lr_candidates": None})
+    model_cfg = dict(cfg["model"])
+    data = experiment.task(**cfg["task"])
+    padded = _sample(data["train"], sequences)
+    cut = [trim_padding(b) for b in padded]
+    seed = derive_seeds(0)["init"]
+    models, batches = {}, {}
+    for name in variants:
+        if name == "keras_builtin":
+            maker = types.SimpleNamespace(model=lambda **kw: _builtin(kw["unit"], kw["units"], kw["dim"],
+                                                                       kw["init_range"]))
+            models[name] = build_model(maker, model_cfg, protocol, seed)
+        else:
+            models[name] = build_model(experiment, {**model_cfg, "fast_path": name == "fast"}, protocol, seed)
+        batches[name] = padded if name == "main" else cut
+
+    def run(name):
+        model = models[name]
+        start = time.perf_counter()
+        for x, y, w in batches[name]:
+            model.train_on_batch(x, y, sample_weight=w)
+        return time.perf_counter() - start
+
+    compile_s = {name: run(name) for name in variants}  # every shape compiles here, untimed
+    rounds = []
+    for _ in range(repeat):
+        rounds.append({name: run(name) for name in variants})
+    steps = int(sum(w.sum() for _, _, w in padded))
+    best = {name: min(r[name] for r in rounds) for name in variants}
+    unit, units, dim = model_cfg["unit"], model_cfg["units"], model_cfg["dim"]
+    flops = _flops_per_step(unit, units, dim)
+    out = {
+        "id": exp_id, "unit": unit, "units": units, "dim": dim, "sequences": len(padded), "real_steps": steps,
+        "padded_steps": int(sum(b[0].shape[1] for b in padded)), "cut_steps": int(sum(b[0].shape[1] for b in cut)),
+        "first_pass_seconds": compile_s, "round_seconds": rounds,
+        "sequences_per_second": {n: len(padded) / best[n] for n in variants},
+        "us_per_real_step": {n: 1e6 * best[n] / steps for n in variants},
+        "flops_per_step": flops,
+    }
+    if "main" in variants:
+        out["speedup_vs_main"] = {n: best["main"] / best[n] for n in variants}
+        out["speedup_vs_main_per_round"] = {n: [r["main"] / r[n] for r in rounds] for n in variants}
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--ids", nargs="+", default=["chung2014/jsb_gru", "chung2014/jsb_lstm", "chung2014/jsb_tanh",
+                                                     "chung2014/nottingham_gru", "chung2014/pianomidi_gru"])
+    parser.add_argument("--sequences", type=int, default=40, help="training pieces per timed pass")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--out", default="benchmarks/results/cpu/chung_fast_path.json")
+    args = parser.parse_args(argv)
+    from lstm_hist.records import provenance, utc_now
+
+    started = utc_now()
+    rows = []
+    for exp_id in args.ids:
+        row = bench_row(exp_id, args.sequences, args.repeat, args.variants)
+        rows.append(row)
+        rates = ", ".join(f"{k} {v:.1f}/s" for k, v in row["sequences_per_second"].items())
+        print(f"{exp_id}: {rates}; vs main: "
+              + ", ".join(f"{k} {v:.2f}x" for k, v in row.get("speedup_vs_main", {}).items()), flush=True)
+    backend = os.environ.get("KERAS_BACKEND", "jax")
+    doc = {"benchmark": "bench_fast_chung", "load_average_at_end": list(os.getloadavg()),
+           "provenance": provenance("python benchmarks/bench_fast_chung.py " + " ".join(sys.argv[1:]), started,
+                                    utc_now(), backend), "rows": rows}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
