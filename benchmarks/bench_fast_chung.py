@@ -11,11 +11,14 @@ optimizer and loss (``train_on_batch``, as ``lstm-hist bench``), by each variant
   issue 13);
 * ``generic``: the same layer, each batch cut to its own length (``lstm_hist.training.trim``);
 * ``fast``: ``FastRecurrent`` (``model.fast_path: true``), cut batches;
+* ``fast_jit_step`` (JAX only): the fast model's loss, gradient and optimizer update as one ``jax.jit`` function
+  called directly (no ``train_on_batch``, no weight noise): what a protocol-level jitted step would save;
 * ``keras_builtin``: ``keras.layers.GRU(reset_after=False)`` / ``LSTM`` (no peepholes) / ``SimpleRNN`` of the
   same size, cut batches — a reference for what Keras's own layers cost, not the paper's units.
 
-Every shape is compiled before timing; the variants then alternate for ``--repeat`` rounds (the machine is shared,
-so each keeps its fastest round, and the per-round ratios are reported too). Weight noise and the other per-batch
+Every shape is compiled before timing; the variants then alternate for ``--repeat`` rounds. The machine is
+shared (load ~20 on 2 cores), so the figures are the process's CPU seconds (all its threads; the fastest round
+of each variant, with every round's ratios kept) and the wall-clock rates are recorded beside them. Weight noise and the other per-batch
 callbacks of ``fit`` are not in this loop (see ``docs/performance.md``).
 """
 
@@ -33,7 +36,7 @@ import numpy as np
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # the package default; Keras reads it at its first import
 
-VARIANTS = ("main", "generic", "fast", "keras_builtin")
+VARIANTS = ("main", "generic", "fast", "fast_jit_step", "keras_builtin")
 
 
 def _flops_per_step(unit: str, units: int, dim: int) -> dict[str, float]:
@@ -55,6 +58,31 @@ def _builtin(unit: str, units: int, dim: int, init_range: float):
              "tanh": lambda: keras.layers.SimpleRNN(**common)}[unit]()
     inputs = keras.Input(shape=(None, dim))
     return keras.Model(inputs, keras.layers.Dense(dim, kernel_initializer=init)(layer(inputs)))
+
+
+def _jit_stepper(model):
+    """``step(x, y, w)``: one update of ``model`` (its loss and optimizer) as a single jitted call."""
+    import jax
+
+    optimizer, loss_fn = model.optimizer, model.loss
+    fixed = [v.value for v in model.non_trainable_variables]
+    state = [[v.value for v in model.trainable_variables], [v.value for v in optimizer.variables]]
+
+    @jax.jit
+    def update(trainable, opt_vars, x, y, w):
+        def loss_of(values):
+            out, _ = model.stateless_call(values, fixed, x)
+            return loss_fn(y, out, sample_weight=w)
+
+        loss, grads = jax.value_and_grad(loss_of)(trainable)
+        trainable, opt_vars = optimizer.stateless_apply(opt_vars, grads, trainable)
+        return trainable, opt_vars, loss
+
+    def step(x, y, w):
+        state[0], state[1], loss = update(state[0], state[1], x, y, w)
+        return float(loss)  # wait for the result, as train_on_batch does
+
+    return step
 
 
 def _sample(split, n: int):
@@ -82,20 +110,26 @@ def bench_row(exp_id: str, sequences: int, repeat: int, variants) -> dict:
                                                                        kw["init_range"]))
             models[name] = build_model(maker, model_cfg, protocol, seed)
         else:
-            models[name] = build_model(experiment, {**model_cfg, "fast_path": name == "fast"}, protocol, seed)
+            fast = name.startswith("fast")
+            models[name] = build_model(experiment, {**model_cfg, "fast_path": fast}, protocol, seed)
         batches[name] = padded if name == "main" else cut
+    steppers = {name: (_jit_stepper(model) if name == "fast_jit_step"
+                       else lambda x, y, w, model=model: model.train_on_batch(x, y, sample_weight=w))
+                for name, model in models.items()}
 
     def run(name):
-        model = models[name]
-        start = time.perf_counter()
+        step = steppers[name]
+        start, cpu = time.perf_counter(), time.process_time()
         for x, y, w in batches[name]:
-            model.train_on_batch(x, y, sample_weight=w)
-        return time.perf_counter() - start
+            step(x, y, w)
+        return time.process_time() - cpu, time.perf_counter() - start
 
-    compile_s = {name: run(name) for name in variants}  # every shape compiles here, untimed
-    rounds = []
+    compile_s = {name: run(name)[1] for name in variants}  # every shape compiles here, untimed
+    rounds, walls = [], []
     for _ in range(repeat):
-        rounds.append({name: run(name) for name in variants})
+        timed = {name: run(name) for name in variants}
+        rounds.append({name: t[0] for name, t in timed.items()})
+        walls.append({name: t[1] for name, t in timed.items()})
     steps = int(sum(w.sum() for _, _, w in padded))
     best = {name: min(r[name] for r in rounds) for name in variants}
     unit, units, dim = model_cfg["unit"], model_cfg["units"], model_cfg["dim"]
@@ -103,7 +137,8 @@ def bench_row(exp_id: str, sequences: int, repeat: int, variants) -> dict:
     out = {
         "id": exp_id, "unit": unit, "units": units, "dim": dim, "sequences": len(padded), "real_steps": steps,
         "padded_steps": int(sum(b[0].shape[1] for b in padded)), "cut_steps": int(sum(b[0].shape[1] for b in cut)),
-        "first_pass_seconds": compile_s, "round_seconds": rounds,
+        "first_pass_seconds": compile_s, "round_cpu_seconds": rounds, "round_wall_seconds": walls,
+        "wall_sequences_per_second": {n: len(padded) / min(r[n] for r in walls) for n in variants},
         "sequences_per_second": {n: len(padded) / best[n] for n in variants},
         "us_per_real_step": {n: 1e6 * best[n] / steps for n in variants},
         "flops_per_step": flops,
@@ -120,15 +155,18 @@ def main(argv=None) -> int:
                                                      "chung2014/nottingham_gru", "chung2014/pianomidi_gru"])
     parser.add_argument("--sequences", type=int, default=40, help="training pieces per timed pass")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=VARIANTS)
+    parser.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
+                        help="default: all (fast_jit_step only on JAX)")
     parser.add_argument("--out", default="benchmarks/results/cpu/chung_fast_path.json")
     args = parser.parse_args(argv)
     from lstm_hist.records import provenance, utc_now
 
     started = utc_now()
+    variants = args.variants or [v for v in VARIANTS if v != "fast_jit_step"
+                                 or os.environ["KERAS_BACKEND"] == "jax"]
     rows = []
     for exp_id in args.ids:
-        row = bench_row(exp_id, args.sequences, args.repeat, args.variants)
+        row = bench_row(exp_id, args.sequences, args.repeat, variants)
         rows.append(row)
         rates = ", ".join(f"{k} {v:.1f}/s" for k, v in row["sequences_per_second"].items())
         print(f"{exp_id}: {rates}; vs main: "

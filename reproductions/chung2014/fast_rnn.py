@@ -7,7 +7,7 @@ XLA's CPU scan runs fastest (issue 13; ``docs/performance.md``, "Chung units"):
 
 * the input projection ``W x_t + b`` of **all** steps is one matmul before the time loop; only the recurrent
   product ``U h₋₁`` and the gates stay inside it;
-* the scan carries **one** array (the LSTM's ``h`` and ``c`` packed side by side), and the step emits ``h`` only;
+* the scan carries **one** array (the LSTM's ``h`` and ``c`` packed side by side);
 * the loop may be unrolled (``unroll`` steps per loop iteration).
 
 The weights are the wrapped cell's own (same names, shapes, order and initialisers), so a checkpoint or
@@ -76,59 +76,55 @@ def _lstm_step(cell):
         f = ops.sigmoid(pre[:, n : 2 * n] + p_f * c)
         c = f * c + i * ops.tanh(pre[:, 2 * n : 3 * n])
         o = ops.sigmoid(pre[:, 3 * n :] + p_o * c)
-        h = o * ops.tanh(c)
-        return ops.concatenate([h, c], axis=-1), h
+        hc = ops.concatenate([o * ops.tanh(c), c], axis=-1)
+        return hc, hc  # the packed state as output too: TF's scan wants outputs shaped like the carry
 
     return step
 
 
 @keras.saving.register_keras_serializable(package="lstm_hist")
-class FastRecurrent(keras.layers.Layer):
-    """``x (B, T, D) → h (B, T, units)`` for a :data:`FAST_CELLS` cell, zero initial state, all steps returned.
+class FastRecurrent(keras.layers.RNN):
+    """``keras.layers.RNN(cell, return_sequences=True)`` for a :data:`FAST_CELLS` cell, computed as above.
 
-    The same function as ``keras.layers.RNN(cell, return_sequences=True)`` (to float rounding).
+    A subclass, so it is a ``keras.layers.RNN`` wherever code asks (parameter counts, which weights get noise):
+    the weights, their order and the layer's config are the generic layer's. Calls it does not cover (an initial
+    state, a mask, a cell of another type, ``return_state``, ``go_backwards``, ``stateful``, ``unroll=True``)
+    run the generic ``keras.layers.RNN.call``.
 
     Args:
-        cell: a :class:`TanhRNNCell`, :class:`GRU2014Cell` or :class:`PeepholeLSTMCell` (built here).
-        unroll: time steps per scan iteration (1 = a rolled loop; larger trades compile time for step overhead).
+        cell: a :class:`TanhRNNCell`, :class:`GRU2014Cell` or :class:`PeepholeLSTMCell`.
+        scan_unroll: time steps per scan iteration (1 = a rolled loop; measured fastest on XLA CPU).
+        **kwargs: ``keras.layers.RNN``'s (``return_sequences`` defaults to True here).
     """
 
-    def __init__(self, cell, unroll: int = 1, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(cell, dict):
-            cell = keras.saving.deserialize_keras_object(cell)
-        if not supports_fast(cell):
-            raise ValueError(f"FastRecurrent supports {[c.__name__ for c in FAST_CELLS]}, "
-                             f"received {type(cell).__name__}")
-        if not isinstance(unroll, int) or isinstance(unroll, bool) or unroll < 1:
-            raise ValueError(f"unroll must be a positive int, received unroll={unroll!r}")
-        self.cell = cell
-        self.unroll = unroll
-        self.units = cell.units
+    def __init__(self, cell, scan_unroll: int = 1, **kwargs):
+        kwargs.setdefault("return_sequences", True)
+        super().__init__(cell, **kwargs)
+        if not isinstance(scan_unroll, int) or isinstance(scan_unroll, bool) or scan_unroll < 1:
+            raise ValueError(f"scan_unroll must be a positive int, received scan_unroll={scan_unroll!r}")
+        self.scan_unroll = scan_unroll
 
-    def build(self, input_shape):
-        if not self.cell.built:
-            self.cell.build((input_shape[0], input_shape[-1]))
+    def _covered(self, initial_state, mask) -> bool:
+        return (supports_fast(self.cell) and initial_state is None and mask is None and self.return_sequences
+                and not (self.return_state or self.go_backwards or self.stateful or self.unroll))
 
     def _step(self):
         if isinstance(self.cell, PeepholeLSTMCell):
-            return _lstm_step(self.cell), 2 * self.units
+            return _lstm_step(self.cell), 2 * self.cell.units
         if isinstance(self.cell, GRU2014Cell):
-            return _gru_step(self.cell), self.units
-        return _tanh_step(self.cell), self.units
+            return _gru_step(self.cell), self.cell.units
+        return _tanh_step(self.cell), self.cell.units
 
-    def call(self, inputs):
-        xw = ops.matmul(inputs, self.cell.kernel)  # every step's input projection in one product
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if not self._covered(initial_state, mask):
+            return super().call(sequences, initial_state=initial_state, mask=mask, training=training)
+        xw = ops.matmul(sequences, self.cell.kernel)  # every step's input projection in one product
         if self.cell.bias is not None:
             xw = xw + self.cell.bias
         step, width = self._step()
-        carry = ops.zeros((ops.shape(inputs)[0], width), dtype=xw.dtype)
-        _, hs = ops.scan(step, carry, ops.transpose(xw, (1, 0, 2)), unroll=self.unroll)
-        return ops.transpose(hs, (1, 0, 2))
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.units)
+        carry = ops.zeros((ops.shape(sequences)[0], width), dtype=xw.dtype)
+        _, hs = ops.scan(step, carry, ops.transpose(xw, (1, 0, 2)), unroll=self.scan_unroll)
+        return ops.transpose(hs[..., : self.cell.units], (1, 0, 2))
 
     def get_config(self):
-        return {**super().get_config(), "cell": keras.saving.serialize_keras_object(self.cell),
-                "unroll": self.unroll}
+        return {**super().get_config(), "scan_unroll": self.scan_unroll}

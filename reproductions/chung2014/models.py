@@ -96,10 +96,7 @@ def build_music_model(
 
 def recurrent_parameters(model: keras.Model) -> int:
     """Parameters of the recurrent layer alone (the accounting that matches Table 1's speech counts)."""
-    from .fast_rnn import FastRecurrent
-
-    return int(sum(layer.count_params() for layer in model.layers
-                   if isinstance(layer, (keras.layers.RNN, FastRecurrent))))
+    return int(sum(layer.count_params() for layer in model.layers if isinstance(layer, keras.layers.RNN)))
 
 
 TABLE1_SPEECH_UNITS = {"lstm": 195, "gru": 227, "tanh": 400}  # Table 1, speech
