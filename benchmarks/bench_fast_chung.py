@@ -36,6 +36,14 @@ import numpy as np
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # the package default; Keras reads it at its first import
 
+# Assumed rates for the arithmetic limit (one core of the project's AMD EPYC, FP32): a (T, D) × (D, G) matmul
+# over all steps runs near the vector units' speed; the per-step (1, n) × (n, G) product of batch 1 is a
+# matrix-vector product bound by latency; and XLA's while loop costs about a microsecond per iteration
+# (forward and backward together). Estimates, not measurements.
+HOISTED_FLOPS_PER_S = 50e9
+RECURRENT_FLOPS_PER_S = 10e9
+LOOP_SECONDS_PER_STEP = 1e-6
+
 VARIANTS = ("main", "generic", "fast", "fast_jit_step", "keras_builtin")
 
 
@@ -45,7 +53,10 @@ def _flops_per_step(unit: str, units: int, dim: int) -> dict[str, float]:
     gates = {"tanh": 1, "gru": 3, "lstm": 4}[unit]
     hoisted = 2 * dim * gates * units + 2 * units * dim
     recurrent = 2 * units * gates * units
-    return {"hoisted": 3.0 * hoisted, "recurrent": 3.0 * recurrent}
+    out = {"hoisted": 3.0 * hoisted, "recurrent": 3.0 * recurrent}
+    out["limit_us_per_step"] = 1e6 * (out["hoisted"] / HOISTED_FLOPS_PER_S + out["recurrent"] / RECURRENT_FLOPS_PER_S
+                                      + LOOP_SECONDS_PER_STEP)
+    return out
 
 
 def _builtin(unit: str, units: int, dim: int, init_range: float):
@@ -149,6 +160,28 @@ def bench_row(exp_id: str, sequences: int, repeat: int, variants) -> dict:
     return out
 
 
+def protocol_epoch(exp_id: str, variant: str) -> dict:
+    """CPU seconds of the second epoch of a real run (``train_minibatch``: fit, weight noise and every other
+    callback, validation, checkpoint-free): ``main`` = generic layer on padded batches, ``fast`` = this branch."""
+    from unittest import mock
+
+    from lstm_hist.registry import load
+    from lstm_hist.training import minibatch
+
+    _, _, experiment, cfg = load(exp_id)
+    protocol = experiment.protocol(**{**cfg["protocol"], "lr_candidates": None, "epochs": 2,
+                                      "early_stopping_patience": None})
+    marks = []
+    model_cfg = {**cfg["model"], "fast_path": variant == "fast"}
+    keep = (lambda batch: batch) if variant == "main" else minibatch.trim_padding
+    with mock.patch.object(minibatch, "trim_padding", keep):
+        result = minibatch.train_minibatch(protocol, experiment=experiment, task_cfg=cfg["task"],
+                                           model_cfg=model_cfg, seed=0,
+                                           progress=lambda info: marks.append(time.process_time()))
+    return {"status": result.status, "second_epoch_cpu_seconds": marks[1] - marks[0],
+            "train_sequences": len(experiment.task(**cfg["task"])["train"][0])}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ids", nargs="+", default=["chung2014/jsb_gru", "chung2014/jsb_lstm", "chung2014/jsb_tanh",
@@ -157,6 +190,8 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
                         help="default: all (fast_jit_step only on JAX)")
+    parser.add_argument("--epoch-ids", nargs="*", default=["chung2014/jsb_gru"],
+                        help="rows whose second training epoch is timed through train_minibatch (main and fast)")
     parser.add_argument("--out", default="benchmarks/results/cpu/chung_fast_path.json")
     args = parser.parse_args(argv)
     from lstm_hist.records import provenance, utc_now
@@ -171,8 +206,19 @@ def main(argv=None) -> int:
         rates = ", ".join(f"{k} {v:.1f}/s" for k, v in row["sequences_per_second"].items())
         print(f"{exp_id}: {rates}; vs main: "
               + ", ".join(f"{k} {v:.2f}x" for k, v in row.get("speedup_vs_main", {}).items()), flush=True)
+    epochs = []
+    for exp_id in args.epoch_ids:
+        runs = {"main": [], "fast": []}
+        for _ in range(2):  # alternating
+            for variant in runs:
+                runs[variant].append(protocol_epoch(exp_id, variant))
+        best = {v: min(r["second_epoch_cpu_seconds"] for r in rows_) for v, rows_ in runs.items()}
+        epochs.append({"id": exp_id, "runs": runs, "best_epoch_cpu_seconds": best,
+                       "speedup_vs_main": best["main"] / best["fast"]})
+        print(f"{exp_id} epoch: main {best['main']:.2f} s, fast {best['fast']:.2f} s CPU, "
+              f"{best['main'] / best['fast']:.2f}x", flush=True)
     backend = os.environ.get("KERAS_BACKEND", "jax")
-    doc = {"benchmark": "bench_fast_chung", "load_average_at_end": list(os.getloadavg()),
+    doc = {"protocol_epochs": epochs, "benchmark": "bench_fast_chung", "load_average_at_end": list(os.getloadavg()),
            "provenance": provenance("python benchmarks/bench_fast_chung.py " + " ".join(sys.argv[1:]), started,
                                     utc_now(), backend), "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
