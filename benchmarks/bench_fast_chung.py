@@ -1,7 +1,8 @@
 """Chung et al. (2014) music rows at batch 1: sequences/s of the fast and generic paths, and of Keras built-ins.
 
     python benchmarks/bench_fast_chung.py [--ids chung2014/jsb_gru chung2014/nottingham_gru ...]
-        [--sequences 40] [--repeat 3] [--out benchmarks/results/cpu/chung_fast_path.json]
+        [--sequences 40] [--repeat 3] [--epoch-ids chung2014/jsb_gru]
+        [--out benchmarks/results/cpu/chung_fast_path.json]
 
 One process, one backend (``KERAS_BACKEND``, default JAX). For each row, the same sample of training pieces
 (every ``len/sequences``-th piece, so short and long ones alike) is trained on at batch 1 with the row's
@@ -18,8 +19,9 @@ optimizer and loss (``train_on_batch``, as ``lstm-hist bench``), by each variant
 
 Every shape is compiled before timing; the variants then alternate for ``--repeat`` rounds. The machine is
 shared (load ~20 on 2 cores), so the figures are the process's CPU seconds (all its threads; the fastest round
-of each variant, with every round's ratios kept) and the wall-clock rates are recorded beside them. Weight noise and the other per-batch
-callbacks of ``fit`` are not in this loop (see ``docs/performance.md``).
+of each variant, with every round's ratios kept) and the wall-clock rates are recorded beside them. Weight noise
+and the other per-batch callbacks of ``fit`` are not in this loop; ``--epoch-ids`` times the second epoch of real two-epoch runs
+(``train_minibatch``: ``fit`` with weight noise and every callback, validation) of ``main`` against ``fast``.
 """
 
 from __future__ import annotations
@@ -184,13 +186,13 @@ def protocol_epoch(exp_id: str, variant: str) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--ids", nargs="+", default=["chung2014/jsb_gru", "chung2014/jsb_lstm", "chung2014/jsb_tanh",
+    parser.add_argument("--ids", nargs="*", default=["chung2014/jsb_gru", "chung2014/jsb_lstm", "chung2014/jsb_tanh",
                                                      "chung2014/nottingham_gru", "chung2014/pianomidi_gru"])
     parser.add_argument("--sequences", type=int, default=40, help="training pieces per timed pass")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--variants", nargs="+", default=None, choices=VARIANTS,
                         help="default: all (fast_jit_step only on JAX)")
-    parser.add_argument("--epoch-ids", nargs="*", default=["chung2014/jsb_gru"],
+    parser.add_argument("--epoch-ids", nargs="*", default=[],
                         help="rows whose second training epoch is timed through train_minibatch (main and fast)")
     parser.add_argument("--out", default="benchmarks/results/cpu/chung_fast_path.json")
     args = parser.parse_args(argv)
@@ -199,14 +201,23 @@ def main(argv=None) -> int:
     started = utc_now()
     variants = args.variants or [v for v in VARIANTS if v != "fast_jit_step"
                                  or os.environ["KERAS_BACKEND"] == "jax"]
-    rows = []
+    backend = os.environ.get("KERAS_BACKEND", "jax")
+    rows, epochs = [], []
+
+    def write():  # after every row: an interrupted benchmark keeps what it measured
+        doc = {"benchmark": "bench_fast_chung", "load_average_at_end": list(os.getloadavg()),
+               "provenance": provenance("python benchmarks/bench_fast_chung.py " + " ".join(sys.argv[1:]), started,
+                                        utc_now(), backend), "rows": rows, "protocol_epochs": epochs}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(doc, indent=1, default=str) + "\n")
+
     for exp_id in args.ids:
         row = bench_row(exp_id, args.sequences, args.repeat, variants)
         rows.append(row)
+        write()
         rates = ", ".join(f"{k} {v:.1f}/s" for k, v in row["sequences_per_second"].items())
         print(f"{exp_id}: {rates}; vs main: "
               + ", ".join(f"{k} {v:.2f}x" for k, v in row.get("speedup_vs_main", {}).items()), flush=True)
-    epochs = []
     for exp_id in args.epoch_ids:
         runs = {"main": [], "fast": []}
         for _ in range(2):  # alternating
@@ -215,14 +226,10 @@ def main(argv=None) -> int:
         best = {v: min(r["second_epoch_cpu_seconds"] for r in rows_) for v, rows_ in runs.items()}
         epochs.append({"id": exp_id, "runs": runs, "best_epoch_cpu_seconds": best,
                        "speedup_vs_main": best["main"] / best["fast"]})
+        write()
         print(f"{exp_id} epoch: main {best['main']:.2f} s, fast {best['fast']:.2f} s CPU, "
               f"{best['main'] / best['fast']:.2f}x", flush=True)
-    backend = os.environ.get("KERAS_BACKEND", "jax")
-    doc = {"protocol_epochs": epochs, "benchmark": "bench_fast_chung", "load_average_at_end": list(os.getloadavg()),
-           "provenance": provenance("python benchmarks/bench_fast_chung.py " + " ".join(sys.argv[1:]), started,
-                                    utc_now(), backend), "rows": rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    write()
     print(f"wrote {args.out}")
     return 0
 

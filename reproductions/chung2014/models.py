@@ -59,8 +59,8 @@ def build_music_model(
     use_bias: bool = True,
     gru_reset_after: bool = False,
     gru_update_convention: Literal["cho", "chung"] = "chung",
-    unroll: bool = False,
     fast_path: bool = True,
+    unroll: bool = False,
 ) -> keras.Model:
     """Next-step model of D-dimensional binary frames: ``x (B, T, D) → logits (B, T, D)``.
 
@@ -72,10 +72,10 @@ def build_music_model(
     use_bias: biases in the recurrent layer (not in the papers' equations; Pylearn2 layers have them).
     gru_reset_after: False = reset before the recurrent product (Chung §3.2, Cho v3 eq. 8); True = v1.
     gru_update_convention: "chung" (§3.2, the default here) or "cho" (eq. 7): equivalent families.
-    unroll: unroll the time loop (only for short fixed-length inputs).
     fast_path: True = :class:`~reproductions.chung2014.fast_rnn.FastRecurrent` (the same equations and weights,
         input projection hoisted out of the time loop; issue 13); False = the generic ``keras.layers.RNN``.
         Not used with ``unroll: true``.
+    unroll: unroll the time loop (only for short fixed-length inputs).
     trials: must be None (the shared layer passes it; Chung's protocol trains one network per run).
     """
     if trials is not None:
@@ -114,6 +114,7 @@ def build_speech_model(
     use_bias: bool = True,
     gru_reset_after: bool = False,
     gru_update_convention: Literal["cho", "chung"] = "chung",
+    fast_path: bool = True,
     unroll: bool = False,
 ) -> keras.Model:
     """Raw-speech model (§4): ``x (B, T, 20 samples) → raw mixture parameters (B, T, K·(2·10 + 1))``.
@@ -125,6 +126,7 @@ def build_speech_model(
     components: Gaussians in the output mixture (§4: 20); the output layout is :mod:`reproductions.chung2014.mog`'s.
     init_range, use_bias, gru_*: as for :func:`build_music_model`.
     trials: must be None (one network per run).
+    fast_path: as for :func:`build_music_model`.
     """
     from .mog import mog_output_size
 
@@ -137,7 +139,7 @@ def build_speech_model(
     cell = make_cell(unit, units, init_range=init_range, use_bias=use_bias, gru_reset_after=gru_reset_after,
                      gru_update_convention=gru_update_convention)
     inputs = keras.Input(shape=(None, input_samples), name="samples")
-    hidden = keras.layers.RNN(cell, return_sequences=True, unroll=unroll, name=f"{unit}_rnn")(inputs)
+    hidden = recurrent_layer(cell, unit, unroll=unroll, fast_path=fast_path)(inputs)
     mixture = keras.layers.Dense(
         mog_output_size(output_samples, components), name="mixture_parameters",
         kernel_initializer=keras.initializers.RandomUniform(-init_range, init_range),
