@@ -184,6 +184,41 @@ def protocol_epoch(exp_id: str, variant: str) -> dict:
             "train_sequences": len(experiment.task(**cfg["task"])["train"][0])}
 
 
+def kernel_us_per_step(unit: str, steps: int = 64, calls: int = 50, repeat: int = 3) -> dict:
+    """CPU µs per time step of the jitted loss and gradient alone (JAX; one piece of ``steps`` random frames,
+    Table 1 sizes, D=96): the recurrent layer's own cost, without any per-batch overhead."""
+    import jax
+
+    from lstm_hist.evaluation.metrics import frame_nll_loss
+    from reproductions.chung2014.models import TABLE1_UNITS, build_music_model
+
+    rng = np.random.default_rng(0)
+    x = (rng.uniform(size=(1, steps, 96)) < 0.05).astype("float32")
+    w = np.ones((1, steps), "float32")
+    loss_fn = frame_nll_loss()
+    fns = {}
+    for name in ("generic", "fast"):
+        model = build_music_model(unit=unit, units=TABLE1_UNITS[unit], dim=96, fast_path=name == "fast")
+        values = [v.value for v in model.trainable_variables]
+
+        def loss(values, model=model):
+            out, _ = model.stateless_call(values, [], x)
+            return loss_fn(x, out, sample_weight=w)
+
+        grad = jax.jit(jax.value_and_grad(loss))
+        jax.block_until_ready(grad(values))
+        fns[name] = lambda grad=grad, values=values: jax.block_until_ready(grad(values))
+    best = {name: float("inf") for name in fns}
+    for _ in range(repeat):  # alternating
+        for name, fn in fns.items():
+            cpu = time.process_time()
+            for _ in range(calls):
+                fn()
+            best[name] = min(best[name], 1e6 * (time.process_time() - cpu) / calls / steps)
+    return {"unit": unit, "steps": steps, "cpu_us_per_step": best,
+            "limit_us_per_step": _flops_per_step(unit, TABLE1_UNITS[unit], 96)["limit_us_per_step"]}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ids", nargs="*", default=["chung2014/jsb_gru", "chung2014/jsb_lstm", "chung2014/jsb_tanh",
@@ -194,6 +229,8 @@ def main(argv=None) -> int:
                         help="default: all (fast_jit_step only on JAX)")
     parser.add_argument("--epoch-ids", nargs="*", default=[],
                         help="rows whose second training epoch is timed through train_minibatch (main and fast)")
+    parser.add_argument("--kernel-units", nargs="*", default=[], choices=("tanh", "gru", "lstm"),
+                        help="also time the jitted loss and gradient alone (JAX), generic against fast")
     parser.add_argument("--out", default="benchmarks/results/cpu/chung_fast_path.json")
     args = parser.parse_args(argv)
     from lstm_hist.records import provenance, utc_now
@@ -202,12 +239,13 @@ def main(argv=None) -> int:
     variants = args.variants or [v for v in VARIANTS if v != "fast_jit_step"
                                  or os.environ["KERAS_BACKEND"] == "jax"]
     backend = os.environ.get("KERAS_BACKEND", "jax")
-    rows, epochs = [], []
+    rows, epochs, kernels = [], [], []
 
     def write():  # after every row: an interrupted benchmark keeps what it measured
         doc = {"benchmark": "bench_fast_chung", "load_average_at_end": list(os.getloadavg()),
                "provenance": provenance("python benchmarks/bench_fast_chung.py " + " ".join(sys.argv[1:]), started,
-                                        utc_now(), backend), "rows": rows, "protocol_epochs": epochs}
+                                        utc_now(), backend), "rows": rows, "protocol_epochs": epochs,
+               "kernels": kernels}
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(doc, indent=1, default=str) + "\n")
 
@@ -218,6 +256,11 @@ def main(argv=None) -> int:
         rates = ", ".join(f"{k} {v:.1f}/s" for k, v in row["sequences_per_second"].items())
         print(f"{exp_id}: {rates}; vs main: "
               + ", ".join(f"{k} {v:.2f}x" for k, v in row.get("speedup_vs_main", {}).items()), flush=True)
+    for unit in args.kernel_units:
+        kernels.append(kernel_us_per_step(unit))
+        write()
+        print(f"{unit} kernel: " + ", ".join(f"{k} {v:.1f} us/step" for k, v in kernels[-1]["cpu_us_per_step"].items()),
+              flush=True)
     for exp_id in args.epoch_ids:
         runs = {"main": [], "fast": []}
         for _ in range(2):  # alternating
