@@ -9,6 +9,7 @@ per init, the same sequences for every unit; the training sequences from ``SeedS
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 import sys
 import time
@@ -150,7 +151,7 @@ def run_gradients(task_ids: list[str] | None = None, unit_names: list[str] | Non
     if inits < 2:
         raise UserError(f"--inits must be at least 2 (a median and a band), received {inits}")
     say = (lambda text: print(text, file=sys.stderr, flush=True)) if progress else (lambda text: None)
-    start = records.utc_now()
+    start, cpu_start = records.utc_now(), time.process_time()
     tasks = load_tasks(list(task_ids or DEFAULT_TASKS))
     units = select_units(unit_names)
     batches = [task.generate(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, j))), inits,
@@ -181,6 +182,9 @@ def run_gradients(task_ids: list[str] | None = None, unit_names: list[str] | Non
                   for task, batch in zip(tasks, batches)},
         "units": results,
         "unit_seconds": seconds,
+        # the wall time depends on who else uses the machine: the CPU time and the load say how much
+        "cpu_seconds": round(time.process_time() - cpu_start, 1),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
         "provenance": records.provenance(None, start, end, "jax"),
     }
     path = records.write_record(record_path(Path(out_dir), row, seed, start), record)

@@ -145,14 +145,15 @@ def per_step_factor(norms: np.ndarray, first: int = 1, floor: float = 1e-30) -> 
 
 def cec_factor(raw: np.ndarray, first: int = 1) -> dict[str, float]:
     """The measured factor ∂E/∂s(T−k−1) ÷ ∂E/∂s(T−k) of a CEC state, per cell, lags ``first`` … K−1 (lag 0 is the
-    readout's: E sees the state only through the output, so the CEC's own path starts at lag 1). Returns its
-    largest deviation from 1 and how many (init, lag, cell) ratios were defined."""
+    readout's: E sees the state only through the output, so the CEC's own path starts at lag 1). Returns the
+    largest and the median deviation from 1 and how many (init, lag, cell) ratios were defined."""
     now, before = raw[:, first:-1, :], raw[:, first + 1 :, :]
     ok = np.abs(now) > 0
-    ratio = before[ok] / now[ok]
-    if ratio.size == 0:
-        return {"max_abs_deviation": float("nan"), "ratios": 0}
-    return {"max_abs_deviation": float(np.max(np.abs(ratio - 1.0))), "ratios": int(ratio.size)}
+    deviation = np.abs(before[ok] / now[ok] - 1.0)
+    if deviation.size == 0:
+        return {"max_abs_deviation": float("nan"), "median_abs_deviation": float("nan"), "ratios": 0}
+    return {"max_abs_deviation": float(np.max(deviation)), "median_abs_deviation": float(np.median(deviation)),
+            "ratios": int(deviation.size)}
 
 
 def quantile_curves(norms: np.ndarray, lags: np.ndarray) -> dict[str, list[float]]:

@@ -37,7 +37,9 @@ def draw_figure(record: dict, path: str | Path) -> Path:
                 curves = unit["results"][task][cond][quantity]
                 median, low, high = (np.asarray(curves[k], dtype=float) for k in ("median", "p10", "p90"))
                 median[median <= 0] = np.nan
-                ax.plot(lags, median, color=colors(i), label=unit["label"], linewidth=1.6)
+                # every other unit dashed: curves that coincide (truncated vs full 1997 gradient) stay visible
+                ax.plot(lags, median, color=colors(i), label=unit["label"], linewidth=1.6,
+                        linestyle="--" if i % 2 else "-")
                 ax.fill_between(lags, np.where(low > 0, low, np.nan), np.where(high > 0, high, np.nan),
                                 color=colors(i), alpha=0.15, linewidth=0)
             ax.set_yscale("log")
@@ -63,10 +65,14 @@ def _num(value: Any, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-def _spread(summary: dict | None) -> str:
+def _spread(summary: dict | None, digits: int = 3) -> str:
     if not summary or summary.get("median") is None:
         return "–"
-    return f"{_num(summary['median'])} [{_num(summary['p10'])}, {_num(summary['p90'])}]"
+    return f"{_num(summary['median'], digits)} [{_num(summary['p10'], digits)}, {_num(summary['p90'], digits)}]"
+
+
+def _reach(value: float | None) -> str:
+    return "0 (underflow)" if value == 0 else _num(value)
 
 
 def _factor_table(record: dict) -> list[str]:
@@ -74,7 +80,8 @@ def _factor_table(record: dict) -> list[str]:
     head = ["unit"] + [f"{_short(t)} {cond}" for t in tasks for cond, _ in CONDITIONS] + ["training error"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for unit in record["units"].values():
-        cells = [unit["label"]] + [_spread(unit["results"][t][c]["state_factor"]) for t in tasks for c, _ in CONDITIONS]
+        cells = [unit["label"]] + [_spread(unit["results"][t][c]["state_factor"], 4) for t in tasks
+                                   for c, _ in CONDITIONS]
         training = unit["training"]
         cells.append(f"{_num(training['error_first']['median'])} → {_num(training['error_last']['median'])}")
         lines.append("| " + " | ".join(cells) + " |")
@@ -86,30 +93,48 @@ def _reach_table(record: dict) -> list[str]:
     head = ["unit"] + [f"{_short(t)} (k = {record['tasks'][t]['half_lag']}) {c}" for t in tasks for c, _ in CONDITIONS]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for unit in record["units"].values():
-        cells = [unit["label"]] + [_num(unit["results"][t][c]["input_reach_half"]["median"]) for t in tasks
+        cells = [unit["label"]] + [_reach(unit["results"][t][c]["input_reach_half"]["median"]) for t in tasks
                                    for c, _ in CONDITIONS]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def _analytic_lines(record: dict) -> list[str]:
+def _columns(record: dict) -> list[tuple[str, str]]:
+    return [(task, cond) for task in record["config"]["tasks"] for cond, _ in CONDITIONS]
+
+
+def _head(record: dict) -> list[str]:
+    head = ["unit"] + [f"{_short(t)} {c}" for t, c in _columns(record)]
+    return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+
+
+def _bound_table(record: dict) -> list[str]:
     lines = []
     for unit in record["units"].values():
-        for task in record["config"]["tasks"]:
-            for cond, text in CONDITIONS:
-                result = unit["results"][task][cond]
-                if "bound" in result:
-                    holds = result["bound_holds"]
-                    lines.append(
-                        f"- {unit['label']}, {_short(task)} {text}: measured factor "
-                        f"{_spread(result['state_factor'])}, bound σ_max(U)·max tanh′ {_spread(result['bound'])}; "
-                        f"measured ≤ bound in {holds['inits']} of {holds['of']} inits.")
-                if "cec_factor" in result:
-                    cec = result["cec_factor"]
-                    lines.append(
-                        f"- {unit['label']}, {_short(task)} {text}: ∂E/∂s_c(t−1) ÷ ∂E/∂s_c(t) per cell, largest "
-                        f"|factor − 1| = {_num(cec['max_abs_deviation'])} over {cec['ratios']} ratios.")
-    return lines
+        results = [unit["results"][t][c] for t, c in _columns(record)]
+        if "bound" not in results[0]:
+            continue
+        cells = [f"{_num(r['state_factor']['median'], 4)} ≤ {_num(r['bound']['median'], 4)} "
+                 f"({r['bound_holds']['inits']}/{r['bound_holds']['of']})" for r in results]
+        lines.append("| " + " | ".join([unit["label"]] + cells) + " |")
+    return _head(record) + lines if lines else []
+
+
+def _cec_table(record: dict) -> list[str]:
+    lines = []
+    for unit in record["units"].values():
+        results = [unit["results"][t][c] for t, c in _columns(record)]
+        if "cec_factor" not in results[0]:
+            continue
+        cells = [f"{_num(r['cec_factor']['max_abs_deviation'])} ({_num(r['cec_factor'].get('median_abs_deviation'))}; "
+                 f"{r['cec_factor']['ratios']} ratios)" for r in results]
+        lines.append("| " + " | ".join([unit["label"]] + cells) + " |")
+    return _head(record) + lines if lines else []
+
+
+def _command(record: dict) -> str:
+    argv = record["provenance"].get("command") or ""
+    return "lstm-hist " + argv[argv.index("gradients"):] if "gradients" in argv else "lstm-hist gradients"
 
 
 def _link(target: str | Path, page: Path) -> str:
@@ -137,8 +162,10 @@ def page_text(record: dict, record_path: str | Path, figure: str | Path, page: s
         "there sees). A straight line falling on the log scale is exponential vanishing; a flat one carries the "
         "error. Lines end where float32 underflows to zero.",
         "",
-        f"Made by `lstm-hist gradients --out results --docs` ({tasks}; {cfg['inits']} random initialisations per "
-        f"unit, the same sequences for every unit; {prov['wall_seconds']:.0f} s on {prov['device']}). "
+        f"Made by `{_command(record)}` ({tasks}; {cfg['inits']} random initialisations per "
+        f"unit, the same sequences for every unit; {prov['wall_seconds']:.0f} s wall, "
+        f"{record.get('cpu_seconds', float('nan')):.0f} s CPU on {prov['device']}, load average "
+        f"{(record.get('load_average') or ['?'])[0]} at the end). "
         f"Record: [{Path(record_path).name}]({_link(record_path, page)}) (seeds and provenance inside). "
         f"*After training* means {training['updates']} Adam updates (α = {training['learning_rate']}, "
         f"{training['batch']} sequences each) on `{cfg['trained_on']}`, far short of the papers' criteria: "
@@ -158,11 +185,17 @@ def page_text(record: dict, record_path: str | Path, figure: str | Path, page: s
         "## The analytical side (§3, §4)",
         "",
         "For h = tanh(W x + U h₋₁ + b) one step multiplies ∂E/∂h by diag(tanh′)·Uᵀ, whose norm is at most "
-        "σ_max(U)·max tanh′ = σ_max(U); the measured factor must stay below that bound. In the 1997 cell "
-        "s_c(t) = s_c(t−1) + y^in·g(net_c), so the CEC passes ∂E/∂s_c back unchanged; with the truncated "
-        "gradient (App. A.1) it is the only way back, and the measured ratio must be 1 exactly.",
+        "σ_max(U)·max tanh′ = σ_max(U), so the measured factor must stay below that bound. The table gives the "
+        "medians over inits, measured ≤ bound, and in how many inits the bound held:",
         "",
-        *_analytic_lines(record),
+        *_bound_table(record),
+        "",
+        "In the 1997 cell s_c(t) = s_c(t−1) + y^in(t)·g(net_c(t)): the CEC passes ∂E/∂s_c back unchanged. With the "
+        "truncated gradient (App. A.1) it is the only way back, so the measured ratio ∂E/∂s_c(t−1) ÷ ∂E/∂s_c(t), per "
+        "cell, must be 1 exactly; the full gradient adds the paths through the gates and cell inputs of later steps "
+        "(the recurrent vector r), so its ratio is not. Largest |ratio − 1| (median; number of ratios):",
+        "",
+        *_cec_table(record),
         "",
         "## How much reaches the marked input",
         "",
