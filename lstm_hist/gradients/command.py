@@ -9,7 +9,9 @@ per init, the same sequences for every unit; the training sequences from ``SeedS
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -130,6 +132,17 @@ def measure_unit(unit: GradientUnit, tasks: list[Task], batches: list, inits: in
     }
 
 
+NUMBER_LIST = re.compile(r"\[\s+([-+\d.eE,\s]+?)\s+\]")
+
+
+def write_compact(path: Path, record: dict) -> Path:
+    """Write the record atomically like :func:`records.write_record`, but each list of numbers on one line (the
+    curves hold ~20,000 numbers; one per line would make the file 50 times the size of a run record)."""
+    text = json.dumps(records.to_jsonable(record), indent=2, allow_nan=False)
+    text = NUMBER_LIST.sub(lambda m: "[" + " ".join(m.group(1).split()) + "]", text) + "\n"
+    return records.atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+
+
 def record_path(out_dir: Path, row: str, seed: int, start) -> Path:
     """``<out>/gradients/<row>-seed<S>-<UTC>-<6 hex>.json`` (the agreed record name; never an existing file)."""
     stamp = start.strftime("%Y%m%dT%H%M%S")
@@ -187,5 +200,5 @@ def run_gradients(task_ids: list[str] | None = None, unit_names: list[str] | Non
         "load_average": [round(v, 2) for v in os.getloadavg()],
         "provenance": records.provenance(None, start, end, "jax"),
     }
-    path = records.write_record(record_path(Path(out_dir), row, seed, start), record)
+    path = write_compact(record_path(Path(out_dir), row, seed, start), record)
     return path, record
