@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from lstm_hist.errors import UserError
@@ -75,6 +76,10 @@ def cmd_gradients(args: argparse.Namespace) -> int:
                                      training=BriefTraining(updates=args.updates), out_dir=args.out,
                                      progress=not args.quiet)
         print(f"wrote {path} ({record['provenance']['wall_seconds']:.0f} s)")
+        for key, unit in record["units"].items():
+            if unit["training"]["diverged_inits"]:
+                print(f"warning: {key}: {unit['training']['diverged_inits']} inits diverged in the brief training; "
+                      "their trained curves are left out", file=sys.stderr)
     figure = FIGURE if args.docs else path.with_suffix(".png")
     for written in write_docs(record, path, figure, PAGE if args.docs else None):
         print(f"wrote {written}")

@@ -90,15 +90,19 @@ class Net:
 
     def gradient_fn(self):
         """jitted ``(weights (N,…), x (N,L,in), mask (N,L), target (N,out)) -> (dE/dx (N,L,in), [dE/dstate_i
-        (N,L,d_i)])`` for N inits at once."""
+        (N,L,d_i)])`` for N inits at once; one per Net, so each input shape compiles once."""
         import jax
         import jax.numpy as jnp
+
+        if getattr(self, "_gradient_fn", None) is not None:
+            return self._gradient_fn
 
         def one(weights, x, mask, target):
             deltas = [jnp.zeros((x.shape[0], d), x.dtype) for d in self.state_sizes]
             return jax.grad(self.sequence_error, argnums=(1, 4))(weights, x, mask, target, deltas)
 
-        return jax.jit(jax.vmap(one))
+        self._gradient_fn = jax.jit(jax.vmap(one))
+        return self._gradient_fn
 
 
 def lag_view(values: np.ndarray, lengths: np.ndarray, lags: int) -> np.ndarray:
@@ -157,7 +161,10 @@ def cec_factor(raw: np.ndarray, first: int = 1) -> dict[str, float]:
 
 
 def quantile_curves(norms: np.ndarray, lags: np.ndarray) -> dict[str, list[float]]:
-    """p10, median, p90 over inits at the given lags, 4 significant digits (the record stays small)."""
+    """p10, median, p90 over inits at the given lags, 4 significant digits (the record stays small); NaN (null in
+    the record) when no init could be measured (every one diverged in training)."""
+    if norms.shape[0] == 0:
+        return {key: [float("nan")] * len(lags) for key in ("p10", "median", "p90")}
     values = np.quantile(norms[:, lags], QUANTILES, axis=0)
     keys = ("p10", "median", "p90")
     return {key: [float(f"{v:.4g}") for v in row] for key, row in zip(keys, values)}
