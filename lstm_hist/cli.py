@@ -325,6 +325,9 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="where --save writes (default: results/)")
     p.set_defaults(func=cmd_bench)
 
+    from lstm_hist.gradients.cli import register as register_gradients
+
+    register_gradients(sub)
     if with_data:
         _register_data(sub)
     else:
