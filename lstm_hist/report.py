@@ -19,6 +19,7 @@ from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
 from lstm_hist.runner import fmt, trial_values
+from lstm_hist.scorecard import record_anchor, scorecard_lines
 
 SHOWN_STATUSES = ("completed", "interrupted")
 
@@ -102,6 +103,7 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
         "when no completed one exists). Deviations from the papers: [deviations.md](deviations.md).",
         "",
     ]
+    lines += scorecard_lines(chosen, configs, out_dir)
     by_paper: dict[str, dict[str, list[tuple[Path, dict]]]] = defaultdict(lambda: defaultdict(list))
     for key, (path, record) in sorted(chosen.items(), key=lambda kv: (order.get(kv[1][1]["id"], 1e9), kv[0])):
         paper = record.get("paper") or record["id"].split("/", 1)[0]
@@ -176,7 +178,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
             label = f"{label} [{', '.join(record['overrides'])}]"
         if record.get("status") == "interrupted":
             label = f"{label} *(interrupted)*"
-        cells = [label]
+        cells = [f'<a id="{record_anchor(path)}"></a>{label}']  # the scorecard links here
         for key in keys:
             cells += [fmt(reported.get(key)) + mark if key in reported else "", fmt(metrics.get(key))]
         trials = record.get("trials") or []
