@@ -178,7 +178,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
             label = f"{label} [{', '.join(record['overrides'])}]"
         if record.get("status") == "interrupted":
             label = f"{label} *(interrupted)*"
-        cells = [f'<a id="{record_anchor(path)}"></a>{label}']  # the scorecard links here
+        cells = [label]
         for key in keys:
             cells += [fmt(reported.get(key)) + mark if key in reported else "", fmt(metrics.get(key))]
         trials = record.get("trials") or []
@@ -194,7 +194,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
             format_duration(prov.get("wall_seconds")),
             (prov.get("end") or "")[:10] or "—",
             commit_text,
-            f"[{path.name}]({_link(path, out_dir)})",
+            f'[{path.name}]({_link(path, out_dir)})<a id="{record_anchor(path)}"></a>',  # the scorecard links here
         ]
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
     if notes:
