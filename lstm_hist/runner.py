@@ -21,6 +21,7 @@ from lstm_hist.config import apply_overrides, apply_smoke, paper_metrics
 from lstm_hist.errors import ConfigError, UserError
 from lstm_hist.progress import ProgressLine, silent
 from lstm_hist.registry import load
+from lstm_hist.weights import keep_final_weights
 
 
 def resolve(exp_id: str, *, smoke: bool = False, trials: int | None = None, overrides: Iterable[str] = ()):
@@ -163,6 +164,9 @@ def run_experiment(
         "repeated_sequences": int(getattr(result, "repeated_sequences", 0) or 0),
         "provenance": records.provenance(None, start, records.utc_now(), backend),
     }
+    kept = keep_final_weights(out_path, result)  # <record stem>.weights.npz, for `lstm-hist evaluate`
+    if kept is not None:
+        record["final_weights"] = kept
     records.write_record(out_path, record)
     print_summary(record, out_path, stdout)
     if record["status"] == "interrupted":
