@@ -116,6 +116,10 @@ def _online(path, record, experiment, protocol, cfg, seed, rtol) -> list[Check]:
 def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
     from lstm_hist.training import minibatch
 
+    if type(protocol).run is not minibatch.MinibatchProtocol.run:
+        # e.g. the NPLM's protocol mixes in a trigram after training: the model's own scores are not the record's.
+        raise UserError(f"{path}: {type(protocol).__name__} reports more than the model's own evaluation; "
+                        "evaluate recomputes the plain minibatch protocol's metrics only")
     weights = load_final_weights(path, record)
     metrics = record.get("metrics") or {}
     single = dataclasses.replace(protocol, lr_candidates=None,
