@@ -1,4 +1,4 @@
-"""The ``lstm-hist`` command: list · describe · run · report · cite · bench · data.
+"""The ``lstm-hist`` command: list · describe · run · report · cite · evaluate · bench · data.
 
 The backend is selected (``KERAS_BACKEND``) before any command touches Keras, which is why every import of a
 module that may pull in Keras happens inside the command functions. A :class:`UserError` becomes one
