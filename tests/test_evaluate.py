@@ -99,3 +99,11 @@ def test_record_without_weights_is_a_user_error(tmp_path, capsys):
     path.write_text(json.dumps(record))
     assert main(["evaluate", str(path)]) == 2
     assert "keeps no final weights" in capsys.readouterr().err
+
+
+def test_committed_1997_record_is_reproduced_exactly_from_its_weights(capsys):
+    paths = sorted(p for p in (ROOT / "results" / "hochreiter1997").glob("two_sequence_3a_t100_n1-*.json")
+                   if p.with_name(p.stem + ".weights.npz").exists())
+    assert paths, "a committed 1997 record with its weights"
+    code, out = _evaluate(paths[-1], capsys)
+    assert code == 0 and "34 of 34 numbers bit-identical" in out
