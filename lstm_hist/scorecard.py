@@ -87,12 +87,16 @@ def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], o
              "paper's numbers: `configs/<paper>/_paper.yaml`, overridden by a row's `tolerance:`; the verdict is the "
              "one `lstm-hist run` prints. Each row's verdict is under its paper, with links to its line below and "
              "its deviation entry.", "",
-             "| paper | table | rows | reproduce | do not | not run | not judged |", "|---|---|---|---|---|---|---|"]
+             "| paper | table | rows | reproduce | do not (ours/paper) | not run | not judged |",
+             "|---|---|---|---|---|---|---|"]
     for paper in sorted(rows):
         for table, items in sorted(rows[paper].items(), key=lambda kv: _table_key(kv[0])):
-            counts = {c: sum(1 for _, j in items if j["status"] == c) for c in COLUMNS}
-            lines.append(f"| {paper} | {_md(table)} | {len(items)} | " + " | ".join(str(counts[c]) for c in COLUMNS)
-                         + " |")
+            counts = {c: str(sum(1 for _, j in items if j["status"] == c)) for c in COLUMNS}
+            outside = [v.ratio for _, j in items for v in j["verdicts"] if not v.within and v.ratio is not None]
+            if outside:  # how far off: the range of ours/paper over the numbers outside their tolerance
+                low, high = min(outside), max(outside)
+                counts[DOES_NOT] += f" ({low:.2g}×)" if f"{low:.2g}" == f"{high:.2g}" else f" ({low:.2g}–{high:.2g}×)"
+            lines.append(f"| {paper} | {_md(table)} | {len(items)} | " + " | ".join(counts[c] for c in COLUMNS) + " |")
     lines.append("")
     for paper in sorted(rows):
         lines += _paper_details(paper, rows[paper], deviations, out_dir)

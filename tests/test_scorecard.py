@@ -124,7 +124,7 @@ def test_scorecard_counts_rows_and_links_table_line_and_deviation(configs, tmp_p
     records.write_record(runs / "fakepaper" / "adding_t10-2.json", record())
     text = write_report(runs, docs / "results.md", plots=False).read_text()
     card = _scorecard(text)
-    assert "| fakepaper | Table 1 | 2 | 0 | 1 | 1 | 0 |" in card
+    assert "| fakepaper | Table 1 | 2 | 0 | 1 (0.9×) | 1 | 0 |" in card
     row = next(line for line in card if "adding_t10-2" in line)
     assert "does not" in row and "success_rate 0.9 / 1 = 0.9× (≥ 1× the paper) ✗" in row
     assert "[T=10](#rec-adding_t10-2)" in row and "(deviations.md#fake-adding)" in row
