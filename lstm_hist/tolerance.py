@@ -99,3 +99,16 @@ def judge(reported: dict, metrics: dict, tolerance: dict) -> list[Verdict]:
     """One verdict per metric that the tolerance and the paper's numbers both name (in the paper's order)."""
     return [verdict(key, metrics.get(key), value, tolerance[key])
             for key, value in reported.items() if key in tolerance]
+
+
+def record_verdicts(record: dict, root: Path | None = None) -> list[Verdict]:
+    """The verdicts of one run record, as the scorecard judges its row: what ``lstm-hist run`` prints at the end
+    (empty for a row whose paper column is another data set's, or that no tolerance covers)."""
+    from lstm_hist.config import paper_metrics, reference_note
+
+    if reference_note(record.get("reported")):
+        return []
+    cfg = record.get("config") or {}
+    paper = record.get("paper") or str(record.get("id", "")).split("/", 1)[0]
+    rules = row_rules(paper, cfg.get("experiment"), cfg.get("tolerance"), root)
+    return judge(paper_metrics(record.get("reported")), record.get("metrics") or {}, rules["tolerance"])

@@ -189,3 +189,13 @@ def test_citation_cff_names_the_package_version():
     from lstm_hist.cite import package_info
 
     assert package_info()["version"] == lstm_hist.__version__
+
+
+def test_record_verdicts_are_the_scorecards(configs):
+    from lstm_hist.tolerance import record_verdicts
+
+    write(configs / "fakepaper" / "_paper.yaml", PAPER)
+    rec = record(config={"experiment": "other", "tolerance": {"success_rate": None}})
+    (v,) = record_verdicts(rec)
+    assert v.metric == "sequences_mean" and v.within and v.ratio == pytest.approx(0.75)
+    assert record_verdicts(record(reported={"sequences_mean": 2000, "reference_only": "other data"})) == []
