@@ -108,3 +108,12 @@ def test_committed_1997_record_is_reproduced_exactly_from_its_weights(capsys):
     code, out = _evaluate(paths[-1], capsys)
     # Bit-identical on the machine that made it (the report says so); another CPU may round the last float32 bit.
     assert code == 0 and "of 34 numbers bit-identical, 34 within rtol" in out
+
+
+@needs_jsb
+def test_committed_chung_record_is_reproduced_exactly_from_its_weights(capsys):
+    paths = sorted(p for p in (ROOT / "results" / "chung2014").glob("jsb_tanh-*.json")
+                   if p.with_name(p.stem + ".weights.npz").exists())
+    assert paths, "a committed Chung record with its weights"
+    code, out = _evaluate(paths[-1], capsys)
+    assert code == 0 and "of 6 numbers bit-identical, 6 within rtol" in out
