@@ -139,7 +139,7 @@ def _verdict_cell(v, tolerance) -> str:
     ours = "not measured" if v.ours is None else fmt(v.ours)
     ratio = f" = {v.ratio:.3g}×" if v.ratio is not None else ""
     mark = "✓" if v.within else "✗"
-    return f"{v.metric} {ours} / {fmt(v.paper)}{ratio} ({describe(tolerance)}) {mark}"
+    return f"{v.metric} {ours} / {fmt(v.paper)}{ratio} ({describe(tolerance)}) {mark}"  # ✗ also when unmeasured
 
 
 def _deviation_link(heading: str | None, known: set[str]) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from lstm_hist.errors import ConfigError
-from lstm_hist.verdict import Verdict, bounds, verdict
+from lstm_hist.verdict import Verdict, bounds, verdicts
 
 PAPER_FILE = "_paper.yaml"
 PAPER_KEYS = ("tolerance", "deviation", "experiments")
@@ -97,8 +97,7 @@ def row_rules(paper: str, experiment: str | None, row_tolerance: dict | None, ro
 
 def judge(reported: dict, metrics: dict, tolerance: dict) -> list[Verdict]:
     """One verdict per metric that the tolerance and the paper's numbers both name (in the paper's order)."""
-    return [verdict(key, metrics.get(key), value, tolerance[key])
-            for key, value in reported.items() if key in tolerance]
+    return verdicts(metrics, reported, tolerance)
 
 
 def record_verdicts(record: dict, root: Path | None = None) -> list[Verdict]:

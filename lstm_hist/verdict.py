@@ -1,30 +1,39 @@
-"""Does one of our numbers reproduce the paper's? One rule, used by the scorecard and at the end of a run.
+"""One verdict per headline metric: is our number within the paper's, and by what ratio.
 
+Used by the scorecard at the top of docs/results.md and at the end of ``lstm-hist run``, so both say the same.
 A tolerance bounds the ratio ours / paper:
 
-* a number ``r`` means ±r relative: ``0.05`` is ours/paper in [0.95, 1.05];
-* a pair ``(low, high)`` bounds the ratio directly, ``None`` leaving a side open: ``(0.5, 2.0)`` is "within a
-  factor 2", ``(1.0, None)`` is "at least the paper's" (a success rate).
+* a number ``r`` means ±r relative: ``0.05`` is ``|ours − paper| ≤ 0.05·|paper|``;
+* a pair ``[low, high]`` bounds the ratio directly, ``None`` leaving a side open: ``[0.5, 2.0]`` is "within a
+  factor 2", ``[1.0, None]`` is "at least the paper's" (a success rate).
 
-The test is written as ``low·paper ≤ ours ≤ high·paper`` so that a paper value of 0 (no test sequence wrong) is
-judged too: with a finite ``high`` only 0 is within. Tolerances live beside the paper's numbers in the configs
-(:mod:`lstm_hist.tolerance`).
+The pair is tested as ``low·paper ≤ ours ≤ high·paper`` (for the positive numbers papers print), so a paper value
+of 0 (no test sequence wrong) is judged too: with a finite ``high`` only 0 is within. The tolerances live with the
+paper's numbers in the configs (:mod:`lstm_hist.tolerance`); :data:`DEFAULT_TOLERANCE` is only the fallback. A metric
+the run did not measure, a paper number that is not a number, or a paper number on other data
+(``reported.reference_only``) gets ``within=None``: no verdict is better than a wrong one.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from typing import Any, NamedTuple
+from typing import Any
+
+from lstm_hist.config import paper_metrics, reference_note
+
+DEFAULT_TOLERANCE = 0.25  # |ours - paper| <= 25% of |paper| counts as agreeing, unless a config says otherwise
 
 Bounds = tuple[float | None, float | None]
 
 
-class Verdict(NamedTuple):
+@dataclasses.dataclass(frozen=True)
+class Verdict:
     metric: str
     ours: float | None
-    paper: float | None
+    paper: Any
     ratio: float | None  # ours / paper; None when either is missing or the paper's is 0
-    within: bool
+    within: bool | None  # None: no verdict possible (not measured, not a number, other data)
     text: str
 
 
@@ -50,34 +59,70 @@ def bounds(tolerance: Any) -> Bounds:
 
 
 def describe(tolerance: Any) -> str:
-    """``±5 %``, ``[0.5×, 2×]``, ``≥ 1×`` — how the tolerance reads in a report."""
+    """``±5%``, ``[0.5×, 2×]``, ``≥ 1×`` — how a tolerance reads, always followed by "the paper"."""
     if isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool):
-        return f"±{100 * tolerance:g} %"
+        return f"±{tolerance:.0%}" if round(tolerance * 100, 6).is_integer() else f"±{100 * tolerance:g}%"
     low, high = bounds(tolerance)
     if high is None:
-        return f"≥ {low:g}× the paper"
+        return f"≥ {low:g}×"
     if low is None:
-        return f"≤ {high:g}× the paper"
-    return f"[{low:g}×, {high:g}×] the paper"
+        return f"≤ {high:g}×"
+    return f"[{low:g}×, {high:g}×]"
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
-def verdict(metric: str, ours: Any, paper: Any, tolerance: Any) -> Verdict:
-    """Judge ``ours`` against ``paper`` under ``tolerance`` (see the module docstring)."""
+def _fmt(value: Any) -> str:
+    from lstm_hist.runner import fmt
+
+    return fmt(value)
+
+
+def verdict(metric: str, ours: Any, paper: Any, tolerance: Any = DEFAULT_TOLERANCE) -> Verdict:
+    """The verdict on one metric under ``tolerance`` (see the module docstring)."""
     low, high = bounds(tolerance)
-    o, p = _number(ours), _number(paper)
-    rule = describe(tolerance)
-    if p is None:
-        return Verdict(metric, o, p, None, False, f"{metric}: the paper gives no number to compare with")
-    if o is None:
-        return Verdict(metric, o, p, None, False, f"{metric}: not measured (paper {p:g}); outside {rule}")
-    ratio = o / p if p != 0 else None
-    within = (low is None or o >= low * p) and (high is None or o <= high * p)
-    shown = f"ratio {ratio:.3g}" if ratio is not None else "paper 0"
-    word = "within" if within else "outside"
-    return Verdict(metric, o, p, ratio, within, f"{metric}: ours {o:.4g} vs paper {p:.4g} ({shown}), {word} {rule}")
+    mine, theirs = _number(ours), _number(paper)
+    if theirs is None:
+        return Verdict(metric, mine, paper, None, None,
+                       f"{metric}: no verdict, the paper's value {paper!r} is not a number (ours {_fmt(mine)})")
+    if mine is None:
+        return Verdict(metric, None, theirs, None, None,
+                       f"{metric}: no verdict, this run has no value for it (paper {_fmt(paper)})")
+    ratio = mine / theirs if theirs != 0 else None
+    if isinstance(tolerance, (int, float)):
+        within = abs(mine - theirs) <= tolerance * abs(theirs)
+    else:
+        within = (low is None or mine >= low * theirs) and (high is None or mine <= high * theirs)
+    ratio_text = f"ours/paper {ratio:.3g}" if ratio is not None else "the paper's value is 0"
+    where = "within" if within else "outside"
+    return Verdict(metric, mine, theirs, ratio, within,
+                   f"{metric}: {where} {describe(tolerance)} of the paper — ours {_fmt(ours)}, paper {_fmt(paper)} "
+                   f"({ratio_text})")
+
+
+def verdicts(metrics: dict, reported: dict | None, tolerance: Any = DEFAULT_TOLERANCE) -> list[Verdict]:
+    """A verdict per number the paper reports for the row (in the config's order). ``tolerance`` is one tolerance
+    for every number, or ``{metric: tolerance}`` (then only those metrics are judged: a row's rules from
+    :func:`lstm_hist.tolerance.row_rules`). On a row whose paper numbers come from other data
+    (``reference_only``) each verdict is withheld (``within=None``) but keeps its ratio."""
+    note = reference_note(reported)
+    out = []
+    for key, paper in paper_metrics(reported).items():
+        if isinstance(tolerance, dict):
+            if key not in tolerance:
+                continue
+            one = verdict(key, (metrics or {}).get(key), paper, tolerance[key])
+        else:
+            one = verdict(key, (metrics or {}).get(key), paper, tolerance)
+        if note and one.within is not None:
+            ratio = f" (ours/paper {one.ratio:.3g})" if one.ratio is not None else ""
+            text = (f"{key}: no verdict, the paper's number is on other data — ours {_fmt(one.ours)}, "
+                    f"paper {_fmt(paper)}{ratio}")
+            one = dataclasses.replace(one, within=None, text=text)
+        out.append(one)
+    return out
