@@ -20,7 +20,6 @@ from lstm_hist.errors import UserError
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
-EXIT_MISMATCH = 1  # `evaluate`: the recomputed metrics differ from the record's
 
 DESCRIPTION = """\
 Reproduce historical sequence-model papers and put the paper's numbers beside ours.
@@ -176,21 +175,6 @@ def cmd_cite(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_evaluate(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from lstm_hist.cite import load_record
-
-    record = load_record(Path(args.record))
-    if args.backend is None:  # the record's own backend: another one rounds differently
-        select_backend((record.get("provenance") or {}).get("backend"))
-    from lstm_hist.evaluate import evaluate_record, report_lines
-
-    lines, ok = report_lines(Path(args.record), evaluate_record(args.record, rtol=args.rtol), args.rtol)
-    print("\n".join(lines))
-    return 0 if ok else EXIT_MISMATCH
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     from lstm_hist.runner import bench_experiment
 
@@ -292,16 +276,9 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--bibtex", action="store_true", help="BibTeX instead of a one-line citation")
     p.set_defaults(func=cmd_cite)
 
-    p = sub.add_parser("evaluate", help="recompute a record's test metrics from its kept weights",
-                       formatter_class=fmt_class,
-                       description="Recompute a completed record's test metrics without retraining (from the "
-                                   "weights kept beside it, or by refitting an n-gram) and say whether they match "
-                                   "(exit 0) or not (exit 1).\n\nexamples:\n"
-                                   "  lstm-hist evaluate results/hochreiter1997/temporal_order_6a-<time>.json")
-    p.add_argument("record", help="a run record (.json) with <stem>.weights.npz beside it")
-    p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance for a match (default 1e-6)")
-    _add_backend(p)
-    p.set_defaults(func=cmd_evaluate)
+    from lstm_hist.evaluate import register as register_evaluate
+
+    register_evaluate(sub, fmt_class, _add_backend)
 
     p = sub.add_parser("bench", help="time a few updates and estimate the full run", formatter_class=fmt_class,
                        description="Time a few updates of an experiment's protocol and print the estimate.\n\n"

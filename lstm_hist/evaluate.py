@@ -159,3 +159,34 @@ def report_lines(path: Path, checks: list[Check], rtol: float) -> tuple[list[str
 
 def _exact(value: Any) -> str:
     return repr(float(value)) if isinstance(value, (float, np.floating)) else str(value)
+
+
+# --------------------------------------------------------------------------------------------------- command
+
+EXIT_MISMATCH = 1  # the recomputed metrics differ from the record's
+
+
+def register(sub, formatter_class, add_backend) -> None:
+    """The ``evaluate`` subcommand (lstm_hist.cli calls this while it builds its parser)."""
+    p = sub.add_parser("evaluate", help="recompute a record's test metrics from its kept weights",
+                       formatter_class=formatter_class,
+                       description="Recompute a completed record's test metrics without retraining (from the "
+                                   "weights kept beside it, or by refitting an n-gram) and say whether they match "
+                                   "(exit 0) or not (exit 1).\n\nexamples:\n"
+                                   "  lstm-hist evaluate results/hochreiter1997/two_sequence_3a_t100_n1-<time>.json")
+    p.add_argument("record", help="a run record (.json) with <stem>.weights.npz beside it")
+    p.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance for a match (default 1e-6)")
+    add_backend(p)
+    p.set_defaults(func=command)
+
+
+def command(args) -> int:
+    from lstm_hist.backend import select_backend
+
+    record = load_record(Path(args.record))
+    if args.backend is None:  # the record's own backend: another one rounds differently
+        select_backend((record.get("provenance") or {}).get("backend"))
+    lines, ok = report_lines(Path(args.record), evaluate_record(args.record, rtol=args.rtol), args.rtol)
+    print("\n".join(lines))
+    return 0 if ok else EXIT_MISMATCH
+
