@@ -47,7 +47,7 @@ from .classes import ClassNgram, exchange_clustering
 from .data import prepare_brown
 from .ngram import DeletedInterpolation, KneserNey
 
-STREAM_KEYS = ("train_tokens", "valid_tokens", "test_tokens", "min_count", "vocab_counts", "data_dir")
+STREAM_KEYS = ("train_tokens", "valid_tokens", "test_tokens", "min_count", "vocab_counts", "separators", "data_dir")
 
 
 def _stream_for(task_cfg: dict):
