@@ -41,4 +41,4 @@ def record_label(record: dict) -> str | None:
     """For ``lstm-hist report``: a row label suffix marking a record made on an earlier preparation."""
     if record.get("table") != "Table 1" or not is_earlier_data(record):
         return None
-    return f"*(earlier data: {rule_text(data_rule(record))}; not comparable with the current rows)*"
+    return f"*(earlier data: {rule_text(data_rule(record))})*"
