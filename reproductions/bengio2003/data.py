@@ -16,7 +16,7 @@ gives NLTK's bare 1,161,192 words.
 Vocabulary: words of frequency ≤ 3 become ``<unk>`` (§4), counted over the whole stream by default
 (``vocab_counts: stream``, the paper's reading: §4 counts the 47,578 distinct words over the stream, then merges the
 rare ones "reducing the vocabulary size to |V| = 16,383"); ``vocab_counts: train`` counts the training part only
-(a labelled variant, no peeking at valid/test). See docs/deviations.md (Bengio section, N1 and N9).
+(a labelled variant, no peeking at valid/test). See docs/deviations.md (Bengio section, D1 and D4).
 """
 
 from __future__ import annotations
@@ -100,9 +100,21 @@ def prepare_brown(
     ``test_tokens`` None = the rest (177,359 with NLTK's copy and separators, 161,192 without); smaller values cut the
     stream (smoke runs, whose "stream" for ``vocab_counts`` is then the cut one).
     """
+    tokens = load_bengio_stream(data_dir, separators)
+    return encode_stream(tokens, train_tokens, valid_tokens, test_tokens, min_count, vocab_counts)
+
+
+def encode_stream(
+    tokens: list[str],
+    train_tokens: int = TRAIN_TOKENS,
+    valid_tokens: int = VALID_TOKENS,
+    test_tokens: int | None = None,
+    min_count: int = 4,
+    vocab_counts: VocabCounts = "stream",
+) -> BrownStream:
+    """Split a token stream by position, build the vocabulary (§4's rare-word rule over ``vocab_counts``), encode."""
     if vocab_counts not in ("train", "stream"):
         raise UserError(f"vocab_counts must be 'train' or 'stream', got {vocab_counts!r}")
-    tokens = load_bengio_stream(data_dir, separators)
     train, valid, test = brown_splits(tokens, train=train_tokens, valid=valid_tokens)
     if test_tokens is not None:
         test = test[:test_tokens]

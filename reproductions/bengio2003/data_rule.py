@@ -10,7 +10,7 @@ from __future__ import annotations
 
 DataRule = tuple[str, bool]
 
-# The default of every Table 1 config (docs/deviations.md, Bengio N1 and N9).
+# The default of every Table 1 config (docs/deviations.md, Bengio D1 and D4).
 CURRENT_RULE: DataRule = ("stream", True)
 RULE_KEYS = ("task.vocab_counts", "task.separators")
 
