@@ -54,8 +54,8 @@ def brown_stats(data_dir: str | os.PathLike | None = None, min_count: int = 4) -
         *stream_rows(marked, "with marks (default)", min_count),
         *stream_rows(bare, "bare words", min_count),
     ]
-    # The later genres (valid/test) are easier for a smooth model: this is why a network that underfits can show
-    # a higher train than valid perplexity (docs/deviations.md, Bengio N7).
+    # How hard each part is for the simplest smooth model: on the train-counted vocabulary valid/test looked easier
+    # (their larger <unk> share); on the whole-stream one they do not (docs/deviations.md, Bengio N7).
     vocab = build_vocab(marked, min_count)
     ids = vocab.encode(marked)
     counts = np.bincount(ids[:TRAIN_TOKENS], minlength=len(vocab)) + 1.0
