@@ -84,3 +84,16 @@ def test_caption_block_compares_only_records_of_the_current_preparation():
     text = "\n".join(report_notes([kn3, del_int, new_net]))
     assert "- **ours**: best network (lowest validation perplexity) MLP1, test 280" in text
     assert "deleted interpolation +18%" in text and "MLP1, MLP2" not in text and "MLP3" in text
+
+
+def test_ngram_records_say_what_words_unseen_in_training_cost():
+    import numpy as np
+
+    from reproductions.bengio2003.protocol import _unseen_word_share
+
+    out = _unseen_word_share("valid", np.array([True, False, False, True]), np.array([np.exp(-10.0), 0.5, 0.5,
+                                                                                     np.exp(-20.0)]))
+    assert out["valid_unseen_in_train_share"] == 0.5
+    assert out["valid_unseen_in_train_nll"] == pytest.approx(15.0)
+    assert out["valid_unseen_in_train_nll_contribution"] == pytest.approx(30.0 / 4)
+    assert _unseen_word_share("test", np.zeros(3, bool), np.ones(3)) == {"test_unseen_in_train_share": 0.0}
