@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     rows = table1(argv[0] if argv else "results")
     keys = ("train_perplexity", "valid_perplexity", "test_perplexity")
+    print(f"Records made on the configs' data preparation only: {rule_text(CURRENT_RULE)}.\n")
     print("| row | paper train | paper valid | paper test | ours train | ours valid | ours test | record |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -273,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             text = ", ".join(f"{k}={v:+.1%}" if k.endswith("above_best_network") else
                              (f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}") for k, v in g.items())
             print(f"{which}: {text}")
+        else:
+            print(f"{which}: no ratio — no network row has a record on this preparation yet")
     return 0
 
 
