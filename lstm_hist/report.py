@@ -193,6 +193,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
         label = record.get("row") or record["id"]
         if record.get("overrides"):
             label = f"{label} [{', '.join(record['overrides'])}]"
+        label = " ".join(filter(None, (label, _record_label(record))))
         if record.get("status") == "interrupted":
             label = f"{label} *(interrupted)*"
         cells = [label]
@@ -232,6 +233,12 @@ def _paper_hook(paper: str, name: str):
         return None
     hook = getattr(module, name, None)
     return hook if callable(hook) else None
+
+
+def _record_label(record: dict) -> str | None:
+    """What a paper module adds to a row's label (``record_label(record)``, e.g. Bengio's "earlier data")."""
+    hook = _paper_hook(record.get("paper") or record["id"].split("/", 1)[0], "record_label")
+    return hook(record) if hook else None
 
 
 def _paper_notes(paper: str, recs: list[dict]) -> list[str]:

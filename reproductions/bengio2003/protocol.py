@@ -47,7 +47,7 @@ from .classes import ClassNgram, exchange_clustering
 from .data import prepare_brown
 from .ngram import DeletedInterpolation, KneserNey
 
-STREAM_KEYS = ("train_tokens", "valid_tokens", "test_tokens", "min_count", "vocab_counts", "data_dir")
+STREAM_KEYS = ("train_tokens", "valid_tokens", "test_tokens", "min_count", "vocab_counts", "separators", "data_dir")
 
 
 def _stream_for(task_cfg: dict):
@@ -283,6 +283,17 @@ class NgramResult:
         return [{"trial": 0, "status": self.status, **self.info}]
 
 
+def _unseen_word_share(part: str, unseen: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """How a part's tokens whose word never occurs in the training part fare: their share of the tokens, their mean
+    NLL, and what they add to the part's mean NLL (whole-stream vocabulary, docs/deviations.md Bengio D4 and B3)."""
+    if not unseen.any():
+        return {f"{part}_unseen_in_train_share": 0.0}
+    nll = -np.log(p[unseen])
+    return {f"{part}_unseen_in_train_share": float(unseen.mean()),
+            f"{part}_unseen_in_train_nll": float(nll.mean()),
+            f"{part}_unseen_in_train_nll_contribution": float(nll.sum() / len(p))}
+
+
 @dataclasses.dataclass
 class NgramProtocol:
     """Fit on the training part (EM on validation for deleted interpolation), score every part (no fields)."""
@@ -308,12 +319,16 @@ class NgramProtocol:
             else:
                 model.fit(train)
         fit_seconds = time.perf_counter() - start
+        unseen = np.bincount(train, minlength=stream.vocab_size) == 0
         for part in ("train", "valid", "test"):
-            p = model.prob(*stream.windows(part, spec.order))
+            context, target = stream.windows(part, spec.order)
+            p = model.prob(context, target)
             nll = float(-np.log(p).sum())
             evaluation[f"{part}_nll"] = M.mean_nll_per_token(nll, len(p))
             evaluation[f"{part}_perplexity"] = M.perplexity(nll, len(p))
             evaluation[f"{part}_tokens"] = len(p)
+            if part != "train":
+                evaluation.update(_unseen_word_share(part, unseen[target], p))
             if progress is not None:
                 progress({"part": part, "perplexity": evaluation[f"{part}_perplexity"]})
         evaluation["vocab_size"] = stream.vocab_size
