@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
-from lstm_hist import interrupt, records
+from lstm_hist import interrupt, progress_file, records
 from lstm_hist.backend import current_backend
 from lstm_hist.config import apply_overrides, apply_smoke, paper_metrics
 from lstm_hist.errors import ConfigError, UserError
@@ -102,6 +102,7 @@ def run_experiment(
         callback = line
     else:
         callback, line = silent, None
+    callback = progress_file.tee(callback)  # a campaign's live view reads it
 
     backend = current_backend()
     start = records.utc_now()

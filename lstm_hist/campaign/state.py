@@ -1,0 +1,127 @@
+"""What a campaign finds in its output folder: completed records (skip), checkpoints (resume), nothing (start).
+
+The checkpoint layout is the runner's (COMMON interface, issue 11): ``<out>/<paper>/<row>.work/seed<S>-<fp12>/``
+once ``lstm_hist.run_state`` exists, where a plain ``run`` resumes by itself; before that one
+``<out>/<paper>/<row>.work/`` per row, which only ``run --resume`` continues and which a fresh run of another seed
+wipes, so there the campaign passes ``--resume`` and runs the seeds of one row one after another.
+
+A completed record counts for a (row, seed) when its id, smoke flag, seed, backend and the semantic part of its
+resolved config (experiment, task, model, protocol) equal the planned run's: :func:`fingerprint_of` over the
+record's own ``config`` against the same over the planned config. That needs no ``fingerprint`` field, so records
+written before that field existed are recognised too (and a record of an edited config is not).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+SEMANTIC_KEYS = ("experiment", "task", "model", "protocol")
+
+
+def fingerprint_of(cfg: dict, seed: int, backend: str | None) -> str:
+    """Hex digest of what makes two runs the same run: the config's semantic blocks, the seed and the backend.
+
+    The campaign's own, in this one place; ``lstm_hist.run_state`` (issue 11) defines the record's
+    ``fingerprint``, which the campaign only compares with itself, never with this one.
+    """
+    semantic = {key: cfg.get(key) for key in SEMANTIC_KEYS}
+    text = json.dumps({"config": semantic, "seed": int(seed), "backend": backend}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def per_seed_workdirs() -> bool:
+    """True once the runner keeps one checkpoint folder per seed and fingerprint and resumes by itself."""
+    return importlib.util.find_spec("lstm_hist.run_state") is not None
+
+
+def row_stem(exp_id: str, smoke: bool) -> str:
+    return exp_id.split("/", 1)[1] + (".smoke" if smoke else "")
+
+
+def record_seed(record: dict) -> int | None:
+    seed = record.get("seed", (record.get("seeds") or {}).get("base"))
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def record_fingerprint(record: dict) -> str | None:
+    seed = record_seed(record)
+    if seed is None or not isinstance(record.get("config"), dict):
+        return None
+    return fingerprint_of(record["config"], seed, (record.get("provenance") or {}).get("backend"))
+
+
+@dataclasses.dataclass
+class Planned:
+    """One (row, seed) of a campaign and what to do with it."""
+
+    id: str
+    seed: int
+    fingerprint: str
+    action: str = "start"  # "skip" (a completed record exists) | "resume" (a checkpoint exists) | "start"
+    record: Path | None = None  # the completed record, for "skip"
+    workdir: Path | None = None  # the checkpoint folder, for "resume"
+    config: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.id} seed {self.seed}"
+
+
+def row_records(out_dir: Path, exp_id: str, smoke: bool) -> list[tuple[Path, dict]]:
+    """The records of one row (and smoke flag) directly under ``<out>/<paper>/``, oldest end time first."""
+    folder = Path(out_dir) / exp_id.split("/", 1)[0]
+    found = []
+    for path in sorted(folder.glob(exp_id.split("/", 1)[1] + "*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("id") == exp_id and bool(record.get("smoke")) == smoke:
+            found.append((path, record))
+    found.sort(key=lambda item: ((item[1].get("provenance") or {}).get("end") or "", item[0].name))
+    return found
+
+
+def completed_record(found: list[tuple[Path, dict]], fingerprint: str) -> Path | None:
+    for path, record in reversed(found):
+        if record.get("status") == "completed" and record_fingerprint(record) == fingerprint:
+            return path
+    return None
+
+
+def checkpoint_dir(out_dir: Path, exp_id: str, smoke: bool, seed: int, found: list[tuple[Path, dict]],
+                   fingerprint: str) -> Path | None:
+    """The existing, non-empty checkpoint folder of this (row, seed, config), or None."""
+    work = Path(out_dir) / exp_id.split("/", 1)[0] / f"{row_stem(exp_id, smoke)}.work"
+    if per_seed_workdirs():
+        # The folder name carries the runner's own fingerprint; the runner checks it again before resuming.
+        dirs = [d for d in sorted(work.glob(f"seed{seed}-*")) if d.is_dir() and any(d.iterdir())]
+        return dirs[-1] if dirs else None
+    if not work.is_dir() or not any(p for p in work.iterdir() if not p.name.startswith(".")):
+        return None
+    # One folder per row: it holds the latest run's checkpoint, which is ours if that run was this seed and config.
+    last = found[-1][1] if found else None
+    if last and last.get("status") == "interrupted" and record_fingerprint(last) == fingerprint:
+        return work
+    return None
+
+
+def plan(out_dir: Path, resolved: dict[str, dict], seeds: list[int], *, smoke: bool, backend: str | None) -> list[Planned]:
+    """One :class:`Planned` per (row, seed), rows in the given order; ``resolved`` maps id → resolved config."""
+    out: list[Planned] = []
+    for exp_id, cfg in resolved.items():
+        found = row_records(out_dir, exp_id, smoke)
+        for seed in seeds:
+            item = Planned(exp_id, seed, fingerprint_of(cfg, seed, backend), config=cfg)
+            item.record = completed_record(found, item.fingerprint)
+            if item.record is not None:
+                item.action = "skip"
+            else:
+                item.workdir = checkpoint_dir(out_dir, exp_id, smoke, seed, found, item.fingerprint)
+                item.action = "resume" if item.workdir is not None else "start"
+            out.append(item)
+    return out
