@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lstm_hist import records
+from lstm_hist import records, seed_stats
 from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
@@ -85,7 +85,9 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
     """Write the markdown report (and, if matplotlib is importable, per-paper PNG plots); return its path."""
     runs_dir, out = Path(runs_dir), Path(out)
     out_dir = out.parent
-    chosen = select_records(records.load_records(runs_dir))
+    loaded = records.load_records(runs_dir)
+    chosen = select_records(loaded)
+    over_seeds = seed_stats.latest_per_seed([(p, r) for p, r in loaded if EXPLORATIONS not in p.parts])
     estimates = load_estimates(runs_dir) if (runs_dir / "estimates").is_dir() else {}
     configs = _registry_entries()
     # natural order, so MLP2 comes before MLP10 and T=500 before T=1000
@@ -111,7 +113,7 @@ def write_report(runs_dir: str | Path = "results", out: str | Path = "docs/resul
         lines += [f"## {paper}", ""]
         for table, entries in sorted(by_paper[paper].items(), key=lambda kv: _table_order(kv[0])):
             lines += [f"### {table}", ""]
-            lines += _table(entries, out_dir)
+            lines += _table(entries, out_dir, over_seeds)
             lines.append("")
             lines += _comparison_table(_table_comparisons(configs, paper, table))
         lines += _paper_notes(paper, [r for t in by_paper[paper].values() for _, r in t])
@@ -151,7 +153,7 @@ def _paper_numbers(record: dict) -> tuple[dict, str | None]:
     return paper_metrics(record.get("reported")), reference_note(record.get("reported"))
 
 
-def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
+def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | None = None) -> list[str]:
     keys: list[str] = []
     notes: list[str] = []
     for _, record in entries:
@@ -178,7 +180,9 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
             label = f"{label} *(interrupted)*"
         cells = [label]
         for key in keys:
-            cells += [fmt(reported.get(key)) + mark if key in reported else "", fmt(metrics.get(key))]
+            cells += [fmt(reported.get(key)) + mark if key in reported else "",
+                      seed_stats.report_cell((over_seeds or {}).get(seed_stats.row_key(record)), key,
+                                             metrics.get(key), fmt)]
         trials = record.get("trials") or []
         n_trials = len(trials) or (record.get("config") or {}).get("protocol", {}).get("trials")
         cells.append(fmt(n_trials))

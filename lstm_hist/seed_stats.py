@@ -58,3 +58,13 @@ def latest_per_seed(loaded: Iterable[tuple[Path, dict]], *, smoke: bool = False)
 
 def metric_over_seeds(per_seed: dict[int, dict], key: str) -> list[float]:
     return [(r.get("metrics") or {}).get(key) for _, r in sorted(per_seed.items())]
+
+
+def report_cell(per_seed: dict[int, dict] | None, key: str, value, fmt: Callable[[object], str]) -> str:
+    """The report's "ours" cell: mean ± sd (n) over seeds when the row has completed records of two or more
+    seeds, else the one record's value."""
+    if per_seed and len(per_seed) >= 2:
+        values = metric_over_seeds(per_seed, key)
+        if sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) >= 2:
+            return format_mean_sd(values, fmt)
+    return fmt(value)
