@@ -29,10 +29,16 @@ def default_out(smoke: bool) -> str:
     return "runs" if smoke else "results"
 
 
-def _resolve_all(ids: list[str], smoke: bool, overrides: list[str]) -> dict[str, dict]:
-    from lstm_hist.runner import resolve
+def _resolve_all(ids: list[str], smoke: bool, overrides: list[str]) -> tuple[dict[str, dict], dict[str, Any]]:
+    """(id → resolved config, id → Experiment); every --set is checked for every row before anything starts."""
+    from lstm_hist.runner import build_protocol, resolve
 
-    return {exp_id: resolve(exp_id, smoke=smoke, overrides=overrides)[3] for exp_id in ids}
+    configs, experiments = {}, {}
+    for exp_id in ids:
+        _, path, experiment, cfg = resolve(exp_id, smoke=smoke, overrides=overrides)
+        build_protocol(experiment, cfg, path)  # a protocol the config cannot build fails here, once
+        configs[exp_id], experiments[exp_id] = cfg, experiment
+    return configs, experiments
 
 
 def _spec(item: state.Planned, args: Any, out: Path, backend: str, resources, per_seed: bool) -> dict:
@@ -89,7 +95,7 @@ def _after_task(result: dict, item: state.Planned, out: Path, args: Any) -> str:
         archive.unlink(missing_ok=True)
     else:
         found = state.row_records(out, item.id, args.smoke)
-        workdir = state.checkpoint_dir(out, item.id, args.smoke, item.seed, found, item.fingerprint)
+        workdir = state.checkpoint_dir(out, item.id, args.smoke, item.seed, found, item.fingerprint, item.run_fp)
         if workdir is not None and args.keep_limit > 0:
             keep.keep(archive, workdir, out / paper, args.keep_limit)
     return outcome
@@ -110,18 +116,20 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
     seeds = selection.parse_seeds(args.seeds)
     backend = current_backend()
     out = Path(args.out or default_out(args.smoke)).resolve()
-    configs = _resolve_all(ids, args.smoke, list(args.set))  # every --set checked before anything starts
+    configs, experiments = _resolve_all(ids, args.smoke, list(args.set))
     per_seed = state.per_seed_workdirs()
-    items = state.plan(out, configs, seeds, smoke=args.smoke, backend=backend)
+    replan = lambda: state.plan(out, configs, seeds, smoke=args.smoke, backend=backend,  # noqa: E731
+                                experiments=experiments)
+    items = replan()
     if _restore_kept(items, out, args.smoke, stream):
-        items = state.plan(out, configs, seeds, smoke=args.smoke, backend=backend)
+        items = replan()
     mon = monitor.Monitor(stream, args.status_every)
     todo = [item for item in items if item.action != "skip"]
     res = {i: resources_for(i, cpus=args.cpus_per_task, gpus=args.gpus_per_task, memory_gib=args.memory_per_task)
            for i in ids}
     if args.dry_run or not todo:
         _print_plan(items, "dry run" if args.dry_run else "nothing to run", out, mon)
-        return _finish(ids, configs, seeds, out, args, backend, mon, {}, stopped=False) if not args.dry_run else 0
+        return _finish(ids, configs, items, args, mon, {}, stopped=False) if not args.dry_run else 0
 
     if args.engine == "local":
         engine: Any = LocalEngine(args.num_cpus, args.num_gpus, next(iter(res.values())))
@@ -142,7 +150,7 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
             stopped = _loop(engine, pending, out, args, mon, outcomes, started_at)
     finally:
         engine.shutdown()
-    return _finish(ids, configs, seeds, out, args, backend, mon, outcomes, stopped)
+    return _finish(ids, configs, replan(), args, mon, outcomes, stopped)
 
 
 def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
@@ -206,8 +214,9 @@ def _counts(pending, outcomes, started_at, cluster) -> dict[str, int]:
     return {"done": sum(outcomes.values()), "running here" if cluster else "running": running, waiting: queued}
 
 
-def _finish(ids, configs, seeds, out, args, backend, mon, outcomes, stopped) -> int:
-    items = state.plan(out, configs, seeds, smoke=args.smoke, backend=backend)
+def _finish(ids, configs, items, args, mon, outcomes, stopped) -> int:
+    seeds = list(dict.fromkeys(item.seed for item in items))
+    out = Path(args.out or default_out(args.smoke)).resolve()
     per_seed: dict[str, dict[int, dict]] = {}
     for item in items:
         if item.record is not None:

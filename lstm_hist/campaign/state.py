@@ -1,7 +1,7 @@
 """What a campaign finds in its output folder: completed records (skip), checkpoints (resume), nothing (start).
 
-The checkpoint layout is the runner's (COMMON interface, issue 11): ``<out>/<paper>/<row>.work/seed<S>-<fp12>/``
-once ``lstm_hist.run_state`` exists, where a plain ``run`` resumes by itself; before that one
+The checkpoint layout is the runner's (issue 11): ``<out>/<paper>/<row>.work/seed<S>-<fp12>/`` named by
+``lstm_hist.run_state.fingerprint`` once that module exists, where a plain ``run`` resumes by itself; before that one
 ``<out>/<paper>/<row>.work/`` per row, which only ``run --resume`` continues and which a fresh run of another seed
 wipes, so there the campaign passes ``--resume`` and runs the seeds of one row one after another.
 
@@ -18,6 +18,9 @@ import hashlib
 import importlib.util
 import json
 from pathlib import Path
+from typing import Any
+
+from lstm_hist.seed_stats import record_seed
 
 SEMANTIC_KEYS = ("experiment", "task", "model", "protocol")
 
@@ -42,11 +45,6 @@ def row_stem(exp_id: str, smoke: bool) -> str:
     return exp_id.split("/", 1)[1] + (".smoke" if smoke else "")
 
 
-def record_seed(record: dict) -> int | None:
-    seed = record.get("seed", (record.get("seeds") or {}).get("base"))
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
-
-
 def record_fingerprint(record: dict) -> str | None:
     seed = record_seed(record)
     if seed is None or not isinstance(record.get("config"), dict):
@@ -64,6 +62,7 @@ class Planned:
     action: str = "start"  # "skip" (a completed record exists) | "resume" (a checkpoint exists) | "start"
     record: Path | None = None  # the completed record, for "skip"
     workdir: Path | None = None  # the checkpoint folder, for "resume"
+    run_fp: str | None = None  # the runner's fingerprint (lstm_hist.run_state), which names its checkpoint folder
     config: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property
@@ -93,14 +92,25 @@ def completed_record(found: list[tuple[Path, dict]], fingerprint: str) -> Path |
     return None
 
 
+def runner_fingerprint(experiment: Any, cfg: dict, seed: int, backend: str | None) -> str | None:
+    """The fingerprint the runner names the checkpoint folder with (``lstm_hist.run_state``), or None before it."""
+    if experiment is None or not per_seed_workdirs():
+        return None
+    from lstm_hist import run_state
+
+    protocol = experiment.protocol(**cfg["protocol"])
+    return run_state.fingerprint(cfg["task"], cfg["model"], protocol, seed, backend)
+
+
 def checkpoint_dir(out_dir: Path, exp_id: str, smoke: bool, seed: int, found: list[tuple[Path, dict]],
-                   fingerprint: str) -> Path | None:
-    """The existing, non-empty checkpoint folder of this (row, seed, config), or None."""
+                   fingerprint: str, run_fp: str | None = None) -> Path | None:
+    """The checkpoint folder of this (row, seed, config) if it holds an unfinished run's checkpoint, else None."""
+    if run_fp is not None:
+        from lstm_hist import run_state
+
+        work = run_state.checkpoint_dir(out_dir, exp_id, smoke, seed, run_fp)
+        return work if run_state.has_checkpoint(work) and run_state.finished(work) is None else None
     work = Path(out_dir) / exp_id.split("/", 1)[0] / f"{row_stem(exp_id, smoke)}.work"
-    if per_seed_workdirs():
-        # The folder name carries the runner's own fingerprint; the runner checks it again before resuming.
-        dirs = [d for d in sorted(work.glob(f"seed{seed}-*")) if d.is_dir() and any(d.iterdir())]
-        return dirs[-1] if dirs else None
     if not work.is_dir() or not any(p for p in work.iterdir() if not p.name.startswith(".")):
         return None
     # One folder per row: it holds the latest run's checkpoint, which is ours if that run was this seed and config.
@@ -110,18 +120,21 @@ def checkpoint_dir(out_dir: Path, exp_id: str, smoke: bool, seed: int, found: li
     return None
 
 
-def plan(out_dir: Path, resolved: dict[str, dict], seeds: list[int], *, smoke: bool, backend: str | None) -> list[Planned]:
-    """One :class:`Planned` per (row, seed), rows in the given order; ``resolved`` maps id → resolved config."""
+def plan(out_dir: Path, resolved: dict[str, dict], seeds: list[int], *, smoke: bool, backend: str | None,
+         experiments: dict[str, Any] | None = None) -> list[Planned]:
+    """One :class:`Planned` per (row, seed), rows in the given order; ``resolved`` maps id → resolved config,
+    ``experiments`` id → Experiment (to name the runner's checkpoint folder exactly)."""
     out: list[Planned] = []
     for exp_id, cfg in resolved.items():
         found = row_records(out_dir, exp_id, smoke)
         for seed in seeds:
             item = Planned(exp_id, seed, fingerprint_of(cfg, seed, backend), config=cfg)
+            item.run_fp = runner_fingerprint((experiments or {}).get(exp_id), cfg, seed, backend)
             item.record = completed_record(found, item.fingerprint)
             if item.record is not None:
                 item.action = "skip"
             else:
-                item.workdir = checkpoint_dir(out_dir, exp_id, smoke, seed, found, item.fingerprint)
+                item.workdir = checkpoint_dir(out_dir, exp_id, smoke, seed, found, item.fingerprint, item.run_fp)
                 item.action = "resume" if item.workdir is not None else "start"
             out.append(item)
     return out

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lstm_hist.campaign import keep
+from lstm_hist.seed_stats import record_seed
 
 GRACE_SECONDS = 120.0  # time a stopped run gets to checkpoint and write its record before it is killed
 STATUS_BY_RC = {0: "completed", 2: "user error", 3: "diverged", 130: "interrupted"}
@@ -59,7 +60,7 @@ def _records(folder: Path, exp_id: str, seed: int) -> dict[str, float]:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if record.get("id") == exp_id and record.get("seed", (record.get("seeds") or {}).get("base")) == seed:
+        if record.get("id") == exp_id and record_seed(record) == seed:
             found[path.name] = path.stat().st_mtime
     return found
 
