@@ -15,11 +15,12 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
-from lstm_hist import interrupt, progress_file, records
+from lstm_hist import interrupt, records
 from lstm_hist.backend import current_backend
 from lstm_hist.config import apply_overrides, apply_smoke, paper_metrics
 from lstm_hist.errors import ConfigError, UserError
 from lstm_hist.progress import ProgressLine, silent
+from lstm_hist.progress_file import tee as tee_progress_file
 from lstm_hist.registry import load
 
 
@@ -102,7 +103,6 @@ def run_experiment(
         callback = line
     else:
         callback, line = silent, None
-    callback = progress_file.tee(callback)  # a campaign's live view reads it
 
     backend = current_backend()
     start = records.utc_now()
@@ -128,7 +128,7 @@ def run_experiment(
                 seed=seed,
                 workdir=workdir,
                 resume=resume,
-                progress=callback,
+                progress=tee_progress_file(callback),  # also to $LSTM_HIST_PROGRESS_FILE: a campaign's live view
             )
     except UserError:
         raise  # e.g. missing data: the user fixes it; there is no run to record
