@@ -250,3 +250,25 @@ def test_campaign_on_embedded_ray_records_skip_resume_and_keep(toy, capsys):
     assert cli.main(command) == 0
     assert "nothing to run" in capsys.readouterr().out
     assert len(_records(out)) == 5
+
+
+def test_a_task_on_another_node_ships_records_and_checkpoint_back(toy):
+    """What a Ray node without the driver's folder does: run in scratch, return the files; the driver writes them."""
+    from argparse import Namespace
+
+    from lstm_hist.campaign import driver, task
+
+    out = toy / "out"
+    configs, experiments = driver._resolve_all(["toycamp/row_b"], False, [])
+    (item,) = state.plan(out, configs, [1], smoke=False, backend="jax", experiments=experiments)
+    args = Namespace(smoke=False, set=[], time_limit=None, keep_limit=keep.DEFAULT_LIMIT, out=str(out))
+    spec = driver._spec(item, args, out, "jax", resources.TaskResources(), state.per_seed_workdirs())
+    spec["driver_node"] = "the-driver-is-elsewhere"
+    result = task.run_task(spec)
+    assert result["remote"] and result["rc"] == 130 and not (out / "toycamp").exists()
+    assert set(result["files"]) == {*result["records"], "checkpoint.tgz"}
+    assert driver._after_task(result, item, out, args) == "interrupted"
+    assert [r["status"] for r in _records(out)] == ["interrupted"]
+    (again,) = state.plan(out, configs, [1], smoke=False, backend="jax", experiments=experiments)
+    assert again.action == "resume"  # the shipped checkpoint is in place for the next run here
+    assert list((out / "checkpoints" / "toycamp").glob("row_b-seed1-*.tgz"))

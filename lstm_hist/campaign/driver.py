@@ -50,7 +50,14 @@ def _spec(item: state.Planned, args: Any, out: Path, backend: str, resources, pe
             "out": str(out), "cwd": os.getcwd(), "python": sys.executable, "time_limit": args.time_limit,
             "resume_flag": item.action == "resume" and not per_seed, "env": thread_env(resources, dict(os.environ)),
             "progress_path": str(scratch) + ".progress", "log_path": str(scratch) + ".log",
-            "restore": restore, "keep_limit": args.keep_limit}
+            "restore": restore, "keep_limit": args.keep_limit, "stop_path": str(_stop_file(out, args))}
+
+
+def _stop_file(out: Path, args: Any) -> Path:
+    """The file whose existence tells this campaign's tasks on this machine to stop their runs."""
+    if not getattr(args, "_stop_token", None):
+        args._stop_token = f"{os.getpid()}-{time.time_ns()}"
+    return out / SCRATCH / f"stop-{args._stop_token}"
 
 
 def _chains(todo: list[state.Planned], per_seed: bool) -> list[list[state.Planned]]:
@@ -150,6 +157,7 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
             stopped = _loop(engine, pending, out, args, mon, outcomes, started_at)
     finally:
         engine.shutdown()
+        _stop_file(out, args).unlink(missing_ok=True)
     return _finish(ids, configs, replan(), args, mon, outcomes, stopped)
 
 
@@ -185,6 +193,9 @@ def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
             stopped = True
             mon.print("campaign stopping: the running rows checkpoint and write interrupted records "
                       "(run the same command again to continue)")
+            stop_file = _stop_file(out, args)
+            stop_file.parent.mkdir(parents=True, exist_ok=True)
+            stop_file.touch()
             engine.stop(list(pending))
     return stopped
 

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from lstm_hist.campaign.resources import TaskResources
-from lstm_hist.campaign.task import run_task
+from lstm_hist.campaign.task import run_task, stop_requested
 from lstm_hist.errors import UserError
 
 
@@ -23,7 +23,7 @@ def run_chain(specs: list[dict], stop: Any = None) -> list[dict]:
     for spec in specs:
         result = run_task(spec, stop)
         results.append(result)
-        if result["stopped"] or (stop is not None and stop.is_set()):
+        if result["stopped"] or stop_requested(spec, stop):
             break
     return results
 

@@ -65,6 +65,12 @@ def _records(folder: Path, exp_id: str, seed: int) -> dict[str, float]:
     return found
 
 
+def stop_requested(spec: dict, stop: Any = None) -> bool:
+    """The local engine's event, or the driver's stop file (on this machine: ray.cancel alone proved unreliable
+    for a running task, which once kept training after it)."""
+    return (stop is not None and stop.is_set()) or bool(spec.get("stop_path") and os.path.exists(spec["stop_path"]))
+
+
 def _wait(child: subprocess.Popen, spec: dict, stop: Any) -> bool:
     """Wait for the run; SIGTERM it on a stop request or at the time limit. True if the task stopped it."""
     limit = spec.get("time_limit")
@@ -79,7 +85,7 @@ def _wait(child: subprocess.Popen, spec: dict, stop: Any) -> bool:
         except KeyboardInterrupt:  # ray.cancel() of a running task
             cancelled = True
         expired = deadline is not None and time.monotonic() > deadline
-        if not stopped and (expired or cancelled or (stop is not None and stop.is_set())):
+        if not stopped and (expired or cancelled or stop_requested(spec, stop)):
             child.send_signal(signal.SIGTERM)
             stopped = True
             deadline = time.monotonic() + GRACE_SECONDS
