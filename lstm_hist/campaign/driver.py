@@ -19,7 +19,6 @@ from lstm_hist.campaign import keep, monitor, selection, state
 from lstm_hist.campaign.engine import LocalEngine, RayEngine
 from lstm_hist.campaign.resources import resources_for, thread_env
 from lstm_hist.campaign.task import STATUS_BY_RC
-from lstm_hist.errors import UserError
 
 SCRATCH = ".campaign"  # logs and progress files under the output folder; ignored by git
 
@@ -147,12 +146,12 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
     try:
         _print_plan(items, engine.describe(), out, mon)
         pending: dict[Any, list[tuple[state.Planned, dict]]] = {}
+        started_at = time.time()  # a task's log written after this marks it as running
         for chain in _chains(todo, per_seed):
             resources = res[chain[0].id]
             engine.check(resources, chain[0].label)
             specs = [_spec(item, args, out, backend, resources, per_seed) for item in chain]
             pending[engine.submit(specs, resources)] = list(zip(chain, specs))
-        started_at = time.time()
         with interrupt.stop_on_signals():
             stopped = _loop(engine, pending, out, args, mon, outcomes, started_at)
     finally:

@@ -109,6 +109,7 @@ def run_task(spec: dict, stop: Any = None) -> dict:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **spec.get("env", {}), "PYTHONUNBUFFERED": "1"}
     if spec.get("progress_path") and not remote:
+        Path(spec["progress_path"]).unlink(missing_ok=True)  # an earlier session's progress is not this run's
         env["LSTM_HIST_PROGRESS_FILE"] = spec["progress_path"]
     cwd = spec.get("cwd") if spec.get("cwd") and Path(spec["cwd"]).is_dir() else None
     with open(log_path, "ab") as log:
