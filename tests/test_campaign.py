@@ -272,3 +272,14 @@ def test_a_task_on_another_node_ships_records_and_checkpoint_back(toy):
     (again,) = state.plan(out, configs, [1], smoke=False, backend="jax", experiments=experiments)
     assert again.action == "resume"  # the shipped checkpoint is in place for the next run here
     assert list((out / "checkpoints" / "toycamp").glob("row_b-seed1-*.tgz"))
+
+
+def test_local_engine_without_ray_runs_the_same_tasks(toy, capsys):
+    """--engine local (a lent GPU has no Ray): the same tasks in a thread pool, the same skip on a rerun."""
+    out = toy / "out"
+    command = ["campaign", "row_a", "--seeds", "0-2", "--out", str(out), "--engine", "local", "--num-cpus", "2"]
+    assert cli.main(command) == 0
+    assert sorted(r["seeds"]["base"] for r in _records(out)) == [0, 1, 2]
+    assert "local thread pool: 2 task(s) at a time" in capsys.readouterr().out
+    assert cli.main(command) == 0
+    assert "3 already complete (skipped)" in capsys.readouterr().out and len(_records(out)) == 3

@@ -9,7 +9,7 @@ from lstm_hist.campaign.keep import DEFAULT_LIMIT
 EXAMPLES = """\
 examples:
   lstm-hist campaign --paper chung2014 --seeds 0-4             # embedded Ray on this machine, into results/
-  RAY_ADDRESS=ray://head:10001 lstm-hist campaign --paper chung2014 --seeds 0-4   # the same on a cluster
+  lstm-hist campaign --paper chung2014 --seeds 0-4 --address auto   # the same on this node's Ray cluster
   lstm-hist campaign --paper chung2014 --seeds 0-4             # again: skips the done, resumes the interrupted
   lstm-hist campaign --table 7 --seeds 0-2 --dry-run          # what would run, skip and resume
   lstm-hist campaign 'hochreiter1997/adding_*' --smoke --seeds 0,1   # a seconds-long check, into runs/
@@ -26,9 +26,13 @@ def _positive(text: str) -> float:
     return value
 
 
-def register(sub, add_backend, add_overrides) -> None:
-    from lstm_hist.campaign.driver import run_campaign
+def _run(args: argparse.Namespace) -> int:
+    from lstm_hist.campaign.driver import run_campaign  # here, so other commands never import it
 
+    return run_campaign(args)
+
+
+def register(sub, add_backend, add_overrides) -> None:
     p = sub.add_parser("campaign", help="run rows × seeds as Ray tasks; the same command continues a campaign",
                        formatter_class=argparse.RawDescriptionHelpFormatter,
                        description="Run a selection of rows, each with several seeds, as tasks on Ray (an embedded "
@@ -67,4 +71,4 @@ def register(sub, add_backend, add_overrides) -> None:
     p.add_argument("--status-every", type=_positive, default=30.0, metavar="SECONDS",
                    help="seconds between live status blocks (default 30)")
     p.add_argument("--dry-run", action="store_true", help="print what would be skipped, resumed and started")
-    p.set_defaults(func=lambda args: run_campaign(args))
+    p.set_defaults(func=_run)

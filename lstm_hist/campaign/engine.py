@@ -10,6 +10,7 @@ import concurrent.futures as cf
 import math
 import os
 import threading
+import time
 from typing import Any
 
 from lstm_hist.campaign.resources import TaskResources
@@ -20,7 +21,9 @@ from lstm_hist.errors import UserError
 def run_chain(specs: list[dict], stop: Any = None) -> list[dict]:
     """Run the specs in order; a stopped one ends the chain (the rest stay unstarted)."""
     results = []
-    for spec in specs:
+    for k, spec in enumerate(specs):
+        if k:  # chains exist only with one record name per row and second (before run_state): never the same
+            time.sleep(1.0)
         result = run_task(spec, stop)
         results.append(result)
         if result["stopped"] or stop_requested(spec, stop):
