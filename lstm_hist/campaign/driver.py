@@ -145,6 +145,8 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
     stopped = False
     try:
         _print_plan(items, engine.describe(), out, mon)
+        asks = sorted({r.describe() for exp_id, r in res.items() if any(i.id == exp_id for i in todo)})
+        mon.print(f"each task asks for {' or '.join(asks)}, with as many compute threads as CPUs")
         pending: dict[Any, list[tuple[state.Planned, dict]]] = {}
         started_at = time.time()  # a task's log written after this marks it as running
         for chain in _chains(todo, per_seed):
