@@ -23,6 +23,7 @@ from lstm_hist.errors import UserError
 TOY_MODULE = '''
 import dataclasses
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -56,10 +57,17 @@ class Result:
 class Protocol:
     trials: int = 1
     interrupt_seed: int = -1  # this seed stops once with a checkpoint, as a SIGTERM would leave it
+    sleep: float = 0.0  # a long run: SIGTERM (the runner's KeyboardInterrupt) checkpoints and stops it
 
     def run(self, *, experiment, task_cfg, model_cfg, seed, workdir, resume, progress):
         progress({"sequences": 1, "max_sequences": 2})
         checkpoint = Path(workdir) / "state.json"
+        if self.sleep and not resume:
+            try:
+                time.sleep(self.sleep)
+            except KeyboardInterrupt:
+                checkpoint.write_text(json.dumps({"seed": seed}))
+                return Result("interrupted", 0.0)
         if seed == self.interrupt_seed and not checkpoint.exists():
             checkpoint.write_text(json.dumps({"seed": seed}))
             return Result("interrupted", 0.0)
@@ -283,3 +291,20 @@ def test_local_engine_without_ray_runs_the_same_tasks(toy, capsys):
     assert "local thread pool: 2 task(s) at a time" in capsys.readouterr().out
     assert cli.main(command) == 0
     assert "3 already complete (skipped)" in capsys.readouterr().out and len(_records(out)) == 3
+
+
+def test_time_limit_stops_a_run_which_checkpoints_and_continues_next_time(toy, capsys):
+    """--time-limit: the run gets SIGTERM, writes an interrupted record and its checkpoint; the rerun resumes."""
+    import time
+
+    out = toy / "out"
+    command = ["campaign", "row_a", "--out", str(out), "--engine", "local", "--set", "protocol.sleep=120",
+               "--time-limit", "8"]
+    start = time.monotonic()
+    assert cli.main(command) == 130
+    assert time.monotonic() - start < 60  # not the 120 s the run would sleep
+    assert [r["status"] for r in _records(out)] == ["interrupted"]
+    assert list((out / "checkpoints" / "toycamp").glob("row_a-seed0-*.tgz"))
+    assert cli.main(command) == 0  # the resumed run skips the sleep (the toy protocol's resume)
+    assert [r["status"] for r in _records(out)].count("completed") == 1
+    assert "1 to resume" in capsys.readouterr().out

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.util
+import importlib.machinery
 import json
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,13 @@ def fingerprint_of(cfg: dict, seed: int, backend: str | None) -> str:
 
 
 def per_seed_workdirs() -> bool:
-    """True once the runner keeps one checkpoint folder per seed and fingerprint and resumes by itself."""
-    return importlib.util.find_spec("lstm_hist.run_state") is not None
+    """True once the runner keeps one checkpoint folder per seed and fingerprint and resumes by itself.
+
+    Looked up in this package's own folder: an editable install of another checkout can answer
+    ``importlib.util.find_spec("lstm_hist.run_state")`` with that checkout's file."""
+    import lstm_hist
+
+    return importlib.machinery.PathFinder.find_spec("lstm_hist.run_state", list(lstm_hist.__path__)) is not None
 
 
 def row_stem(exp_id: str, smoke: bool) -> str:
