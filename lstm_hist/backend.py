@@ -7,6 +7,7 @@ touches Keras. That is why nothing in ``lstm_hist`` imports Keras at module leve
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -14,6 +15,10 @@ from lstm_hist.errors import UserError
 
 BACKENDS = ("tensorflow", "jax", "torch")
 DEFAULT_BACKEND = "jax"  # the fast path for custom cells on CPU (jit), and what `lstm-hist run` uses
+# The package each backend imports, and how to install it (setup.cfg's extras; tensorflow is a base requirement).
+BACKEND_PACKAGES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+INSTALL_HINTS = {"tensorflow": "pip install tensorflow", "jax": 'pip install -e ".[jax]"',
+                 "torch": 'pip install -e ".[torch]"'}
 
 
 def select_backend(name: str | None = None) -> str:
@@ -44,3 +49,19 @@ def current_backend() -> str:
         except AttributeError:  # a half-imported keras
             pass
     return os.environ.get("KERAS_BACKEND") or DEFAULT_BACKEND
+
+
+def require_installed(name: str) -> None:
+    """UserError naming the extra to install when backend ``name``'s package is missing (checked before Keras
+    is imported, which would otherwise fail with a traceback deep inside its backend module)."""
+    package = BACKEND_PACKAGES.get(name)
+    if package is None or package in sys.modules and sys.modules[package] is not None:
+        return
+    try:
+        found = importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise UserError(f"backend {name!r} needs the {package!r} package, which is not installed; "
+                        f"install it with `{INSTALL_HINTS[name]}` (from the repository root), or choose "
+                        f"another --backend ({', '.join(b for b in BACKENDS if b != name)})")

@@ -14,12 +14,15 @@ import sys
 from typing import Any, Sequence
 
 from lstm_hist import __version__
-from lstm_hist.backend import BACKENDS, select_backend
+from lstm_hist.backend import BACKENDS, require_installed, select_backend
 from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
+from lstm_hist.quiet import silence
 
 EXIT_USER_ERROR = 2
+EXIT_DIVERGED = 3  # README "Records and results": 0 completed, 1 bug, 2 user error, 3 diverged, 130 interrupted
 EXIT_INTERRUPTED = 130
+SEED_LIMIT = 2**32  # NumPy's SeedSequence and the backends' seeds take 0 <= seed < 2**32
 
 DESCRIPTION = """\
 Reproduce historical sequence-model papers and put the paper's numbers beside ours.
@@ -49,15 +52,23 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not entries:
         print("no experiments found (configs/<paper>/*.yaml)")
         return 0
+    from lstm_hist.columns import fit_columns
     from lstm_hist.runner import fmt, table_lines
 
     rows = []
     for e in entries:
         reported = ", ".join(f"{k}={fmt(v)}" for k, v in paper_metrics(e["reported"]).items())
         rows.append([e["id"], e.get("table") or "", e.get("row") or "", e.get("title") or "", reported])
-    for line in table_lines(["id", "table", "row", "title", "paper reports"], rows):
+    headers = ["id", "table", "row", "title", "paper reports"]
+    if not args.wide:  # the title mostly repeats table and row; `describe` and --wide show it
+        headers, rows = ["id", "table", "row", "paper reports"], [r[:3] + r[4:] for r in rows]
+        rows = fit_columns(headers, rows, LIST_WIDTH, shrink=(1, 2, 3))
+    for line in table_lines(headers, rows):
         print(line)
     return 0
+
+
+LIST_WIDTH = 100
 
 
 def describe_data(exp_id: str) -> dict[str, Any]:
@@ -136,8 +147,10 @@ def cmd_describe(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import json as _json
 
+    from lstm_hist.outputs import writable_dir
     from lstm_hist.runner import run_experiment
 
+    writable_dir(args.out, "--out")  # before training: an hour's run must not fail at its record
     path = run_experiment(
         args.id,
         smoke=args.smoke,
@@ -146,17 +159,25 @@ def cmd_run(args: argparse.Namespace) -> int:
         overrides=args.set,
         out_dir=args.out,
         resume=args.resume,
+        fresh=args.fresh,
         progress=not args.quiet,
     )
     status = _json.loads(path.read_text()).get("status")
-    return EXIT_INTERRUPTED if status == "interrupted" else 0
+    return {"interrupted": EXIT_INTERRUPTED, "diverged": EXIT_DIVERGED}.get(status, 0)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from lstm_hist.outputs import writable_file
     from lstm_hist.report import write_report
+    from lstm_hist.runs_dirs import resolve_runs_dirs
 
-    out = write_report(args.runs, args.out, plots=not args.no_plots)
+    runs = resolve_runs_dirs(args.runs)
+    writable_file(args.out, "--out")
+    out = write_report(runs, args.out, plots=not args.no_plots)
+    print(f"records from {', '.join(str(r) for r in runs)}")
     print(f"wrote {out}")
+    if not args.no_plots and (out.parent / "img").is_dir():
+        print(f"plots in {out.parent / 'img'}/ (the img/ folder beside --out)")
     return 0
 
 
@@ -171,6 +192,10 @@ def cmd_cite(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from lstm_hist.runner import bench_experiment
 
+    if args.save:
+        from lstm_hist.outputs import writable_dir
+
+        writable_dir(args.out, "--out")
     bench_experiment(args.id, updates=args.updates, trials=args.trials, seed=args.seed, overrides=args.set,
                      save_dir=args.out if args.save else None)
     return 0
@@ -190,6 +215,20 @@ def _trials(text: str) -> int:
         raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
 
 
+def _seed(text: str) -> int:
+    seed = _trials(text)
+    if not 0 <= seed < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 0 <= seed < 2**32 ({SEED_LIMIT:,}), got {seed}")
+    return seed
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with the package's error format: one ``error: ...`` line and exit 2 (no usage block)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def _add_backend(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default=None,
                         help="Keras backend (default: $KERAS_BACKEND, else jax)")
@@ -207,7 +246,7 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     from lstm_hist.registry import DEFAULT_ID
 
     fmt_class = argparse.RawDescriptionHelpFormatter
-    parser = argparse.ArgumentParser(prog="lstm-hist", description=DESCRIPTION, formatter_class=fmt_class)
+    parser = _Parser(prog="lstm-hist", description=DESCRIPTION, formatter_class=fmt_class)
     parser.add_argument("--version", action="version", version=f"lstm-hist {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -217,6 +256,8 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
                                    "  lstm-hist list --paper hochreiter1997 --json")
     p.add_argument("--paper", help="only this paper (a folder under configs/)")
     p.add_argument("--json", action="store_true", help="machine-readable output: a JSON array")
+    p.add_argument("--wide", action="store_true",
+                   help=f"print every column in full (default: fit {LIST_WIDTH} columns, cutting the text columns)")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("describe", help="show one experiment: paper numbers, config, parameter count",
@@ -241,18 +282,25 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--smoke", action="store_true",
                    help="apply the config's smoke: block (a short check, not comparable to the paper)")
     p.add_argument("--trials", type=_trials, help="number of independent trials (overrides protocol.trials)")
-    p.add_argument("--seed", type=int, default=0, help="base seed; trial seeds are spawned from it (default 0)")
+    p.add_argument("--seed", type=_seed, default=0,
+                   help="base seed, 0 <= seed < 2**32; trial seeds are spawned from it (default 0)")
     _add_backend(p)
     _add_overrides(p)
     p.add_argument("--out", default="runs", help="where records and checkpoints go (default: runs/)")
-    p.add_argument("--resume", action="store_true", help="continue from the checkpoint of an interrupted run")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the checkpoint of this row, seed and config, or fail (a plain run resumes an "
+                        "interrupted one by itself)")
+    p.add_argument("--fresh", action="store_true", help="discard this row, seed and config's checkpoint, start over")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("report", help="regenerate the results page from run records", formatter_class=fmt_class,
                        description="Write docs/results.md (paper vs ours) from the run records.\n\n"
-                                   "examples:\n  lstm-hist report\n  lstm-hist report --runs runs --out /tmp/r.md")
-    p.add_argument("--runs", default="results", help="directory of run records (default: results/)")
+                                   "examples:\n  lstm-hist report\n  lstm-hist report --runs runs --out /tmp/r.md\n"
+                                   "  lstm-hist report --runs results --runs runs --out /tmp/mine.md")
+    p.add_argument("--runs", action="append", default=None, metavar="DIR",
+                   help="a folder of run records; repeatable (--runs results --runs runs) to include your own runs "
+                        "(default: the repository's results/)")
     p.add_argument("--out", default="docs/results.md", help="markdown file to write (default: docs/results.md)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=cmd_report)
@@ -271,7 +319,7 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("id", help="experiment id")
     p.add_argument("--trials", type=_trials, help="number of trials in the graph (overrides protocol.trials)")
     p.add_argument("--updates", type=int, help="updates to time (default: the protocol's choice)")
-    p.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="seed, 0 <= seed < 2**32 (default 0)")
     _add_backend(p)
     _add_overrides(p)
     p.add_argument("--save", action="store_true", help="also write <out>/estimates/<paper>.<row>.json for the report")
@@ -311,11 +359,14 @@ def _register_data(sub: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``lstm-hist`` script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    silence()  # before anything imports TensorFlow: its start-up log lines are not the user's business
     try:
         parser = build_parser(with_data=bool(argv) and argv[0] == "data")
         args = parser.parse_args(argv)
         # Before anything imports Keras (the command functions import lazily).
-        select_backend(getattr(args, "backend", None))
+        chosen = select_backend(getattr(args, "backend", None))
+        if hasattr(args, "backend"):  # a command that imports Keras: a missing backend package is the user's to fix
+            require_installed(chosen)
         func = getattr(args, "func", None)
         if func is None:  # a data subparser that set no handler
             parser.parse_args([*argv, "--help"])

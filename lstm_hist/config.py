@@ -57,6 +57,10 @@ def load_config(path: str | Path) -> dict:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read config ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        line = exc.object[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at line {line}); "
+                          "save the config as UTF-8") from None
     try:
         cfg = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -189,6 +193,7 @@ def validate_section(values: dict, target: Any, *, section: str, source: str | P
                 f"valid keys: {', '.join(params) or '(none)'}"
             )
         expected = params[key]
+        value = values[key] = coerce_floats(value, expected)
         if not check_type(value, expected):
             raise ConfigError(
                 f"{source}: '{section}.{key}' must be {type_name(expected)}, "
@@ -276,6 +281,47 @@ def apply_overrides(
 
 
 # ------------------------------------------------------------------------------------------------ type checks
+
+
+def coerce_floats(value: Any, annotation: Any) -> Any:
+    """``value`` with strings that Python's float() reads turned into floats where ``annotation`` wants a float.
+
+    YAML 1.1 (PyYAML) reads ``1e-3`` and ``1e8`` as strings (it wants ``1.0e-3``), so a learning rate written the
+    way users write it would be refused as a string; a field that also accepts strings keeps the string.
+    """
+    if check_type(value, annotation):
+        return value
+    if isinstance(value, str):
+        if _accepts_float(annotation):
+            try:
+                return float(value.strip())
+            except ValueError:
+                return value
+        return value
+    if isinstance(value, list):
+        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+        if origin is Union or origin is types.UnionType:
+            for arm in args:
+                if arm is not type(None) and check_type(coerced := coerce_floats(value, arm), arm):
+                    return coerced
+            return value
+        if origin in (list, collections.abc.Sequence) and args:
+            return [coerce_floats(v, args[0]) for v in value]
+        if origin is tuple and args:
+            if len(args) == 2 and args[1] is Ellipsis:
+                return [coerce_floats(v, args[0]) for v in value]
+            if len(args) == len(value):
+                return [coerce_floats(v, a) for v, a in zip(value, args)]
+    return value
+
+
+def _accepts_float(annotation: Any) -> bool:
+    """Whether ``annotation`` takes a float but not a str (a str field keeps what the user typed)."""
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        arms = typing.get_args(annotation)
+        return any(_accepts_float(a) for a in arms) and not any(a is str for a in arms)
+    return annotation is float
 
 
 def check_type(value: Any, annotation: Any) -> bool:

@@ -63,6 +63,7 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a record is as readable as any file the user makes
         with os.fdopen(fd, "wb") as handle:
             write(handle)
             handle.flush()
@@ -75,6 +76,12 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
             pass
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_record(path: str | Path, record: dict) -> Path:

@@ -11,13 +11,14 @@ import difflib
 import importlib
 import os
 import re
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import lstm_hist
 from lstm_hist.config import load_config, validate_config
-from lstm_hist.errors import UserError
+from lstm_hist.errors import ConfigError, UserError
 from lstm_hist.experiment import Experiment  # re-exported: paper modules build these
 
 __all__ = [
@@ -98,13 +99,19 @@ def list_experiments(paper: str | None = None) -> list[dict[str, Any]]:
     """One summary per config, read from YAML only (no paper module, no Keras).
 
     Keys: id, paper, title, table, row, section, experiment, reported, command, expected_wall_time, path.
+    A config that cannot be read is left out with a ``warning:`` line on stderr naming the file and the problem,
+    so one bad file does not hide every other row.
     """
     out = []
     for exp_id, path in _config_files().items():
         key = exp_id.split("/", 1)[0]
         if paper is not None and key != paper:
             continue
-        cfg = load_config(path)
+        try:
+            cfg = load_config(path)
+        except ConfigError as exc:
+            print(f"warning: skipped {exp_id}: {exc}", file=sys.stderr)
+            continue
         out.append(
             {
                 "id": exp_id,

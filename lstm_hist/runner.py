@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import inspect
 import shlex
-import shutil
 import sys
 import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
-from lstm_hist import interrupt, records
+from lstm_hist import interrupt, records, run_state
 from lstm_hist.backend import current_backend
 from lstm_hist.config import apply_overrides, apply_smoke, paper_metrics
 from lstm_hist.errors import ConfigError, UserError
@@ -53,17 +52,6 @@ def sigterm_as_interrupt():
     return interrupt.stop_on_signals()
 
 
-def record_path(out_dir: str | Path, exp_id: str, smoke: bool, start) -> Path:
-    paper, stem = exp_id.split("/", 1)
-    name = f"{stem}{'.smoke' if smoke else ''}-{start.strftime('%Y%m%dT%H%M%S')}.json"
-    return Path(out_dir) / paper / name
-
-
-def workdir_for(out_dir: str | Path, exp_id: str, smoke: bool) -> Path:
-    paper, stem = exp_id.split("/", 1)
-    return Path(out_dir) / paper / f"{stem}{'.smoke' if smoke else ''}.work"
-
-
 def run_experiment(
     exp_id: str,
     *,
@@ -73,40 +61,96 @@ def run_experiment(
     overrides: Iterable[str] = (),
     out_dir: str | Path = "runs",
     resume: bool = False,
+    fresh: bool = False,
     progress: bool | Callable[[dict], None] = True,
     stdout: TextIO | None = None,
 ) -> Path:
     """Run ``exp_id`` with its protocol, write the record, print paper vs ours; return the record path.
 
-    ``progress`` may be a callable to receive the protocol's progress dicts instead of the default stderr line.
-    Protocols must return a result with ``status``, ``metrics()``, ``per_trial()``, ``seeds`` and
-    ``repeated_sequences`` (see docs/architecture.md).
+    The run's checkpoint folder is keyed by row, seed and config fingerprint and locked while it runs
+    (lstm_hist.run_state). An unfinished checkpoint there is resumed (and the run says so); ``fresh`` discards it;
+    ``resume`` insists on one. ``progress`` may be a callable to receive the protocol's progress dicts instead of
+    the default stderr line. Protocols must return a result with ``status``, ``metrics()``, ``per_trial()``,
+    ``seeds`` and ``repeated_sequences`` (see docs/architecture.md).
     """
     stdout = stdout or sys.stdout
+    if resume and fresh:
+        raise UserError("--resume and --fresh contradict each other: --resume continues the checkpoint, "
+                        "--fresh discards it")
     overrides = list(overrides)
     full, path, experiment, cfg = resolve(exp_id, smoke=smoke, trials=trials, overrides=overrides)
     protocol = build_protocol(experiment, cfg, path)
-
-    workdir = workdir_for(out_dir, full, smoke)
-    if resume:
-        if not workdir.is_dir() or not any(workdir.iterdir()):
-            raise UserError(f"--resume: no checkpoint for {full} in {workdir}; start the run without --resume")
-    else:
-        # A fresh run must not leave an older run's checkpoint for a later --resume to pick up.
-        shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True, exist_ok=True)
-
-    if callable(progress):
-        callback, line = progress, None
-    elif progress:
-        line = ProgressLine(prefix=f"{full}: ")
-        callback = line
-    else:
-        callback, line = silent, None
-
     backend = current_backend()
+    fingerprint = run_state.fingerprint(cfg["task"], cfg["model"], protocol, seed, backend)
+    workdir = run_state.checkpoint_dir(out_dir, full, smoke, seed, fingerprint)
+    lock = run_state.RunLock(workdir, run_state.lock_info()).acquire(note=_note)
+    try:
+        resume = choose_start(workdir, resume=resume, fresh=fresh)
+        previous = run_state.segments(workdir) if resume else []
+        run = dict(full=full, smoke=smoke, trials=trials, seed=seed, overrides=overrides, out_dir=out_dir)
+        return _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fingerprint, backend,
+                            progress, stdout)
+    finally:
+        lock.release()
+
+
+def _note(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def choose_start(workdir: Path, *, resume: bool, fresh: bool) -> bool:
+    """Whether this run resumes the checkpoint in ``workdir`` (README "Records and results" has the rule)."""
+    present = run_state.has_checkpoint(workdir)
+    if fresh:
+        if present:
+            _note(f"--fresh: discarding the checkpoint in {workdir}")
+        run_state.discard(workdir)
+        return False
+    if resume:
+        if not present:
+            others = sorted(p.name for p in workdir.parent.iterdir() if p.is_dir() and p != workdir
+                            and run_state.has_checkpoint(p))
+            hint = f" (this row has checkpoints for: {', '.join(others)})" if others else ""
+            raise UserError(f"--resume: no checkpoint for this row, seed and config in {workdir}{hint}; "
+                            "run without --resume to start")
+        run_state.verify(workdir)
+        _note(f"resuming from the checkpoint in {workdir}")
+        return True
+    if present and run_state.finished(workdir) is None:
+        run_state.verify(workdir)
+        _note(f"resuming the interrupted run in {workdir} (same row, seed and config); --fresh starts over instead")
+        return True
+    if present:
+        done = run_state.finished(workdir)
+        _note(f"starting a new run: the checkpoint in {workdir} is of a finished run ({done.get('status')}, record "
+              f"{done.get('record')}), which --resume would continue instead")
+    run_state.discard(workdir)  # a finished run's checkpoint, or the bookkeeping of a run that never checkpointed
+    return False
+
+
+def _interrupted_text(workdir: Path) -> str:
+    if run_state.has_checkpoint(workdir):  # e.g. stopped during the final test: the next run resumes from there
+        return "interrupted outside the protocol's checkpointing; its last checkpoint is kept and a rerun resumes it"
+    return "interrupted before the protocol could checkpoint"
+
+
+def _progress_sink(progress, full: str):
+    """``(callback, line to close or None)``: the caller's callable, a stderr progress line, or nothing."""
+    if callable(progress):
+        return progress, None
+    if progress:
+        line = ProgressLine(prefix=f"{full}: ")
+        return line, line
+    return silent, None
+
+
+def _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fingerprint, backend, progress,
+                 stdout) -> Path:
+    full, smoke, seed, overrides = run["full"], run["smoke"], run["seed"], run["overrides"]
+    callback, line = _progress_sink(progress, full)
+
     start = records.utc_now()
-    out_path = record_path(out_dir, full, smoke, start)
+    out_path = run_state.record_path(run["out_dir"], full, smoke, seed, start)
     base = {
         "id": full,
         "title": cfg.get("title"),
@@ -115,10 +159,22 @@ def run_experiment(
         "row": cfg.get("row"),
         "section": cfg.get("section"),
         "smoke": smoke,
+        "seed": seed,
+        "fingerprint": fingerprint,
         "overrides": overrides,  # --set values (and --trials): a row run off the paper's config says so
         "reported": cfg.get("reported") or {},
         "config": cfg,
     }
+
+    def finish(record: dict) -> Path:
+        prov = records.provenance(None, start, records.utc_now(), backend)
+        record["provenance"] = prov
+        record["run"] = run_state.run_block(previous, prov["wall_seconds"], record["repeated_sequences"])
+        written = run_state.write_new_record(out_path, record)
+        run_state.add_segment(workdir, {"start": prov["start"], "end": prov["end"], "seconds": prov["wall_seconds"],
+                                        "status": record["status"], "record": str(written)})
+        return written
+
     try:
         with sigterm_as_interrupt():
             result = protocol.run(
@@ -136,19 +192,17 @@ def run_experiment(
         if line is not None:
             line.close()
         interrupted = isinstance(exc, KeyboardInterrupt)
-        record = {
+        written = finish({
             **base,
             "status": "failed",
-            "error": "interrupted before the protocol could checkpoint" if interrupted
+            "error": _interrupted_text(workdir) if interrupted
             else "".join(traceback.format_exception_only(type(exc), exc)).strip(),
             "metrics": {},
             "seeds": {"base": seed},
             "trials": [],
             "repeated_sequences": 0,
-            "provenance": records.provenance(None, start, records.utc_now(), backend),
-        }
-        records.write_record(out_path, record)
-        print(f"record (failed): {out_path}", file=sys.stderr)
+        })
+        print(f"record (failed): {written}", file=sys.stderr)
         raise
     if line is not None:
         line.close()
@@ -162,13 +216,13 @@ def run_experiment(
         "seeds": seeds,
         "trials": result.per_trial(),
         "repeated_sequences": int(getattr(result, "repeated_sequences", 0) or 0),
-        "provenance": records.provenance(None, start, records.utc_now(), backend),
     }
-    records.write_record(out_path, record)
+    out_path = finish(record)
     print_summary(record, out_path, stdout)
     if record["status"] == "interrupted":
-        again = resume_command(full, smoke=smoke, trials=trials, seed=seed, overrides=overrides, out_dir=out_dir)
-        print(f"interrupted; checkpoint in {workdir}; continue with: {again}", file=stdout)
+        again = resume_command(full, smoke=smoke, trials=run["trials"], seed=seed, overrides=overrides,
+                               out_dir=run["out_dir"])
+        print(f"interrupted; checkpoint in {workdir}; continue with: {again} (a plain run resumes too)", file=stdout)
     return out_path
 
 
@@ -254,12 +308,31 @@ def print_summary(record: dict, path: Path, stream: TextIO) -> None:
           file=stream)
     keys = list(reported) + [k for k in metrics if k not in reported]
     rows = [[k, fmt(reported.get(k)) if k in reported else "", fmt(metrics.get(k)), spread(k, trials)] for k in keys]
+    headers = ["metric", "paper", "ours", "per-trial spread (solved trials)"]
+    if not any(row[3] for row in rows):  # no trials to spread over: no empty column
+        headers, rows = headers[:3], [row[:3] for row in rows]
     if rows:
-        for line in table_lines(["metric", "paper", "ours", "per-trial spread (solved trials)"], rows):
+        for line in table_lines(headers, rows):
             print("  " + line, file=stream)
     prov = record.get("provenance", {})
-    print(f"backend {prov.get('backend')} on {prov.get('device')}, wall {prov.get('wall_seconds')} s", file=stream)
+    run = record.get("run") or {}
+    total = (f" ({run['train_seconds_total']} s over {run['segments']} segments, "
+             f"{run.get('repeated_sequences', 0):,} sequences repeated)" if run.get("segments", 1) > 1 else "")
+    print(f"backend {prov.get('backend')} on {prov.get('device')}, wall {prov.get('wall_seconds')} s{total}",
+          file=stream)
+    if record["status"] == "completed" and not record.get("smoke"):
+        print_verdicts(record, stream)
     print(f"record: {path}", file=stream)
+
+
+def print_verdicts(record: dict, stream: TextIO) -> None:
+    """One verdict line per number the paper reports, and where docs/deviations.md discusses the row."""
+    from lstm_hist.deviations import pointer
+    from lstm_hist.verdict import DEFAULT_TOLERANCE, verdicts
+
+    for one in verdicts(record.get("metrics") or {}, record.get("reported"), DEFAULT_TOLERANCE):
+        print(f"verdict: {one.text}", file=stream)
+    print(pointer(record.get("paper") or record["id"].split("/", 1)[0], record.get("section")), file=stream)
 
 
 # -------------------------------------------------------------------------------------------------- bench

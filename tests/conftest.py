@@ -11,7 +11,7 @@ import os
 import textwrap
 import types
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 import pytest
@@ -63,8 +63,10 @@ class FakeProtocol:
     trials: int = 10
     max_sequences: int = 1000
     learning_rate: float = 0.5
-    behaviour: str = "complete"  # "complete" | "interrupt" | "crash"
+    behaviour: str = "complete"  # "complete" | "interrupt" | "crash" | "diverge"
     calls: list = dataclasses.field(default_factory=list, compare=False)
+    # Test knobs, not part of what a checkpoint is: an interrupted fake run resumes with another behaviour.
+    resumable_changes: ClassVar[tuple[str, ...]] = ("behaviour", "calls")
 
     def __post_init__(self):
         if self.trials < 1:
@@ -75,10 +77,15 @@ class FakeProtocol:
                                       resume=resume, protocol=self)
         progress({"sequences": 10, "max_sequences": self.max_sequences, "solved": 0, "trials": self.trials,
                   "error": 0.5, "rate": 100.0})
+        from lstm_hist import run_state
+
+        fingerprint = run_state.fingerprint(task_cfg, model_cfg, self, seed)
+        if resume:  # what a real protocol does: a missing or broken checkpoint is the user's error
+            run_state.load(workdir, "fake", fingerprint=fingerprint)
         if self.behaviour == "crash":
             raise RuntimeError("boom")
-        Path(workdir, "state.json").write_text("{}")
-        status = "interrupted" if self.behaviour == "interrupt" else "completed"
+        run_state.save(workdir, "fake", {"seen": 10}, {"w": np.arange(3.0)}, fingerprint=fingerprint)
+        status = {"interrupt": "interrupted", "diverge": "diverged"}.get(self.behaviour, "completed")
         return FakeResult(status=status, trials=self.trials, repeated_sequences=3 if resume else 0)
 
     def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None, reported=None):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -81,7 +82,7 @@ def test_bad_id_exits_2_with_one_error_line(configs):
 
 def test_malformed_yaml_exits_2(tmp_path):
     write(tmp_path / "fakepaper" / "bad.yaml", "experiment: adding\ntask: {T: 10\n")
-    proc = run_cli("list", env_configs=tmp_path)
+    proc = run_cli("run", "bad", env_configs=tmp_path)
     assert proc.returncode == 2
     assert_one_error_line(proc.stderr, "bad.yaml: malformed YAML at line")
 
@@ -129,7 +130,11 @@ def test_run_writes_record_with_contract(configs, tmp_path, capsys, monkeypatch)
     # the paper-vs-ours table
     assert "sequences_mean" in stdout and "2,000" in stdout and "1,500" in stdout
     assert "1,000–2,000" in stdout  # per-trial spread of "sequences"
-    assert FakeProtocol.last_call["workdir"] == out / "fakepaper" / "adding_t10.smoke.work"
+    assert re.fullmatch(r"adding_t10\.smoke-seed7-\d{8}T\d{6}-[0-9a-f]{6}\.json", files[0].name)
+    assert record["seed"] == 7 and re.fullmatch(r"[0-9a-f]{16}", record["fingerprint"])
+    assert record["run"] == {"segments": 1, "train_seconds_total": prov["wall_seconds"], "repeated_sequences": 0}
+    work = out / "fakepaper" / "adding_t10.smoke.work" / f"seed7-{record['fingerprint'][:12]}"
+    assert FakeProtocol.last_call["workdir"] == work
 
 
 def test_run_trials_flag_sets_protocol_trials(configs, tmp_path, capsys):
@@ -208,8 +213,8 @@ def test_cite(configs, capsys):
 
 def test_backend_flag_sets_env(configs, tmp_path, capsys, monkeypatch):
     monkeypatch.delitem(sys.modules, "keras", raising=False)
-    assert cli.main(["run", "adding_t10", "--backend", "torch", "--out", str(tmp_path), "--quiet"]) == 0
-    assert os.environ["KERAS_BACKEND"] == "torch"
+    assert cli.main(["run", "adding_t10", "--backend", "tensorflow", "--out", str(tmp_path), "--quiet"]) == 0
+    assert os.environ["KERAS_BACKEND"] == "tensorflow"
 
 
 def test_keyboard_interrupt_outside_run_exits_130(monkeypatch, capsys):
@@ -259,12 +264,16 @@ def test_progress_line_format_and_throttle():
 
     info = {"sequences": 12300, "max_sequences": 1_000_000, "solved": 3, "trials": 10, "error": 0.0412,
             "rate": 812.0, "correct": 0.5}
-    line = format_progress(info)
+    line = format_progress(info, eta=1216)
     assert line == ("seq 12,300/1,000,000 · solved 3/10 · err 0.0412 · 812 upd/s · ETA to cap 20m16s"
                     " · correct 0.5")
+    assert "ETA" not in format_progress(info)
+    now = [100.0]
     stream = io.StringIO()
-    progress = ProgressLine(stream, interval=3600)
-    progress(info)
-    progress({**info, "sequences": 20000})  # throttled, shown by close()
+    progress = ProgressLine(stream, interval=3600, clock=lambda: now[0])
+    progress(info)  # the first report: no measured rate yet, so neither the protocol's rate nor an ETA
+    now[0] += 10
+    progress({**info, "sequences": 20420})  # throttled, shown by close(): 8,120 sequences in 10 s
     progress.close()
-    assert stream.getvalue().splitlines() == [line, line.replace("12,300", "20,000").replace("20m16s", "20m07s")]
+    first = "seq 12,300/1,000,000 · solved 3/10 · err 0.0412 · correct 0.5"
+    assert stream.getvalue().splitlines() == [first, line.replace("12,300", "20,420").replace("20m16s", "20m06s")]

@@ -264,3 +264,12 @@ def test_a_sigterm_during_fit_interrupts_the_trial(monkeypatch):
                         model_cfg={"inputs": 2, "outputs": 1, "units": 3}, seed=0, trial=0)
         assert signal.getsignal(signal.SIGTERM) is runners  # the runner's handler is back after fit
     assert 0 < caught.value.sequences_seen < 32 * 20
+
+
+def test_exploded_weights_stop_a_trial_as_diverged():
+    # Adam at 1e8 moves every weight by ~1e8 per batch; the saturated LSTM's outputs stay finite, so the weight
+    # check every 100 batches is what stops the trial (it used to train to the cap).
+    blown = _protocol(window=64, threshold=1e-9, max_sequences=32 * 400, test_sequences=64, learning_rate=1e8)
+    row, _ = train_trial(blown, experiment=ADDING, task_cfg={"min_length": 10},
+                         model_cfg={"inputs": 2, "outputs": 1, "units": 3}, seed=0, trial=0)
+    assert row["diverged"] and not row["solved"] and row["seen"] == 32 * 100

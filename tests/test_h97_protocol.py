@@ -2,7 +2,6 @@
 the criteria of Tables 1–8, fixed training/test sets, and one smoke run per experiment family via the CLI."""
 
 import dataclasses
-import hashlib
 import json
 
 import numpy as np
@@ -118,16 +117,16 @@ def test_check_set_records_st1_and_st2():
     assert [row["st1"] for row in result.per_trial()] == [20, 20]
 
 
-def test_the_fingerprint_of_an_exp4_protocol_is_what_it_was():
-    """A checkpoint of the running adding problem must still resume: new fields at their defaults are left out."""
+def test_the_fingerprint_tells_protocol_fields_seed_and_backend_apart():
+    from lstm_hist.run_state import fingerprint
+
     protocol = OnlineProtocol(trials=10, learning_rate=0.5)
-    old_fields = {k: v for k, v in dataclasses.asdict(protocol).items() if k not in online._LATER_FIELDS}
-    text = json.dumps({"task": {"min_length": 100}, "model": {}, "protocol": old_fields, "seed": 0},
-                      sort_keys=True, default=str)  # fmt: skip
-    assert online._fingerprint({"min_length": 100}, {}, protocol, 0) == hashlib.sha256(text.encode()).hexdigest()[:16]
-    changed = dataclasses.replace(protocol, target="every_step")
-    assert online._fingerprint({"min_length": 100}, {}, changed, 0) != online._fingerprint({"min_length": 100}, {},
-                                                                                            protocol, 0)
+    base = fingerprint({"min_length": 100}, {}, protocol, 0, "jax")
+    assert base == fingerprint({"min_length": 100}, {}, OnlineProtocol(trials=10, learning_rate=0.5), 0, "jax")
+    assert base != fingerprint({"min_length": 100}, {}, dataclasses.replace(protocol, target="every_step"), 0, "jax")
+    assert base != fingerprint({"min_length": 100}, {}, protocol, 1, "jax")
+    assert base != fingerprint({"min_length": 100}, {}, protocol, 0, "tensorflow")
+    assert base != fingerprint({"min_length": 50}, {}, protocol, 0, "jax")
 
 
 def test_bad_protocol_combinations_are_refused():

@@ -179,7 +179,9 @@ def test_resume_needs_a_matching_checkpoint(tmp_path):
     with pytest.raises(UserError, match="different config"):
         run(protocol(epochs=1), tmp_path, resume=True, seed=4)
     # Asking for more epochs is allowed: the fingerprint leaves out ``epochs`` and the patience.
-    assert MB._fingerprint({}, {}, protocol(epochs=1), 3) == MB._fingerprint({}, {}, protocol(epochs=9), 3)
+    from lstm_hist.run_state import fingerprint
+
+    assert fingerprint({}, {}, protocol(epochs=1), 3) == fingerprint({}, {}, protocol(epochs=9), 3)
 
 
 @pytest.mark.parametrize("field, value", [("optimizer", "adagrad"), ("batch_size", 0), ("learning_rate", 0.0),
@@ -254,3 +256,11 @@ def test_global_clipnorm_is_keras_global_clipnorm():
     whole = MB._make_optimizer(protocol(clipnorm=1.0, clipnorm_scope="global"))
     assert per_var.clipnorm == 1.0 and not per_var.global_clipnorm
     assert whole.global_clipnorm == 1.0 and not whole.clipnorm
+
+
+def test_exploded_weights_with_a_finite_loss_give_diverged(tmp_path):
+    # SGD at 1e8: the weights leave any sane range in one batch, while the loss of the saturated net stays finite;
+    # only the weight check (lstm_hist.training.divergence) tells. It used to run all its epochs as "completed".
+    result = run(protocol(optimizer="sgd", learning_rate=1e8, clipnorm=None, epochs=3), tmp_path)
+    assert all(np.isfinite(result.history.get("loss", [0.0])))
+    assert result.status == "diverged" and result.epochs_run <= 1

@@ -141,3 +141,35 @@ def test_a_short_run_reports_every_table7_key():
     assert {"sequences_mean", "test_wrong", "success_rate"} <= set(metrics)
     assert metrics["success_rate"] == 0.0 and metrics["sequences_mean"] is None  # no trial solves it in 300
     assert len(result.per_trial()) == 2 and result.per_trial()[0]["sequences"] == 300
+
+
+def test_exploded_weights_end_the_run_as_diverged_long_before_the_cap():
+    # lr 1e8: one update moves the weights to ~1e7; the sigmoids saturate and the outputs stay finite (0), so only
+    # the weight check (lstm_hist.training.divergence) can tell. It used to train to the cap and report "completed".
+    result = train_online(protocol=small_protocol(learning_rate=1e8, max_sequences=20_000), experiment=ADDING,
+                          task_cfg=TASK, model_cfg=MODEL, seed=0, progress_every=50)  # fmt: skip
+    assert result.status == "diverged" and result.diverged.all()
+    assert result.sequences_seen == 50 and result.test is None
+
+
+def test_the_weight_limit_marks_only_the_trials_that_exploded():
+    from lstm_hist.training.divergence import WEIGHT_LIMIT, exploded, exploded_trials
+
+    weights = [np.zeros((3, 4)), np.zeros((3,))]
+    weights[0][1, 2] = WEIGHT_LIMIT * 1.01
+    weights[1][2] = np.nan
+    np.testing.assert_array_equal(exploded_trials(weights, 3), [False, True, True])
+    assert not exploded([np.full(5, -WEIGHT_LIMIT)]) and exploded([np.array([np.inf])])
+    assert exploded_trials([np.array([1.0, np.inf])], 3).all()  # no trial axis: every trial
+
+
+def test_a_truncated_online_checkpoint_is_a_user_error(tmp_path):
+    from lstm_hist.errors import UserError
+
+    kwargs = dict(protocol=small_protocol(max_sequences=200), experiment=ADDING, task_cfg=TASK, model_cfg=MODEL,
+                  seed=1, workdir=tmp_path)
+    train_online(**kwargs)
+    npz = tmp_path / "checkpoint.npz"
+    npz.write_bytes(npz.read_bytes()[:100])
+    with pytest.raises(UserError, match="truncated or changed.*--fresh"):
+        train_online(**kwargs, resume=True)  # used to be a zipfile.BadZipFile traceback

@@ -230,4 +230,6 @@ def test_per_step_training_runs_and_resumes_through_the_online_protocol(tmp_path
 def test_a_per_sequence_checkpoint_is_not_resumed_as_per_step():
     protocol = OnlineProtocol(target="every_step")
     per_step = OnlineProtocol(target="every_step", update="per_step")
-    assert online._fingerprint({}, {}, protocol, 0) != online._fingerprint({}, {}, per_step, 0)
+    from lstm_hist.run_state import fingerprint
+
+    assert fingerprint({}, {}, protocol, 0) != fingerprint({}, {}, per_step, 0)

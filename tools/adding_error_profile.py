@@ -1,6 +1,6 @@
 """Where a trained adding-problem net goes wrong: ABS(0.04) error rate by X1 + X2.
 
-    python tools/adding_error_profile.py results/hochreiter1997/adding_t100.work/checkpoint.npz \
+    python tools/adding_error_profile.py results/hochreiter1997/adding_t100.work/seed0-<fingerprint>/checkpoint.npz \
         [--config hochreiter1997/adding_t100] [--sequences 4000] [--seed 7]
 
 Loads the trial weights of a run's last checkpoint (the ``.work`` folder the run leaves beside its record),

@@ -60,9 +60,10 @@ def register(sub) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     for spec in DATASETS.values():
-        size = sum(f.size or 0 for f in spec.files)
+        size = spec.size()
+        shown = f"{size / 1e6:8.2f} MB" if size is not None else "  size ? "
         auto = "" if spec.auto_download else "  [fetched only with --accept-licence]"
-        print(f"{spec.name:13s} {len(spec.files):5d} file(s) {size / 1e6:8.2f} MB  {spec.description}{auto}")
+        print(f"{spec.name:13s} {len(spec.files):5d} file(s) {shown}  {spec.description}{auto}")
         print(f"{'':13s} licence: {spec.licence}")
     return 0
 

@@ -123,6 +123,7 @@ FSDD = DatasetSpec(
     licence="CC BY-SA 4.0.",
     parser="lstm_hist.data.fsdd:load_fsdd",
     description="3,000 WAVs, 8 kHz mono 16-bit, digits 0-9 by 6 speakers; test = takes 0-4.",
+    total_size=21_128_848,  # the "bytes" column of shared/data/fsdd/MANIFEST.tsv, summed
 )
 
 DATASETS: dict[str, DatasetSpec] = {

@@ -5,8 +5,9 @@ not public, so results on FSDD are not comparable with their Table 2. This modul
 recordings and applies the official split (README: takes 0–4 of every digit and speaker are test, 5–49 train);
 framing into 20-in/10-out steps belongs to the paper module.
 
-When ``MANIFEST.tsv`` (a derived file in shared/data/fsdd) sits beside ``recordings/``, every file's sha256 is
-checked against it. Otherwise (e.g. the 3,000 files downloaded one by one from the v1.0.10 tag into the cache) the
+When ``MANIFEST.tsv`` (a derived file in shared/data/fsdd) sits beside ``recordings/``, its own sha256 is checked
+against :data:`FSDD_MANIFEST_SHA256` first (a manifest edited to match a swapped file would otherwise vouch for it,
+and a wrong manifest line would blame a good file), then every file's sha256 against it. Otherwise (e.g. the 3,000 files downloaded one by one from the v1.0.10 tag into the cache) the
 whole set is checked against :data:`FSDD_SET_SHA256`, one digest over every file's sha256 (upstream publishes no
 checksums; ours pins the bytes of v1.0.10).
 
@@ -35,6 +36,9 @@ TEST_TAKES = range(0, 5)
 # sha256 of the lines "recordings/<name>.wav<TAB><sha256 of the file>\n", sorted by name, over all 3,000 files of
 # v1.0.10 (computed from shared/data/fsdd/MANIFEST.tsv; see fsdd_set_digest).
 FSDD_SET_SHA256 = "6a1aafacf40d8a7aeda379f079a39ca7e165fe03f4ed5d63a2ab25f3a8420685"
+# sha256 of shared/data/fsdd/MANIFEST.tsv itself (3,001 lines: a header, then path, bytes, sha256, digit, speaker,
+# index, official_split, frames, seconds per recording).
+FSDD_MANIFEST_SHA256 = "c91154d4af7d655c4ab53b5d59b1f7be401591c5e1958c673392e4a474a96c7d"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,9 +64,18 @@ def _parse_name(name: str) -> tuple[int, str, int]:
 
 
 def _manifest(folder: Path) -> dict[str, str]:
+    """``{"recordings/x.wav": sha256}`` from ``folder/MANIFEST.tsv``, empty without one; DataError when the
+    manifest is not the pinned one (then the manifest is what is wrong, whatever the recordings are)."""
     path = folder / "MANIFEST.tsv"
     if not path.is_file():
         return {}
+    actual = sha256_of(path)
+    if actual != FSDD_MANIFEST_SHA256:
+        raise DataError(
+            f"FSDD manifest {path} is not the v1.0.10 manifest (sha256 {actual}, pinned {FSDD_MANIFEST_SHA256}): "
+            "the manifest is wrong, not necessarily the recordings; restore MANIFEST.tsv, or delete it to have the "
+            "recordings checked as one set against the pinned set digest"
+        )
     with open(path, newline="") as handle:
         return {row["path"]: row["sha256"] for row in csv.DictReader(handle, delimiter="\t")}
 
@@ -78,33 +91,35 @@ def list_fsdd(
 ) -> list[Recording]:
     """All 3,000 recordings (digit, speaker, take), resolved like any data file.
 
-    verify: check each file against MANIFEST.tsv where one sits beside ``recordings/``, and the files without a
-    manifest together against :data:`FSDD_SET_SHA256` (a mismatch there names the files that are not v1.0.10's
-    only when a manifest is present; otherwise it asks to delete and re-fetch the set).
+    verify: check every file against the pinned MANIFEST.tsv where one sits beside any ``recordings/`` folder
+    used (a pinned manifest vouches for files from every folder, so a wrong one is named), else all files together
+    against :data:`FSDD_SET_SHA256` (a mismatch then asks to delete and re-fetch the set).
     """
-    recordings: list[Recording] = []
-    manifests: dict[Path, dict[str, str]] = {}
-    unlisted: dict[str, str] = {}
-    for data_file in FSDD.files:
-        path = resolve_file(FSDD, data_file.name, data_dir=data_dir, download=download)
-        folder = path.parents[1]
-        if verify:
-            if folder not in manifests:
-                manifests[folder] = _manifest(folder)
-            expected = manifests[folder].get(data_file.name)
-            if expected is None:
-                unlisted[data_file.name] = sha256_of(path)
-            elif sha256_of(path) != expected:
+    recordings = [Recording(resolve_file(FSDD, f.name, data_dir=data_dir, download=download), *_parse_name(f.name))
+                  for f in FSDD.files]
+    if verify:
+        _verify(recordings)
+    return recordings
+
+
+def _verify(recordings: list[Recording]) -> None:
+    manifest: dict[str, str] = {}
+    for folder in dict.fromkeys(r.path.parents[1] for r in recordings):
+        manifest = manifest or _manifest(folder)  # the first one present, once checked against the pin
+    hashes = {f"recordings/{r.path.name}": sha256_of(r.path) for r in recordings}
+    if manifest:
+        for recording in recordings:
+            name = f"recordings/{recording.path.name}"
+            if hashes[name] != manifest.get(name):
                 raise DataError(
-                    f"FSDD file {path} has the wrong sha256: expected {expected} (MANIFEST.tsv), got {sha256_of(path)}"
-                    "; delete it and run `lstm-hist data fetch fsdd`"
+                    f"FSDD file {recording.path} is not the v1.0.10 recording (sha256 {hashes[name]}, the pinned "
+                    f"MANIFEST.tsv says {manifest.get(name)}): the file is wrong, the manifest is intact; delete it "
+                    "and run `lstm-hist data fetch fsdd`"
                 )
-        recordings.append(Recording(path, *_parse_name(data_file.name)))
-    if len(unlisted) == len(FSDD.files) and fsdd_set_digest(unlisted) != FSDD_SET_SHA256:
+    elif fsdd_set_digest(hashes) != FSDD_SET_SHA256:
         folders = sorted({str(r.path.parent) for r in recordings})
         raise DataError(f"the FSDD recordings in {', '.join(folders)} are not the v1.0.10 files (set sha256 "
                         f"mismatch); delete them and run `lstm-hist data fetch fsdd`")
-    return recordings
 
 
 def load_wav(path: str | os.PathLike) -> np.ndarray:

@@ -12,7 +12,10 @@ Resolution order for each file (first hit wins):
 5. otherwise a :class:`~lstm_hist.errors.DataError` saying, in one line, which file (name, size, sha256) to
    put in which folder, and the URL.
 
-A file that is present but has the wrong sha256 is an error at once (never silently skipped or replaced).
+A file that is present but has the wrong sha256 is an error at once (never silently skipped or replaced). A file
+missing from a folder that holds the data set but found in a later one (a partial copy in ``--data-dir``, the rest
+in ``../shared/data``) is used, and announced on stderr once per pair of folders: mixing copies is the user's call
+to know about.
 Downloads are off when ``$LSTM_HIST_OFFLINE`` is set, and off by default for data sets whose licence forbids
 redistribution (``DatasetSpec.auto_download``).
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -34,6 +38,7 @@ _urlopen = urllib.request.urlopen
 
 _CHUNK = 1 << 20
 _verified: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, memo for one process
+_announced: set[tuple[str, str, str]] = set()  # (data set, folder lacking files, folder used instead)
 
 
 def sha256_of(path: str | os.PathLike) -> str:
@@ -138,10 +143,15 @@ def resolve_file(
     """
     spec = dataset if isinstance(dataset, DatasetSpec) else get_spec(dataset)
     data_file = spec.file(filename)
+    lacking = None  # the first folder that holds (part of) the data set but not this file
     for folder in search_dirs(spec.name, data_dir):
         path = folder / data_file.name
         if path.is_file():
+            if lacking is not None:
+                announce_fallback(spec.name, data_file.name, lacking, folder)
             return check_file(path, data_file, spec.name)
+        if lacking is None and path.parent.is_dir():
+            lacking = folder
 
     target = Path(data_dir).expanduser() / spec.name if data_dir else cache_root() / spec.name
     reason = ""
@@ -159,6 +169,16 @@ def resolve_file(
         f"missing data file {spec.name}/{_describe(data_file)}: {reason}put it in {target}/ "
         f"(or pass --data-dir / set LSTM_HIST_DATA); source: {data_file.url or 'none public'}"
     )
+
+
+def announce_fallback(dataset: str, name: str, lacking: Path, used: Path) -> None:
+    """One stderr line the first time files of ``dataset`` missing from ``lacking`` are taken from ``used``."""
+    key = (dataset, str(lacking), str(used))
+    if key in _announced:
+        return
+    _announced.add(key)
+    print(f"note: {dataset}: {name} is not in {lacking}; using the copy in {used} (and so for any other file of "
+          f"{dataset} missing there)", file=sys.stderr)
 
 
 # Public name for the fetch step (``download`` is also a keyword argument of resolve_file).

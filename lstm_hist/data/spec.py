@@ -33,6 +33,8 @@ class DatasetSpec:
     auto_download: whether resolution may fetch missing files without being asked. ``False`` for data sets
     whose licence forbids redistribution (MuseData): they are fetched only when the caller passes
     ``download=True`` after reading ``licence``.
+    total_size: bytes of all files, for data sets whose files carry no ``size`` each (FSDD's 3,000 WAVs);
+    ``None``: the sum of the files' sizes.
     """
 
     name: str
@@ -42,6 +44,14 @@ class DatasetSpec:
     parser: str
     description: str = ""
     auto_download: bool = True
+    total_size: int | None = None
+
+    def size(self) -> int | None:
+        """Bytes of all files, or None when some file's size is not pinned (and no total is)."""
+        if self.total_size is not None:
+            return self.total_size
+        sizes = [f.size for f in self.files]
+        return None if any(s is None for s in sizes) else sum(sizes)
 
     def file(self, name: str) -> DataFile:
         for data_file in self.files:

@@ -225,6 +225,8 @@ def criterion_stop(dataset, criterion: TrialCriterion, max_sequences: int,
             self.batches += 1
             dataset.release(self.batches)
             stop = criterion.update(target, output, data.mask())
+            if not stop and self.batches % 100 == 0 and _weights_exploded(self.model):
+                criterion.diverged = stop = True  # saturated, exploded weights keep the outputs finite
             if stop or criterion.seen >= max_sequences:
                 self.model.stop_training = True
             if progress is not None and (stop or self.batches % progress_every == 0):
@@ -234,3 +236,11 @@ def criterion_stop(dataset, criterion: TrialCriterion, max_sequences: int,
                           "correct": float(criterion.window.correct_fraction()[0]), "rate": rate})
 
     return CriterionStop()
+
+
+def _weights_exploded(model) -> bool:
+    from lstm_hist.training.divergence import exploded
+    from lstm_hist.training.minibatch import _sync, _value
+
+    _sync(model)
+    return exploded(_value(v) for v in model.trainable_variables)

@@ -41,23 +41,23 @@ whose update does not depend on the weight value). Validation and evaluation see
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import inspect
-import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from lstm_hist import interrupt
+from lstm_hist import interrupt, run_state
 from lstm_hist.errors import UserError
-from lstm_hist.records import atomic_write
 from lstm_hist.evaluation import metrics as M
+from lstm_hist.training.divergence import exploded
 
-STATE_FILE = "minibatch.json"
-WEIGHTS_FILE = "minibatch.npz"
+CHECKPOINT = "minibatch"  # lstm_hist.run_state writes minibatch.json (state) and minibatch.npz (arrays)
+STATE_FILE = f"{CHECKPOINT}.json"
+WEIGHTS_FILE = f"{CHECKPOINT}.npz"
+WEIGHT_CHECK_EVERY = 100  # batches between two checks of the weights for divergence (lstm_hist.training.divergence)
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 LOSSES = ("frame_nll_bernoulli", "token_nll", "mse")
 LR_SAMPLINGS = ("iid", "stratified")
@@ -87,10 +87,6 @@ def register_loss(name: str, make: Callable[[Any], Any], totals: Callable[..., t
     if name in LOSSES:
         raise ValueError(f"loss name {name!r} is built in")
     REGISTERED_LOSSES[name] = LossSpec(make, totals)
-# Fields that may change between a run and its resume (extending training is allowed).
-_RESUMABLE_CHANGES = ("epochs", "early_stopping_patience")
-
-
 @dataclasses.dataclass
 class MinibatchProtocol:
     """Fields are the ``protocol:`` keys of a config.
@@ -143,6 +139,8 @@ class MinibatchProtocol:
     lr_log_range: tuple[float, float] = (-12.0, -6.0)
     lr_log_base: float = math.e
     lr_sampling: str = "iid"
+    # Fields that may change between a run and its resume (extending training is allowed): not in the fingerprint.
+    resumable_changes: ClassVar[tuple[str, ...]] = ("epochs", "early_stopping_patience")
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -228,19 +226,6 @@ def derive_seeds(seed: int) -> dict[str, int]:
     states = np.random.SeedSequence(seed).generate_state(4)
     return {"base": int(seed), "init": int(states[0] % 2**31), "shuffle": int(states[1]),
             "noise": int(states[2]), "data": int(states[3] % 2**31)}
-
-
-# Fields added after checkpoints existed: left out of the fingerprint at their defaults, so older checkpoints resume.
-_LATER_FIELDS = ("clipnorm_scope", "lr_candidates", "lr_log_range", "lr_log_base", "lr_sampling")
-
-
-def _fingerprint(task_cfg, model_cfg, protocol, seed) -> str:
-    defaults = {f.name: f.default for f in dataclasses.fields(MinibatchProtocol)}
-    fields = {k: v for k, v in dataclasses.asdict(protocol).items() if k not in _RESUMABLE_CHANGES
-              and not (k in _LATER_FIELDS and v == defaults[k])}
-    text = json.dumps({"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": seed},
-                      sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _accepts(func: Callable, name: str) -> bool:
@@ -454,7 +439,11 @@ def _callbacks(protocol, model, state, shuffled, seeds, save, progress):
     class NaNGuard(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
             loss = (logs or {}).get("loss")
-            if loss is not None and not np.isfinite(float(loss)):
+            blown = loss is not None and not np.isfinite(float(loss))
+            if not blown and (batch + 1) % WEIGHT_CHECK_EVERY == 0:
+                _sync(self.model)  # finite losses can hide saturated, exploded weights
+                blown = exploded(_value(v) for v in self.model.trainable_variables)
+            if blown:
                 state["diverged"] = True
                 self.model.stop_training = True
 
@@ -463,6 +452,11 @@ def _callbacks(protocol, model, state, shuffled, seeds, save, progress):
 
         def on_epoch_end(self, epoch, logs=None):
             if state.get("diverged"):
+                return
+            _sync(self.model)
+            if exploded(_value(v) for v in self.model.trainable_variables):
+                state["diverged"] = True
+                self.model.stop_training = True
                 return
             logs = {k: float(v) for k, v in (logs or {}).items()}
             for key, value in logs.items():
@@ -517,9 +511,9 @@ def train_minibatch(
 ) -> MinibatchResult:
     """Fit, checkpoint every epoch, stop early on ``monitor``, evaluate every split exactly."""
     seeds = derive_seeds(seed)
-    fingerprint = _fingerprint(task_cfg, model_cfg, protocol, seed)
+    fingerprint = run_state.fingerprint(task_cfg, model_cfg, protocol, seed)
     workdir = Path(workdir) if workdir is not None else None
-    meta = _checkpoint_meta(workdir, fingerprint) if resume else None  # fail before any expensive work
+    saved = run_state.load(workdir, CHECKPOINT, fingerprint=fingerprint) if resume else None  # before expensive work
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
     data = _load_data(experiment, task_cfg, seeds["data"])
@@ -528,8 +522,8 @@ def train_minibatch(
     state: dict[str, Any] = {"epoch": 0, "history": {}, "best": None, "best_epoch": None, "wait": 0,
                              "stopped_early": False, "repeated_sequences": 0, "batches_in_epoch": 0,
                              "current_epoch": 0, "best_weights": None, "diverged": False}
-    if meta is not None:
-        _load_checkpoint(model, workdir, meta, state)
+    if saved is not None:
+        _load_checkpoint(model, workdir, *saved, state)
 
     def save() -> None:
         if workdir is None:
@@ -539,10 +533,8 @@ def train_minibatch(
         arrays.update({f"o{i}": _value(v) for i, v in enumerate(model.optimizer.variables)})
         for i, w in enumerate(state["best_weights"] or []):
             arrays[f"b{i}"] = w
-        atomic_write(workdir / WEIGHTS_FILE, lambda handle: np.savez(handle, **arrays))
         meta = {k: v for k, v in state.items() if k != "best_weights"}
-        meta["fingerprint"] = fingerprint
-        atomic_write(workdir / STATE_FILE, lambda handle: handle.write(json.dumps(meta).encode()))
+        run_state.save(workdir, CHECKPOINT, meta, arrays, fingerprint=fingerprint)
 
     train, valid = data["train"], data["valid"]
     fit_x, shuffled = _fit_input(train, protocol.batch_size, seeds["shuffle"])
@@ -595,24 +587,17 @@ def train_minibatch(
     )
 
 
-def _checkpoint_meta(workdir: Path | None, fingerprint: str) -> dict:
-    if workdir is None or not (workdir / STATE_FILE).exists() or not (workdir / WEIGHTS_FILE).exists():
-        raise UserError(f"nothing to resume: no checkpoint in {workdir}; run without --resume to start")
-    meta = json.loads((workdir / STATE_FILE).read_text())
-    if meta.pop("fingerprint", None) != fingerprint:
-        raise UserError(f"the checkpoint in {workdir} was made with a different config or seed; "
-                        "start over without --resume or use another workdir")
-    return meta
-
-
-def _load_checkpoint(model, workdir: Path, meta: dict, state: dict) -> None:
-    with np.load(workdir / WEIGHTS_FILE) as arrays:
+def _load_checkpoint(model, workdir: Path, meta: dict, arrays: dict | None, state: dict) -> None:
+    try:
         weights = [arrays[f"w{i}"] for i in range(len(model.get_weights()))]
         optimizer = [arrays[f"o{i}"] for i in range(len(model.optimizer.variables))]
         best = [arrays[f"b{i}"] for i in range(len(weights))] if "b0" in arrays else None
-    model.set_weights(weights)
-    for variable, value in zip(model.optimizer.variables, optimizer):
-        variable.assign(value)
+        model.set_weights(weights)
+        for variable, value in zip(model.optimizer.variables, optimizer):
+            variable.assign(value)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"the checkpoint in {workdir} does not fit this model ({exc}); "
+                        f"{run_state.FRESH_HINT}") from None
     state.update(meta)
     state["best_weights"] = best
     state["diverged"] = False
@@ -713,7 +698,7 @@ def search_learning_rate(protocol: MinibatchProtocol, *, experiment, task_cfg, m
     for k, rate in enumerate(rates):
         single = dataclasses.replace(protocol, learning_rate=rate, lr_candidates=None)
         sub = workdir / f"lr{k}" if workdir is not None else None
-        sub_resume = bool(resume and sub is not None and (sub / STATE_FILE).exists() and (sub / WEIGHTS_FILE).exists())
+        sub_resume = bool(resume and run_state.exists(sub, CHECKPOINT))
         if sub is not None and not sub_resume:
             for name in (STATE_FILE, WEIGHTS_FILE):
                 (sub / name).unlink(missing_ok=True)

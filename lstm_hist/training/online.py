@@ -18,23 +18,20 @@ at most that many sequences.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from lstm_hist import interrupt
+from lstm_hist import interrupt, run_state
 from lstm_hist.errors import UserError
-from lstm_hist.records import atomic_write
 from lstm_hist.experiment import SequenceBatch
+from lstm_hist.training.divergence import exploded_trials
 from lstm_hist.evaluation.criteria import CRITERIA, RecentWindow, abs_correct, legal_next_correct, sequence_scores
 
-STATE_FILE = "state.json"
-WEIGHTS_FILE = "checkpoint.npz"
-PROGRESS_FILE = "progress.json"
+CHECKPOINT = "checkpoint"  # lstm_hist.run_state writes checkpoint.json (state) and checkpoint.npz (arrays)
+WEIGHTS_FILE = f"{CHECKPOINT}.npz"
 
 
 @dataclasses.dataclass
@@ -346,33 +343,6 @@ def _stack_per_trial(batches: list[SequenceBatch]):
     return (np.stack([b.x for b in batches]), np.stack([b.mask() for b in batches]), np.stack([b.y for b in batches]))
 
 
-# --- checkpoints -------------------------------------------------------------------------------------
-
-
-def _write_json(path: Path, value) -> None:
-    text = json.dumps(value).encode()
-    atomic_write(path, lambda handle: handle.write(text))
-
-
-# Protocol fields added after the first records; left out of the fingerprint while at their defaults, so a
-# checkpoint written before they existed still resumes.
-_LATER_FIELDS = ("target", "criterion_steps", "max_wrong", "check_every", "check_sequences", "st1_max_wrong",
-                 "st2_error", "fixed_sets", "training_set", "test_set", "test_task", "update")  # fmt: skip
-
-def _fingerprint(task_cfg, model_cfg, protocol, seed) -> str:
-    fields = dataclasses.asdict(protocol)
-    defaults = OnlineProtocol()
-    for name in _LATER_FIELDS:
-        if fields[name] == getattr(defaults, name):
-            del fields[name]
-    text = json.dumps(
-        {"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": seed},
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
 # --- training ----------------------------------------------------------------------------------------
 
 
@@ -429,40 +399,33 @@ def train_online(
     seen = 0
     repeated = 0
     elapsed_before = 0.0
-    fingerprint = _fingerprint(task_cfg, model_cfg, protocol, seed)
+    fingerprint = run_state.fingerprint(task_cfg, model_cfg, protocol, seed)
     workdir = Path(workdir) if workdir is not None else None
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
 
     if resume:
-        if workdir is None or not (workdir / STATE_FILE).exists():
-            raise UserError(f"nothing to resume: no checkpoint in {workdir}; run without --resume to start")
-        state = json.loads((workdir / STATE_FILE).read_text())
-        if state["fingerprint"] != fingerprint:
-            raise UserError(
-                f"the checkpoint in {workdir} was made with a different config or seed; "
-                "run without --resume to start over"
-            )
-        arrays = np.load(workdir / WEIGHTS_FILE)
-        if int(arrays["seen"]) != state["seen"]:
-            raise UserError(f"checkpoint in {workdir} is inconsistent (weights and state differ); start over")
-        for k, var in enumerate(model.trainable_variables + model.non_trainable_variables):
-            var.assign(arrays[f"model_{k}"])
-        for k, var in enumerate(optimizer.variables):
-            var.assign(arrays[f"optimizer_{k}"])
-        stepper.pull()
-        window.load(arrays)
-        sequences, solved, diverged = arrays["sequences"], arrays["solved"], arrays["diverged"]
-        error_part_at, correct_99_at = arrays["error_part_at"], arrays["correct_99_at"]
-        if "st1_at" in arrays.files:
+        state, arrays = run_state.load(workdir, CHECKPOINT, fingerprint=fingerprint)
+        try:
+            if int(arrays["seen"]) != state["seen"]:
+                raise ValueError("weights and state differ")
+            for k, var in enumerate(model.trainable_variables + model.non_trainable_variables):
+                var.assign(arrays[f"model_{k}"])
+            for k, var in enumerate(optimizer.variables):
+                var.assign(arrays[f"optimizer_{k}"])
+            window.load(arrays)
+            sequences, solved, diverged = arrays["sequences"], arrays["solved"], arrays["diverged"]
+            error_part_at, correct_99_at = arrays["error_part_at"], arrays["correct_99_at"]
             st1_at, st2_at = arrays["st1_at"], arrays["st2_at"]
-        seen = state["seen"]
-        elapsed_before = state["train_seconds"]
-        for rng, rng_state in zip(streams, state["rng"]):
-            rng.bit_generator.state = rng_state
-        progress_path = workdir / PROGRESS_FILE
-        reached = json.loads(progress_path.read_text())["seen"] if progress_path.exists() else seen
-        repeated = max(0, reached - seen) + state.get("repeated_sequences", 0)
+            seen = state["seen"]
+            elapsed_before = state["train_seconds"]
+            for rng, rng_state in zip(streams, state["rng"]):
+                rng.bit_generator.state = rng_state
+        except (KeyError, ValueError, TypeError) as exc:
+            raise UserError(f"the checkpoint in {workdir} does not fit this run ({exc}); "
+                            f"{run_state.FRESH_HINT}") from None
+        stepper.pull()
+        repeated = max(0, run_state.progress_reached(workdir, seen) - seen) + state.get("repeated_sequences", 0)
 
     def checkpoint():
         if workdir is None:
@@ -473,19 +436,16 @@ def train_online(
         arrays.update({f"optimizer_{k}": np.asarray(v.numpy()) for k, v in enumerate(optimizer.variables)})
         arrays.update(window.state(), sequences=sequences, solved=solved, diverged=diverged, seen=seen,
                       error_part_at=error_part_at, correct_99_at=correct_99_at, st1_at=st1_at, st2_at=st2_at)
-        atomic_write(workdir / WEIGHTS_FILE, lambda handle: np.savez(handle, **arrays))
         state = {
-            "fingerprint": fingerprint,
             "seen": seen,
             "train_seconds": elapsed_before + (time.perf_counter() - start),
             "repeated_sequences": repeated,
             "rng": [rng.bit_generator.state for rng in streams],
         }
-        _write_json(workdir / STATE_FILE, state)
+        run_state.save(workdir, CHECKPOINT, state, arrays, fingerprint=fingerprint)
 
     def note_progress():
-        if workdir is not None:
-            _write_json(workdir / PROGRESS_FILE, {"seen": seen})
+        run_state.note_progress(workdir, seen)
         if progress is not None:
             active = ~(solved | diverged)
             rows = active if active.any() else np.ones(n, dtype=bool)
@@ -543,6 +503,9 @@ def train_online(
                     sequences[newly] = seen - protocol.window
                 solved |= newly
                 if seen % progress_every == 0:
+                    stepper.push()  # saturated, exploded weights can keep the outputs finite: check the weights too
+                    blown = exploded_trials([v.numpy() for v in model.trainable_variables], n)
+                    diverged |= blown & ~solved
                     full = window.full()
                     error_part_at[(error_part_at == 0) & full & (window.mean_error() < protocol.criterion_error)] = seen
                     correct_99_at[(correct_99_at == 0) & full & (window.correct_fraction() >= 0.99)] = seen
@@ -553,8 +516,7 @@ def train_online(
                 checkpoint()
     except KeyboardInterrupt:
         status = "interrupted"
-        if workdir is not None:
-            _write_json(workdir / PROGRESS_FILE, {"seen": seen})
+        run_state.note_progress(workdir, seen)
     train_seconds = elapsed_before + (time.perf_counter() - start)
     stepper.push()
     if progress is not None and status == "completed":

@@ -29,21 +29,19 @@ its beginning on ``--resume`` (the sequences it had seen are reported as ``repea
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from lstm_hist import run_state
 from lstm_hist.errors import UserError
 from lstm_hist.evaluation.criteria import legal_next_correct, sequence_scores
 from lstm_hist.experiment import SequenceBatch
-from lstm_hist.records import atomic_write
 from lstm_hist.training.online import CriterionFields, OnlineProtocol, OnlineResult, fixed_set_pairs, trial_streams
 
-STATE_FILE = "baseline_trials.json"
+CHECKPOINT = "baseline_trials"  # lstm_hist.run_state writes baseline_trials.json
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 # The fields this protocol shares with OnlineProtocol: the criterion and the test, with the same meaning.
 _CRITERION_FIELDS = tuple(field.name for field in dataclasses.fields(CriterionFields))
@@ -66,6 +64,7 @@ class CriterionMinibatchProtocol(CriterionFields):
     learning_rate: float = 1e-3
     batch_size: int = 32
     progress_every: int = 50
+    resumable_changes: ClassVar[tuple[str, ...]] = ("progress_every",)  # not in the fingerprint
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -180,19 +179,6 @@ def evaluate_trial(model, task, task_cfg, seed, trial, protocol, block: int = 25
     return {"test_wrong": wrong, "test_mse": squared / values, "test_mean_abs_error": absolute / values}
 
 
-def _fingerprint(task_cfg, model_cfg, protocol, seed) -> str:
-    fields = {k: v for k, v in dataclasses.asdict(protocol).items() if k != "progress_every"}
-    text = json.dumps({"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": seed}, sort_keys=True,
-                      default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _write_state(workdir: Path | None, state: dict) -> None:
-    if workdir is not None:
-        text = json.dumps(state).encode()
-        atomic_write(workdir / STATE_FILE, lambda handle: handle.write(text))
-
-
 # --- training -----------------------------------------------------------------------------------------
 
 
@@ -253,16 +239,13 @@ def train_to_criterion(
     """Train ``protocol.trials`` trials one after another to the criterion, test each; one OnlineResult."""
     p = protocol.criteria
     n = p.trials
-    fingerprint = _fingerprint(task_cfg, model_cfg, protocol, seed)
+    fingerprint = run_state.fingerprint(task_cfg, model_cfg, protocol, seed)
     workdir = Path(workdir) if workdir is not None else None
-    state = {"fingerprint": fingerprint, "done": [], "repeated_sequences": 0, "partial_seen": 0}
+    state = {"done": [], "repeated_sequences": 0, "partial_seen": 0}
     if resume:
-        if workdir is None or not (workdir / STATE_FILE).exists():
-            raise UserError(f"nothing to resume: no {STATE_FILE} in {workdir}; run without --resume to start")
-        state = json.loads((workdir / STATE_FILE).read_text())
-        if state.get("fingerprint") != fingerprint:
-            raise UserError(f"the checkpoint in {workdir} was made with a different config or seed; "
-                            "run without --resume to start over")
+        state, _ = run_state.load(workdir, CHECKPOINT, fingerprint=fingerprint)
+        if not isinstance(state.get("done"), list) or not isinstance(state.get("repeated_sequences"), int):
+            raise UserError(f"the checkpoint in {workdir} does not fit this run; {run_state.FRESH_HINT}")
         state["repeated_sequences"] += state.get("partial_seen", 0)
         state["partial_seen"] = 0
     if workdir is not None:
@@ -278,10 +261,10 @@ def train_to_criterion(
         except KeyboardInterrupt as exc:
             status = "interrupted"
             state["partial_seen"] = int(getattr(exc, "sequences_seen", 0))
-            _write_state(workdir, state)
+            run_state.save(workdir, CHECKPOINT, state, fingerprint=fingerprint)
             break
         state["done"].append(row)
-        _write_state(workdir, state)
+        run_state.save(workdir, CHECKPOINT, state, fingerprint=fingerprint)
     return _result(state, protocol, seed, status)
 
 
