@@ -308,3 +308,17 @@ def test_time_limit_stops_a_run_which_checkpoints_and_continues_next_time(toy, c
     assert cli.main(command) == 0  # the resumed run skips the sleep (the toy protocol's resume)
     assert [r["status"] for r in _records(out)].count("completed") == 1
     assert "1 to resume" in capsys.readouterr().out
+
+
+def test_eta_is_measured_from_the_first_report_not_from_the_start():
+    from lstm_hist import progress_file
+    from lstm_hist.campaign.monitor import eta_text
+
+    data = {"started": 0.0, "time": 100.0, "first": {"time": 60.0, "sequences": 1000},
+            "info": {"sequences": 5000, "max_sequences": 105000, "rate": 50.0}}
+    assert progress_file.eta_seconds(data) == pytest.approx(1000.0)  # 4000 in 40 s, 100,000 to go
+    assert "ETA to cap 16m40s" in eta_text(data, now=100.0)
+    assert progress_file.eta_seconds({**data, "time": 62.0}) is None  # too short a span to measure
+    epochs = {"time": 100.0, "first": {"time": 40.0, "epoch": 1}, "info": {"epoch": 4, "epochs": 10}}
+    assert "ETA to the epoch cap 2m00s" in eta_text(epochs, now=100.0)
+    assert eta_text(None) == "starting (no progress reported yet)"

@@ -180,7 +180,7 @@ def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
                     if outcome not in ("completed", "interrupted", "diverged") and res.get("log_tail"):
                         mon.print("  " + res["log_tail"].replace("\n", "\n  "))
                 for item, _ in members[len(results):]:
-                    outcome = "not run" if results or not isinstance(result, BaseException) else "cancelled"
+                    outcome = "not run"
                     if isinstance(result, BaseException) and not stopped:
                         outcome = f"task error: {type(result).__name__}: {result}".splitlines()[0]
                     outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -248,10 +248,9 @@ def exit_status(outcomes: dict[str, int], stopped: bool) -> int:
     interrupted (``--time-limit``); else 0."""
     if stopped:
         return 130
-    if any(k not in ("completed", "interrupted", "diverged", "user error", "not run", "cancelled") for k in outcomes):
+    if any(k not in ("completed", "interrupted", "diverged", "user error", "not run") for k in outcomes):
         return 1
-    for name, code in (("user error", 2), ("diverged", 3), ("interrupted", 130), ("cancelled", 130),
-                       ("not run", 130)):
+    for name, code in (("user error", 2), ("diverged", 3), ("interrupted", 130), ("not run", 130)):
         if outcomes.get(name):
             return code
     return 0

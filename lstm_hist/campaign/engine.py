@@ -19,16 +19,54 @@ from lstm_hist.errors import UserError
 
 
 def run_chain(specs: list[dict], stop: Any = None) -> list[dict]:
-    """Run the specs in order; a stopped one ends the chain (the rest stay unstarted)."""
+    """Run the specs in order; after a stop request the rest stay unstarted."""
     results = []
     for k, spec in enumerate(specs):
+        if stop_requested(spec, stop):
+            break
         if k:  # chains exist only with one record name per row and second (before run_state): never the same
             time.sleep(1.0)
         result = run_task(spec, stop)
         results.append(result)
-        if result["stopped"] or stop_requested(spec, stop):
+        if result["stopped"]:
             break
     return results
+
+
+class _Flag:
+    """The campaign's stop request as a tiny Ray actor, which tasks on every node can ask."""
+
+    def __init__(self):
+        self.value = False
+
+    def set(self) -> None:
+        self.value = True
+
+    def is_set(self) -> bool:
+        return self.value
+
+
+class RayStop:
+    """What a Ray task is handed to ask for the stop request, at most every ``every`` seconds.
+
+    Not ``ray.cancel``: cancelling a running task that then returns crashed the driver with Ray's own
+    "Tried to complete task that was not pending" check (ray 2.60, 2026-11-30), and once did not stop the task."""
+
+    def __init__(self, actor: Any, every: float = 2.0):
+        self.actor, self.every = actor, every
+        self._asked, self._value = float("-inf"), False
+
+    def is_set(self) -> bool:
+        now = time.monotonic()
+        if not self._value and now - self._asked >= self.every:
+            self._asked = now
+            try:
+                import ray
+
+                self._value = bool(ray.get(self.actor.is_set.remote(), timeout=10))
+            except Exception:  # an unreachable flag is no stop request; the driver's stop file still works here
+                pass
+        return self._value
 
 
 class RayEngine:
@@ -51,6 +89,7 @@ class RayEngine:
                 ray.init(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False, log_to_driver=False)
         self.driver_node = ray.get_runtime_context().get_node_id()
         self.remote = ray.remote(run_chain)
+        self.flag = ray.remote(num_cpus=0)(_Flag).remote()
         self.refs: dict[Any, Any] = {}
 
     def describe(self) -> str:
@@ -75,7 +114,8 @@ class RayEngine:
         for spec in specs:
             spec["driver_node"] = self.driver_node
         # max_retries: a chain whose node died runs again elsewhere (the run resumes from what it checkpointed).
-        ref = self.remote.options(**resources.ray_options(), max_retries=2, retry_exceptions=False).remote(specs)
+        ref = self.remote.options(**resources.ray_options(), max_retries=2, retry_exceptions=False).remote(
+            specs, RayStop(self.flag))
         self.refs[ref] = specs
         return ref
 
@@ -90,8 +130,8 @@ class RayEngine:
         return out
 
     def stop(self, handles: list) -> None:
-        for ref in handles:  # a running task gets KeyboardInterrupt and stops its run gracefully
-            self.ray.cancel(ref, force=False)
+        """Running tasks SIGTERM their runs (which checkpoint); queued ones start nothing."""
+        self.ray.get(self.flag.set.remote())
 
     def shutdown(self) -> None:
         if self.started_here:

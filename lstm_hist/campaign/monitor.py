@@ -1,8 +1,8 @@
 """What a campaign prints: the plan, a status block while it runs, a line per finished task, the closing summary.
 
 Each running row's line comes from the progress file its ``run`` writes (lstm_hist.progress_file): the
-protocol's own counters and, where it has a cap, the time to that cap at the current rate (a run that meets its
-criterion stops earlier, so that ETA is an upper bound and says so). A row running on another Ray node has no
+protocol's own counters and, where it has a cap, the time to that cap at the rate measured since its first report
+(a run that meets its criterion or stops early ends sooner: the ETA is to the cap). A row running on another Ray node has no
 file here and is counted, not shown.
 """
 
@@ -23,11 +23,10 @@ def eta_text(data: dict | None, now: float | None = None) -> str:
     if not data or not isinstance(data.get("info"), dict):
         return "starting (no progress reported yet)"
     info, now = data["info"], now or time.time()
-    elapsed = max(0.0, float(data.get("time", now)) - float(data.get("started", now)))
-    text = format_progress(info)  # includes "ETA to cap" when the protocol reports a rate and a cap
-    done, total = info.get("epoch"), info.get("epochs")
-    if isinstance(done, (int, float)) and isinstance(total, (int, float)) and 0 < done < total:
-        text += f" · ETA to the epoch cap ≤ {format_duration(elapsed / done * (total - done))}"
+    eta = progress_file.eta_seconds(data)
+    text = format_progress(info, eta if "max_sequences" in info else None)
+    if eta is not None and "max_sequences" not in info:
+        text += f" · ETA to the epoch cap {format_duration(eta)}"
     age = now - float(data.get("time", now))
     return text + (f" · last update {format_duration(age)} ago" if age > 60 else "")
 

@@ -66,8 +66,8 @@ def _records(folder: Path, exp_id: str, seed: int) -> dict[str, float]:
 
 
 def stop_requested(spec: dict, stop: Any = None) -> bool:
-    """The local engine's event, or the driver's stop file (on this machine: ray.cancel alone proved unreliable
-    for a running task, which once kept training after it)."""
+    """The campaign's stop request: ``stop`` (a threading.Event, or engine.RayStop) or, on the driver's machine,
+    its stop file."""
     return (stop is not None and stop.is_set()) or bool(spec.get("stop_path") and os.path.exists(spec["stop_path"]))
 
 
@@ -82,7 +82,7 @@ def _wait(child: subprocess.Popen, spec: dict, stop: Any) -> bool:
             return stopped
         except subprocess.TimeoutExpired:
             pass
-        except KeyboardInterrupt:  # ray.cancel() of a running task
+        except KeyboardInterrupt:  # Ctrl-C reaching the task's process
             cancelled = True
         expired = deadline is not None and time.monotonic() > deadline
         if not stopped and (expired or cancelled or stop_requested(spec, stop)):
@@ -94,7 +94,7 @@ def _wait(child: subprocess.Popen, spec: dict, stop: Any) -> bool:
 
 
 def run_task(spec: dict, stop: Any = None) -> dict:
-    """Run one (row, seed); ``stop`` is a threading.Event (local engine) or None (Ray cancels with Ctrl-C)."""
+    """Run one (row, seed); ``stop`` has ``is_set()`` (a threading.Event, or engine.RayStop) or is None."""
     started = time.time()
     paper = spec["id"].split("/", 1)[0]
     remote = bool(spec.get("driver_node")) and spec["driver_node"] != _node_id()
