@@ -322,3 +322,34 @@ def test_eta_is_measured_from_the_first_report_not_from_the_start():
     epochs = {"time": 100.0, "first": {"time": 40.0, "epoch": 1}, "info": {"epoch": 4, "epochs": 10}}
     assert "ETA to the epoch cap 2m00s" in eta_text(epochs, now=100.0)
     assert eta_text(None) == "starting (no progress reported yet)"
+
+
+def test_sigterm_stops_a_ray_campaign_whose_runs_checkpoint(toy, capsys):
+    """SIGTERM to the campaign: every running run checkpoints and writes an interrupted record, the campaign exits
+    130 with its summary, and the same command then resumes both seeds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    pytest.importorskip("ray")
+    out = toy / "out"
+    command = ["campaign", "row_a", "--seeds", "0,1", "--out", str(out), "--num-cpus", "2",
+               "--set", "protocol.sleep=120"]
+    driver = subprocess.Popen([sys.executable, "-m", "lstm_hist", *command], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    progress = [out / ".campaign" / f"toycamp.row_a-seed{s}.progress" for s in (0, 1)]
+    deadline = time.monotonic() + 120
+    while not all(p.exists() for p in progress) and time.monotonic() < deadline and driver.poll() is None:
+        time.sleep(0.5)
+    assert all(p.exists() for p in progress), "the runs never reported progress"
+    driver.send_signal(signal.SIGTERM)
+    text, _ = driver.communicate(timeout=120)
+    assert driver.returncode == 130, text
+    assert "campaign stopping" in text and "campaign summary" in text
+    assert sorted((r["seeds"]["base"], r["status"]) for r in _records(out)) == [(0, "interrupted"),
+                                                                                (1, "interrupted")]
+    assert len(list((out / "checkpoints" / "toycamp").glob("row_a-seed*.tgz"))) == 2
+    assert cli.main(command) == 0
+    assert "2 to resume" in capsys.readouterr().out
+    assert sorted(r["status"] for r in _records(out)) == ["completed", "completed", "interrupted", "interrupted"]
