@@ -330,6 +330,10 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
 
     register_campaign(sub, _add_backend, _add_overrides)
 
+    from lstm_hist.gradients.cli import register as register_gradients
+
+    register_gradients(sub)
+
     if with_data:
         _register_data(sub)
     else:

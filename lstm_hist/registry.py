@@ -199,3 +199,25 @@ def format_citation(bibtex: str) -> str:
         pages = f", {fields['pages'].replace('--', '–')}" if fields.get("pages") else ""
         parts.append(f"{venue} {vol}{num}{pages}.".replace(" .", "."))
     return " ".join(parts)
+
+
+def paper_hooks(attribute: str) -> dict[str, object]:
+    """``{paper: reproductions.<paper>.<attribute>}`` for every paper package that defines ``attribute``.
+
+    Papers are the packages under ``reproductions/`` (a paper without configs, like cho2014, still counts);
+    optional hooks such as ``GRADIENT_UNITS`` are read this way so the shared layer never imports a paper itself.
+    """
+    import pkgutil
+
+    try:
+        package = importlib.import_module("reproductions")
+    except ModuleNotFoundError:
+        return {}
+    found = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if not info.ispkg or info.name.startswith("_"):
+            continue
+        value = getattr(import_paper_module(info.name), attribute, None)
+        if value is not None:
+            found[info.name] = value
+    return found

@@ -48,7 +48,8 @@ def select_records(loaded: list[tuple[Path, dict]]) -> dict[str, tuple[Path, dic
     (no smoke runs). A run with overrides is a separate, labelled row, never a replacement of the paper's."""
     best: dict[str, tuple[Path, dict]] = {}
     for path, record in loaded:
-        if record.get("kind") == "estimate" or record.get("smoke") or record.get("status") not in SHOWN_STATUSES:
+        if record.get("kind") in ("estimate", "gradients") or record.get("smoke") \
+                or record.get("status") not in SHOWN_STATUSES:
             continue
         if EXPLORATIONS in path.parts:  # diagnostics cited from docs/deviations.md, not table rows
             continue

@@ -17,6 +17,7 @@ from lstm_hist.experiment import Experiment
 from lstm_hist.training.minibatch import MinibatchProtocol, register_loss
 
 from .cells import PeepholeLSTMCell, TanhRNNCell
+from .gradients import GRADIENT_UNITS  # lstm-hist gradients
 from .models import (TABLE1_PARAMETERS, TABLE1_SPEECH_PARAMETERS, TABLE1_SPEECH_UNITS, TABLE1_UNITS,
                      build_music_model, build_speech_model, make_cell, recurrent_parameters)
 from .mog import mog_nll_loss, mog_nll_totals
@@ -51,6 +52,6 @@ CITATION = """@misc{chung2014empirical,
   note   = {NIPS 2014 Deep Learning and Representation Learning Workshop}
 }"""
 
-__all__ = ["CITATION", "EXPERIMENTS", "PeepholeLSTMCell", "TABLE1_PARAMETERS", "TABLE1_SPEECH_PARAMETERS",
+__all__ = ["CITATION", "EXPERIMENTS", "GRADIENT_UNITS", "PeepholeLSTMCell", "TABLE1_PARAMETERS", "TABLE1_SPEECH_PARAMETERS",
            "TABLE1_SPEECH_UNITS", "TABLE1_UNITS", "TanhRNNCell", "build_music_model", "build_speech_model",
            "make_cell", "music_task", "recurrent_parameters", "speech_task"]
