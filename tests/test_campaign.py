@@ -270,7 +270,7 @@ def test_a_task_on_another_node_ships_records_and_checkpoint_back(toy):
     configs, experiments = driver._resolve_all(["toycamp/row_b"], False, [])
     (item,) = state.plan(out, configs, [1], smoke=False, backend="jax", experiments=experiments)
     args = Namespace(smoke=False, set=[], time_limit=None, keep_limit=keep.DEFAULT_LIMIT, out=str(out))
-    spec = driver._spec(item, args, out, "jax", resources.TaskResources(), state.per_seed_workdirs())
+    spec = driver._spec(item, args, out, "jax", resources.TaskResources())
     spec["driver_node"] = "the-driver-is-elsewhere"
     result = task.run_task(spec)
     assert result["remote"] and result["rc"] == 130 and not (out / "toycamp").exists()

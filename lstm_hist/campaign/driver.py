@@ -40,14 +40,14 @@ def _resolve_all(ids: list[str], smoke: bool, overrides: list[str]) -> tuple[dic
     return configs, experiments
 
 
-def _spec(item: state.Planned, args: Any, out: Path, backend: str, resources, per_seed: bool) -> dict:
+def _spec(item: state.Planned, args: Any, out: Path, backend: str, resources) -> dict:
     paper = item.id.split("/", 1)[0]
     stem = state.row_stem(item.id, args.smoke)
     scratch = out / SCRATCH / f"{paper}.{stem}-seed{item.seed}"
     restore = keep.pack(item.workdir, out / paper, args.keep_limit) if item.workdir else None
     return {"id": item.id, "seed": item.seed, "smoke": args.smoke, "overrides": list(args.set), "backend": backend,
             "out": str(out), "cwd": os.getcwd(), "python": sys.executable, "time_limit": args.time_limit,
-            "resume_flag": item.action == "resume" and not per_seed, "env": thread_env(resources, dict(os.environ)),
+            "env": thread_env(resources, dict(os.environ)),
             "progress_path": str(scratch) + ".progress", "log_path": str(scratch) + ".log",
             "restore": restore, "keep_limit": args.keep_limit, "stop_path": str(_stop_file(out, args))}
 
@@ -57,16 +57,6 @@ def _stop_file(out: Path, args: Any) -> Path:
     if not getattr(args, "_stop_token", None):
         args._stop_token = f"{os.getpid()}-{time.time_ns()}"
     return out / SCRATCH / f"stop-{args._stop_token}"
-
-
-def _chains(todo: list[state.Planned], per_seed: bool) -> list[list[state.Planned]]:
-    """One chain per task; with one checkpoint folder per row, one chain per row (resumes first)."""
-    if per_seed:
-        return [[item] for item in todo]
-    rows: dict[str, list[state.Planned]] = {}
-    for item in todo:
-        rows.setdefault(item.id, []).append(item)
-    return [sorted(items, key=lambda i: i.action != "resume") for items in rows.values()]
 
 
 def _restore_kept(items: list[state.Planned], out: Path, smoke: bool, stream: TextIO) -> int:
@@ -100,8 +90,7 @@ def _after_task(result: dict, item: state.Planned, out: Path, args: Any) -> str:
     if outcome == "completed":
         archive.unlink(missing_ok=True)
     else:
-        found = state.row_records(out, item.id, args.smoke)
-        workdir = state.checkpoint_dir(out, item.id, args.smoke, item.seed, found, item.fingerprint, item.run_fp)
+        workdir = state.checkpoint_dir(out, item.id, args.smoke, item.seed, item.run_fp)
         if workdir is not None and args.keep_limit > 0:
             keep.keep(archive, workdir, out / paper, args.keep_limit)
     return outcome
@@ -123,7 +112,6 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
     backend = current_backend()
     out = Path(args.out or default_out(args.smoke)).resolve()
     configs, experiments = _resolve_all(ids, args.smoke, list(args.set))
-    per_seed = state.per_seed_workdirs()
     replan = lambda: state.plan(out, configs, seeds, smoke=args.smoke, backend=backend,  # noqa: E731
                                 experiments=experiments)
     items = replan()
@@ -149,11 +137,11 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
         mon.print(f"each task asks for {' or '.join(asks)}, with as many compute threads as CPUs")
         pending: dict[Any, list[tuple[state.Planned, dict]]] = {}
         started_at = time.time()  # a task's log written after this marks it as running
-        for chain in _chains(todo, per_seed):
-            resources = res[chain[0].id]
-            engine.check(resources, chain[0].label)
-            specs = [_spec(item, args, out, backend, resources, per_seed) for item in chain]
-            pending[engine.submit(specs, resources)] = list(zip(chain, specs))
+        for item in todo:
+            resources = res[item.id]
+            engine.check(resources, item.label)
+            spec = _spec(item, args, out, backend, resources)
+            pending[engine.submit([spec], resources)] = [(item, spec)]
         with interrupt.stop_on_signals():
             stopped = _loop(engine, pending, out, args, mon, outcomes, started_at)
     finally:
@@ -163,7 +151,7 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
 
 
 def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
-    """Collect results until every chain ended; a Ctrl-C/SIGTERM stops the runs (they checkpoint) and waits."""
+    """Collect results until every task ended; a Ctrl-C/SIGTERM stops the runs (they checkpoint) and waits."""
     stopped = False
     while pending:
         try:

@@ -1,7 +1,7 @@
 """Where campaign tasks run: Ray (embedded, or a cluster by address), or a local thread pool without Ray.
 
-A unit of work is a *chain*: the specs of one or more tasks run one after another by one worker (one task each,
-unless the runner keeps one checkpoint folder per row, when a row's seeds must not run at once: see state.py).
+A unit of work is a *chain*: the specs run one after another by one worker (the campaign submits one spec per
+chain; a chain of several is for runs that must not overlap).
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from lstm_hist.errors import UserError
 def run_chain(specs: list[dict], stop: Any = None) -> list[dict]:
     """Run the specs in order; after a stop request the rest stay unstarted."""
     results = []
-    for k, spec in enumerate(specs):
+    for spec in specs:
         if stop_requested(spec, stop):
             break
-        if k:  # chains exist only with one record name per row and second (before run_state): never the same
-            time.sleep(1.0)
         result = run_task(spec, stop)
         results.append(result)
         if result["stopped"]:
@@ -113,7 +111,7 @@ class RayEngine:
     def submit(self, specs: list[dict], resources: TaskResources) -> Any:
         for spec in specs:
             spec["driver_node"] = self.driver_node
-        # max_retries: a chain whose node died runs again elsewhere (the run resumes from what it checkpointed).
+        # max_retries: a task whose node died runs again elsewhere (the run resumes from what it checkpointed).
         ref = self.remote.options(**resources.ray_options(), max_retries=2, retry_exceptions=False).remote(
             specs, RayStop(self.flag))
         self.refs[ref] = specs

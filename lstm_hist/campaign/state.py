@@ -1,9 +1,7 @@
 """What a campaign finds in its output folder: completed records (skip), checkpoints (resume), nothing (start).
 
-The checkpoint layout is the runner's (issue 11): ``<out>/<paper>/<row>.work/seed<S>-<fp12>/`` named by
-``lstm_hist.run_state.fingerprint`` once that module exists, where a plain ``run`` resumes by itself; before that one
-``<out>/<paper>/<row>.work/`` per row, which only ``run --resume`` continues and which a fresh run of another seed
-wipes, so there the campaign passes ``--resume`` and runs the seeds of one row one after another.
+The checkpoint folder is the runner's, ``<out>/<paper>/<row>.work/seed<S>-<fp12>/`` named by
+``lstm_hist.run_state.fingerprint``; a plain ``run`` resumes an unfinished checkpoint there by itself.
 
 A completed record counts for a (row, seed) when its id, smoke flag, seed, backend and the semantic part of its
 resolved config (experiment, task, model, protocol) equal the planned run's: :func:`fingerprint_of` over the
@@ -15,11 +13,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import importlib.machinery
 import json
 from pathlib import Path
 from typing import Any
 
+from lstm_hist import run_state
 from lstm_hist.seed_stats import record_seed
 
 SEMANTIC_KEYS = ("experiment", "task", "model", "protocol")
@@ -34,16 +32,6 @@ def fingerprint_of(cfg: dict, seed: int, backend: str | None) -> str:
     semantic = {key: cfg.get(key) for key in SEMANTIC_KEYS}
     text = json.dumps({"config": semantic, "seed": int(seed), "backend": backend}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def per_seed_workdirs() -> bool:
-    """True once the runner keeps one checkpoint folder per seed and fingerprint and resumes by itself.
-
-    Looked up in this package's own folder: an editable install of another checkout can answer
-    ``importlib.util.find_spec("lstm_hist.run_state")`` with that checkout's file."""
-    import lstm_hist
-
-    return importlib.machinery.PathFinder.find_spec("lstm_hist.run_state", list(lstm_hist.__path__)) is not None
 
 
 def row_stem(exp_id: str, smoke: bool) -> str:
@@ -98,31 +86,19 @@ def completed_record(found: list[tuple[Path, dict]], fingerprint: str) -> Path |
 
 
 def runner_fingerprint(experiment: Any, cfg: dict, seed: int, backend: str | None) -> str | None:
-    """The fingerprint the runner names the checkpoint folder with (``lstm_hist.run_state``), or None before it."""
-    if experiment is None or not per_seed_workdirs():
+    """The fingerprint the runner names the checkpoint folder with (``run_state.fingerprint``)."""
+    if experiment is None:
         return None
-    from lstm_hist import run_state
-
     protocol = experiment.protocol(**cfg["protocol"])
     return run_state.fingerprint(cfg["task"], cfg["model"], protocol, seed, backend)
 
 
-def checkpoint_dir(out_dir: Path, exp_id: str, smoke: bool, seed: int, found: list[tuple[Path, dict]],
-                   fingerprint: str, run_fp: str | None = None) -> Path | None:
+def checkpoint_dir(out_dir: Path, exp_id: str, smoke: bool, seed: int, run_fp: str | None) -> Path | None:
     """The checkpoint folder of this (row, seed, config) if it holds an unfinished run's checkpoint, else None."""
-    if run_fp is not None:
-        from lstm_hist import run_state
-
-        work = run_state.checkpoint_dir(out_dir, exp_id, smoke, seed, run_fp)
-        return work if run_state.has_checkpoint(work) and run_state.finished(work) is None else None
-    work = Path(out_dir) / exp_id.split("/", 1)[0] / f"{row_stem(exp_id, smoke)}.work"
-    if not work.is_dir() or not any(p for p in work.iterdir() if not p.name.startswith(".")):
+    if run_fp is None:
         return None
-    # One folder per row: it holds the latest run's checkpoint, which is ours if that run was this seed and config.
-    last = found[-1][1] if found else None
-    if last and last.get("status") == "interrupted" and record_fingerprint(last) == fingerprint:
-        return work
-    return None
+    work = run_state.checkpoint_dir(out_dir, exp_id, smoke, seed, run_fp)
+    return work if run_state.has_checkpoint(work) and run_state.finished(work) is None else None
 
 
 def plan(out_dir: Path, resolved: dict[str, dict], seeds: list[int], *, smoke: bool, backend: str | None,
@@ -139,7 +115,7 @@ def plan(out_dir: Path, resolved: dict[str, dict], seeds: list[int], *, smoke: b
             if item.record is not None:
                 item.action = "skip"
             else:
-                item.workdir = checkpoint_dir(out_dir, exp_id, smoke, seed, found, item.fingerprint, item.run_fp)
+                item.workdir = checkpoint_dir(out_dir, exp_id, smoke, seed, item.run_fp)
                 item.action = "resume" if item.workdir is not None else "start"
             out.append(item)
     return out

@@ -38,8 +38,6 @@ def command(spec: dict, out: str) -> list[str]:
         args += ["--backend", spec["backend"]]
     for item in spec.get("overrides") or ():
         args += ["--set", item]
-    if spec.get("resume_flag"):
-        args.append("--resume")
     return args
 
 
