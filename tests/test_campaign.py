@@ -353,3 +353,18 @@ def test_sigterm_stops_a_ray_campaign_whose_runs_checkpoint(toy, capsys):
     assert cli.main(command) == 0
     assert "2 to resume" in capsys.readouterr().out
     assert sorted(r["status"] for r in _records(out)) == ["completed", "completed", "interrupted", "interrupted"]
+
+
+def test_ray_runs_no_more_tasks_at_once_than_the_cpus_it_was_given(toy):
+    """Four 4-second runs on an embedded Ray of 2 CPUs: never more than two overlap."""
+    pytest.importorskip("ray")
+    import datetime as dt
+
+    out = toy / "out"
+    assert cli.main(["campaign", "row_a", "--seeds", "0-3", "--out", str(out), "--num-cpus", "2",
+                     "--set", "protocol.sleep=4"]) == 0
+    spans = [(dt.datetime.fromisoformat(r["provenance"]["start"].replace("Z", "+00:00")),
+              dt.datetime.fromisoformat(r["provenance"]["end"].replace("Z", "+00:00"))) for r in _records(out)]
+    assert len(spans) == 4
+    for start, _ in spans:  # runs live at each start (the one starting included)
+        assert sum(s <= start < e for s, e in spans) <= 2

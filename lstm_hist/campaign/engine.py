@@ -45,25 +45,29 @@ class _Flag:
 
 
 class RayStop:
-    """What a Ray task is handed to ask for the stop request, at most every ``every`` seconds.
+    """What a Ray task is handed to learn of the stop request: it asks the flag actor at most every ``every``
+    seconds and reads the answer when it has arrived, never blocking in ``ray.get``, because a task blocked there
+    hands its CPU back to Ray, which then starts queued tasks beyond the declared resources (seen: four runs at once
+    on two CPUs).
 
     Not ``ray.cancel``: cancelling a running task that then returns crashed the driver with Ray's own
     "Tried to complete task that was not pending" check (ray 2.60, 2026-11-30), and once did not stop the task."""
 
     def __init__(self, actor: Any, every: float = 2.0):
         self.actor, self.every = actor, every
-        self._asked, self._value = float("-inf"), False
+        self._asked, self._value, self._future = float("-inf"), False, None
 
     def is_set(self) -> bool:
-        now = time.monotonic()
-        if not self._value and now - self._asked >= self.every:
-            self._asked = now
-            try:
-                import ray
-
-                self._value = bool(ray.get(self.actor.is_set.remote(), timeout=10))
-            except Exception:  # an unreachable flag is no stop request; the driver's stop file still works here
-                pass
+        try:
+            if self._future is not None and self._future.done():
+                self._value = self._value or bool(self._future.result())
+                self._future = None
+            now = time.monotonic()
+            if not self._value and self._future is None and now - self._asked >= self.every:
+                self._asked = now
+                self._future = self.actor.is_set.remote().future()
+        except Exception:  # an unreachable flag is no stop request; the driver's stop file still works here
+            self._future = None
         return self._value
 
 
