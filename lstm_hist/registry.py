@@ -65,8 +65,19 @@ def all_ids() -> list[str]:
 
 
 def papers() -> list[str]:
-    """Every paper key (folder under configs/) that holds at least one config."""
-    return sorted({exp_id.split("/", 1)[0] for exp_id in all_ids()})
+    """Every paper key: a folder under configs/ that holds at least one config, or a package under
+    reproductions/ (a paper with no table rows of its own, like cho2014, still has a citation)."""
+    return sorted({exp_id.split("/", 1)[0] for exp_id in all_ids()} | set(_paper_packages()))
+
+
+def _paper_packages() -> list[str]:
+    """Sub-packages of ``reproductions`` (found on disk, not imported: listing must not pull in Keras)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("reproductions")
+    roots = list(spec.submodule_search_locations or []) if spec is not None else []
+    return [p.name for root in roots for p in Path(root).iterdir()
+            if (p / "__init__.py").is_file() and not p.name.startswith(("_", "."))]
 
 
 def resolve_id(name: str) -> str:
@@ -122,6 +133,7 @@ def list_experiments(paper: str | None = None) -> list[dict[str, Any]]:
                 "section": cfg.get("section"),
                 "experiment": cfg.get("experiment"),
                 "reported": cfg.get("reported") or {},
+                "tolerance": cfg.get("tolerance") or {},
                 "command": cfg.get("command"),
                 "expected_wall_time": cfg.get("expected_wall_time"),
                 "path": str(path),

@@ -19,6 +19,7 @@ from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
 from lstm_hist.runner import fmt, trial_values
+from lstm_hist.scorecard import record_anchor, scorecard_lines
 
 SHOWN_STATUSES = ("completed", "interrupted")
 
@@ -111,6 +112,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
         "when no completed one exists). Deviations from the papers: [deviations.md](deviations.md).",
         "",
     ]
+    lines += scorecard_lines(chosen, configs, out_dir)
     by_paper: dict[str, dict[str, list[tuple[Path, dict]]]] = defaultdict(lambda: defaultdict(list))
     for key, (path, record) in sorted(chosen.items(), key=lambda kv: (order.get(kv[1][1]["id"], 1e9), kv[0])):
         paper = record.get("paper") or record["id"].split("/", 1)[0]
@@ -213,7 +215,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | N
             format_duration((record.get("run") or {}).get("train_seconds_total") or prov.get("wall_seconds")),  # all segments
             (prov.get("end") or "")[:10] or "—",
             commit_text,
-            f"[{path.name}]({_link(path, out_dir)})",
+            f'[{path.name}]({_link(path, out_dir)})<a id="{record_anchor(path)}"></a>',  # the scorecard links here
         ]
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
     if notes:

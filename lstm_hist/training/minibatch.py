@@ -202,6 +202,8 @@ class MinibatchResult:
     repeated_sequences: int
     train_seconds: float
     stopped_early: bool = False
+    # The evaluated weights of a completed run (lstm_hist.weights keeps small ones beside the record).
+    final_weights: list | None = dataclasses.field(default=None, repr=False)
 
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"weights": self.parameters, "epochs": self.epochs_run, "best_epoch": self.best_epoch,
@@ -584,6 +586,7 @@ def train_minibatch(
         repeated_sequences=int(state["repeated_sequences"]),
         train_seconds=train_seconds,
         stopped_early=bool(state["stopped_early"]),
+        final_weights=model.get_weights() if status == "completed" else None,
     )
 
 
@@ -732,4 +735,5 @@ def search_learning_rate(protocol: MinibatchProtocol, *, experiment, task_cfg, m
         repeated_sequences=sum(r.repeated_sequences for r in results),
         train_seconds=sum(r.train_seconds for r in results), stopped_early=best.stopped_early,
         learning_rate=rates[chosen], candidates=rows,
+        final_weights=best.final_weights if status == "completed" else None,
     )

@@ -164,6 +164,9 @@ class OnlineResult:
     # Criterion "check_set" (Exp 3): when each trial first met ST1 and ST2 (0 = never).
     st1_at: np.ndarray | None = None
     st2_at: np.ndarray | None = None
+    # The trained weights (model.get_weights(), trial axis first) of a completed run: kept beside the record
+    # by lstm_hist.weights so `lstm-hist evaluate` can recompute the test metrics without retraining.
+    final_weights: list | None = dataclasses.field(default=None, repr=False)
 
     def metrics(self) -> dict[str, Any]:
         """Summary over trials, under the metric keys the configs' ``reported`` blocks use.
@@ -548,6 +551,7 @@ def train_online(
         correct_99_at=correct_99_at.copy(),
         st1_at=st1_at.copy() if check_set else None,
         st2_at=st2_at.copy() if check_set else None,
+        final_weights=model.get_weights() if status == "completed" else None,
     )
 
 

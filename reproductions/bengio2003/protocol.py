@@ -287,6 +287,10 @@ class NgramResult:
 class NgramProtocol:
     """Fit on the training part (EM on validation for deleted interpolation), score every part (no fields)."""
 
+    # The fit is a deterministic function of the corpus and the seed: `lstm-hist evaluate` refits instead of
+    # loading weights (an n-gram's "weights" are its counts of the corpus).
+    evaluation_refits = True
+
     def run(self, *, experiment, task_cfg, model_cfg, seed, workdir=None, resume=False, progress=None):
         spec = experiment.model(**model_cfg)
         stream = experiment.task(**task_cfg)
