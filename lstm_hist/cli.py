@@ -1,4 +1,4 @@
-"""The ``lstm-hist`` command: list · describe · run · report · cite · evaluate · bench · data.
+"""The ``lstm-hist`` command: list · describe · run · campaign · report · cite · evaluate · bench · data.
 
 The backend is selected (``KERAS_BACKEND``) before any command touches Keras, which is why every import of a
 module that may pull in Keras happens inside the command functions. A :class:`UserError` becomes one
@@ -33,6 +33,7 @@ examples:
   lstm-hist run                               # the default: hochreiter1997/adding_t100, JAX on CPU
   lstm-hist run adding_t100 --smoke           # a seconds-long end-to-end check of the same config
   lstm-hist run adding_t100 --trials 3 --set protocol.max_sequences=100000
+  lstm-hist campaign --paper chung2014 --seeds 0-4  # rows × seeds on Ray; run again to continue
   lstm-hist report                            # regenerate docs/results.md from results/
   lstm-hist cite hochreiter1997 --bibtex
   lstm-hist evaluate results/<paper>/<record>.json   # recompute its test metrics from the kept weights
@@ -342,9 +343,14 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--out", default="results", help="where --save writes (default: results/)")
     p.set_defaults(func=cmd_bench)
 
+    from lstm_hist.campaign.cli import register as register_campaign
+
+    register_campaign(sub, _add_backend, _add_overrides)
+
     from lstm_hist.gradients.cli import register as register_gradients
 
     register_gradients(sub)
+
     if with_data:
         _register_data(sub)
     else:

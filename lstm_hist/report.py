@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lstm_hist import records
+from lstm_hist import records, seed_stats
 from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
@@ -92,7 +92,9 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
     runs_dirs = [Path(d) for d in (runs_dir if isinstance(runs_dir, (list, tuple)) else [runs_dir])]
     out = Path(out)
     out_dir = out.parent
-    chosen = select_records([loaded for d in runs_dirs for loaded in records.load_records(d)])
+    loaded = [item for d in runs_dirs for item in records.load_records(d)]
+    chosen = select_records(loaded)
+    over_seeds = seed_stats.latest_per_seed([(p, r) for p, r in loaded if EXPLORATIONS not in p.parts])
     estimates = {k: v for d in runs_dirs if (d / "estimates").is_dir() for k, v in load_estimates(d).items()}
     configs = _registry_entries()
     # natural order, so MLP2 comes before MLP10 and T=500 before T=1000
@@ -120,7 +122,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
         lines += [f"## {paper}", ""]
         for table, entries in sorted(by_paper[paper].items(), key=lambda kv: _table_order(kv[0])):
             lines += [f"### {table}", ""]
-            lines += _table(entries, out_dir)
+            lines += _table(entries, out_dir, over_seeds)
             lines.append("")
             lines += _comparison_table(_table_comparisons(configs, paper, table))
         lines += _paper_notes(paper, [r for t in by_paper[paper].values() for _, r in t])
@@ -170,7 +172,7 @@ def _paper_numbers(record: dict) -> tuple[dict, str | None]:
     return paper_metrics(record.get("reported")), reference_note(record.get("reported"))
 
 
-def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
+def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | None = None) -> list[str]:
     keys: list[str] = []
     notes: list[str] = []
     for _, record in entries:
@@ -198,7 +200,9 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
             label = f"{label} *(interrupted)*"
         cells = [label]
         for key in keys:
-            cells += [fmt(reported.get(key)) + mark if key in reported else "", fmt(metrics.get(key))]
+            cells += [fmt(reported.get(key)) + mark if key in reported else "",
+                      seed_stats.report_cell((over_seeds or {}).get(seed_stats.row_key(record)), key,
+                                             metrics.get(key), fmt)]
         trials = record.get("trials") or []
         n_trials = len(trials) or (record.get("config") or {}).get("protocol", {}).get("trials")
         cells.append(fmt(n_trials))

@@ -19,6 +19,7 @@ from lstm_hist.backend import current_backend
 from lstm_hist.config import apply_overrides, apply_smoke, paper_metrics
 from lstm_hist.errors import ConfigError, UserError
 from lstm_hist.progress import ProgressLine, silent
+from lstm_hist.progress_file import tee as tee_progress_file
 from lstm_hist.registry import load
 from lstm_hist.weights import keep_final_weights
 
@@ -184,7 +185,7 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fing
                 seed=seed,
                 workdir=workdir,
                 resume=resume,
-                progress=callback,
+                progress=tee_progress_file(callback),  # also to $LSTM_HIST_PROGRESS_FILE: a campaign's live view
             )
     except UserError:
         raise  # e.g. missing data: the user fixes it; there is no run to record
