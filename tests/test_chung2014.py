@@ -177,8 +177,9 @@ def test_all_twelve_table2_configs_validate_and_carry_the_printed_numbers():
               "musedata_gru": (5.06, 5.99)}
     for exp_id in ids:
         _, path, _, cfg = registry.load(exp_id)
-        assert cfg["protocol"]["weight_noise"] == 0.075 and cfg["protocol"]["clipnorm"] == 1.0
-        assert cfg["protocol"]["optimizer"] == "rmsprop"
+        # §4's noise; the authors' step clip instead of a gradient clip (tests/test_chung_protocol.py)
+        assert cfg["protocol"]["weight_noise"] == 0.075 and cfg["protocol"]["clipnorm"] is None
+        assert cfg["protocol"]["optimizer"] == "rmsprop_momentum" and cfg["protocol"]["momentum_clipping"] == 1.0
         assert set(cfg["reported"]) == {"train_nll", "test_nll"}
         stem = exp_id.split("/")[1]
         if stem in table2:
