@@ -178,3 +178,16 @@ def test_public_music_rows_use_the_full_protocol(data, unit):
     assert p["optimizer"] == "rmsprop_momentum" and p["batch_size"] == 1 and p["clipnorm"] is None
     assert p["weight_noise"] == 0.075 and p["weight_noise_scope"] == "recurrent"
     assert cfg["model"]["recurrent_init"] == "orthogonal"
+
+
+def test_a_run_without_search_reports_its_learning_rate_and_epoch(monkeypatch):
+    from lstm_hist.training import minibatch
+
+    done = minibatch.MinibatchResult(status="completed", parameters=5, epochs_run=7, best_epoch=4, history={},
+                                     evaluation={"valid_nll": 8.5, "test_nll": 8.7}, seeds={}, repeated_sequences=0,
+                                     train_seconds=1.0)
+    monkeypatch.setattr(minibatch, "train_minibatch", lambda *args, **kwargs: done)
+    result = ChungProtocol(learning_rate=2e-3).run(experiment=None, task_cfg={}, model_cfg={}, seed=0)
+    metrics = result.metrics()
+    assert metrics["learning_rate"] == 2e-3 and metrics["best_epoch"] == 4 and metrics["lr_candidates_run"] == 1
+    assert result.per_trial()[0]["chosen"] is True and result.per_trial()[0]["valid_nll"] == 8.5

@@ -20,7 +20,7 @@ import dataclasses
 
 from lstm_hist.errors import UserError
 from lstm_hist.evaluation import metrics as M
-from lstm_hist.training.minibatch import OPTIMIZERS, MinibatchProtocol
+from lstm_hist.training.minibatch import OPTIMIZERS, LRSearchResult, MinibatchProtocol, MinibatchResult
 
 NOISE_SCOPES = ("recurrent", "all")
 
@@ -79,6 +79,17 @@ class ChungProtocol(MinibatchProtocol):
             clip["global_clipnorm" if self.clipnorm_scope == "global" else "clipnorm"] = self.clipnorm
         return RMSPropMomentum(learning_rate=rate, momentum=self.momentum, averaging_coeff=self.rho,
                                stabilizer=self.stabilizer, momentum_clipping=self.momentum_clipping, **clip)
+
+    def run(self, **kwargs):
+        """As the shared protocol; a run without a search also reports its one learning rate, so every record
+        says which learning rate (``metrics.learning_rate``) and which epoch (``metrics.best_epoch``) it kept."""
+        result = super().run(**kwargs)
+        if isinstance(result, LRSearchResult):
+            return result
+        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(MinibatchResult)}
+        row = {**result.per_trial()[0], "learning_rate": self.learning_rate,
+               "valid_nll": result.evaluation.get("valid_nll"), "chosen": result.status == "completed"}
+        return LRSearchResult(**fields, learning_rate=self.learning_rate, candidates=[row])
 
     def noisy_variables(self, model) -> list:
         if self.weight_noise_scope == "all":
