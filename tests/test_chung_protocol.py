@@ -191,3 +191,24 @@ def test_a_run_without_search_reports_its_learning_rate_and_epoch(monkeypatch):
     metrics = result.metrics()
     assert metrics["learning_rate"] == 2e-3 and metrics["best_epoch"] == 4 and metrics["lr_candidates_run"] == 1
     assert result.per_trial()[0]["chosen"] is True and result.per_trial()[0]["valid_nll"] == 8.5
+
+
+def test_weight_noise_touches_only_the_protocols_noisy_variables():
+    from lstm_hist.training import minibatch as MB
+
+    model = build_music_model(unit="gru", units=4, dim=6)
+    model.compile(optimizer="sgd", loss="mse")
+    protocol = ChungProtocol(weight_noise=0.5, weight_noise_scope="recurrent")
+    state = {"current_epoch": 0, "batches_in_epoch": 0}
+    callbacks = MB._callbacks(protocol, model, state, None, {"noise": 7}, lambda: None, None)
+    noise = next(c for c in callbacks if type(c).__name__ == "WeightNoise")
+    noise.set_model(model)
+    before = [np.array(keras.ops.convert_to_numpy(v.value)) for v in model.trainable_variables]
+    noise.on_train_batch_begin(0)
+    during = [np.array(keras.ops.convert_to_numpy(v.value)) for v in model.trainable_variables]
+    changed = {v.name for v, a, b in zip(model.trainable_variables, before, during) if not np.allclose(a, b)}
+    assert changed == {"kernel", "recurrent_kernel"}  # the GRU's matrices; not its bias, not the output layer
+    assert sum(not np.allclose(a, b) for a, b in zip(before, during)) == 2
+    noise.on_train_batch_end(0)
+    for a, v in zip(before, model.trainable_variables):
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(v.value), a, atol=1e-6)
