@@ -33,7 +33,8 @@ examples it had already trained on are reported as ``repeated_sequences``. A NaN
 the run with ``status="diverged"``.
 
 Weight noise (Graves 2011; Chung et al. §4): before each training batch Gaussian noise of std
-``weight_noise`` is added to every trainable weight, and after the update the same noise is subtracted, so
+``weight_noise`` is added to ``protocol.noisy_variables(model)`` (every trainable weight unless a subclass
+narrows it), and after the update the same noise is subtracted, so
 the gradient is taken at the noisy weights and applied to the clean ones (exact for SGD, RMSProp and Adam,
 whose update does not depend on the weight value). Validation and evaluation see clean weights.
 """
