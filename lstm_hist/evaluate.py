@@ -116,7 +116,7 @@ def _online(path, record, experiment, protocol, cfg, seed, rtol) -> list[Check]:
 def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
     from lstm_hist.training import minibatch
 
-    if type(protocol).run is not minibatch.MinibatchProtocol.run:
+    if not getattr(protocol, "metrics_from_model_alone", True):
         # e.g. the NPLM's protocol mixes in a trigram after training: the model's own scores are not the record's.
         raise UserError(f"{path}: {type(protocol).__name__} reports more than the model's own evaluation; "
                         "evaluate recomputes the plain minibatch protocol's metrics only")
@@ -127,7 +127,8 @@ def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
     seeds = record.get("seeds") or minibatch.derive_seeds(_seed(record))
     # The same split the run scored (a private helper of the protocol module, reused rather than copied).
     data = minibatch._load_data(experiment, cfg["task"], seeds["data"])
-    model = minibatch.build_model(experiment, cfg["model"], single, seeds["init"])
+    model = minibatch.build_model(experiment, cfg["model"], single, seeds["init"],
+                                  steps_per_epoch=minibatch._batches_per_epoch(data["train"], single.batch_size))
     model.set_weights(weights)
     recomputed: dict[str, float] = {}
     for name in ("train", "valid", "test"):
