@@ -87,6 +87,18 @@ def test_fixed_sets_are_disjoint_deterministic_and_the_only_training_data():
         assert all(x[i, b].tobytes() in known for i in range(200))
 
 
+def test_fixed_sets_with_distinct_training_strings():
+    """``task.distinct``: no training string twice, and still no test string in the training set."""
+    task, cfg = EXPERIMENTS["embedded_reber"].task, {"max_length": 50, "distinct": True}
+    protocol = reber_protocol(training_set=256, test_set=256)
+    for train, test in fixed_set_pairs(task, cfg, protocol, seed=1):
+        known = [reber.decode(train.x[i], train.lengths[i]) for i in range(256)]
+        tested = {reber.decode(test.x[i], test.lengths[i]) for i in range(256)}
+        assert len(set(known)) == 256 and len(test.lengths) == 256 and not set(known) & tested
+    plain = fixed_set_pairs(task, {"max_length": 50}, protocol, seed=1)[0][0]
+    assert len({reber.decode(plain.x[i], plain.lengths[i]) for i in range(256)}) < 150
+
+
 def test_window_criteria_and_the_start_of_the_successful_run(monkeypatch):
     """'window' solves after `window` successive correct sequences and counts from where they began."""
     # Exp 2c with a lag of 3 and 2 distractors; an all-correct stream is forced by a huge threshold.
