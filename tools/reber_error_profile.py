@@ -81,6 +81,17 @@ def main(argv=None) -> int:
         print(f"{b:5d} {'yes' if solved[b] else 'no ':>6} | {row[0]:4d} ({row[1]:3d} / {row[2]:3d}) | "
               f"{row[3]:4d} ({row[4]:3d} / {row[5]:3d}) | {row[6]:.1f} / {row[7]:.1f}")
     print(f"sum: train wrong {totals[0]} (lag {totals[1]}), test wrong {totals[2]} (lag {totals[3]})")
+    # Where the wrong steps sit in unsolved trials, by distance from the string's end (k = 3: the long-lag step).
+    for part, name in ((0, "train"), (1, "test")):
+        counts: dict[int, int] = {}
+        for b in np.flatnonzero(~solved):
+            batch, ok = pairs[b % len(pairs)][part], steps_ok[b % len(pairs), part][b]
+            rows, steps = np.nonzero(~ok)
+            for k in batch.lengths[rows] - steps:
+                counts[int(k)] = counts.get(int(k), 0) + 1
+        top = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
+        print(f"{name}: wrong steps of unsolved trials by steps before the end: "
+              + ", ".join(f"{k}: {v}" for k, v in top))
     return 0
 
 
