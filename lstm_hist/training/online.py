@@ -96,6 +96,8 @@ class OnlineProtocol(CriterionFields):
     update: "per_sequence" (one update per sequence with the summed truncated gradient, autodiff) or "per_step"
         (App. A.1's online learning: an update after every step that carries a target, by truncated RTRL,
         lstm_hist.training.rtrl; plain SGD and the 1997 nets only). With end-of-sequence targets both are the same.
+    exemplar_order: with ``fixed_sets``, "random" (each exemplar drawn at random from the training set, Table 11
+        "t1") or "epochs" (every training sequence once per epoch, in a fresh random order; docs/deviations.md).
     """
 
     learning_rate: float = 0.5
@@ -103,6 +105,7 @@ class OnlineProtocol(CriterionFields):
     checkpoint_every: int = 2000
     optimizer: str = "sgd"
     update: str = "per_sequence"
+    exemplar_order: str = "random"
 
     def __post_init__(self):
         positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every")
@@ -119,6 +122,8 @@ class OnlineProtocol(CriterionFields):
             raise UserError(f"protocol.target must be 'end' or 'every_step', got {self.target!r}")
         if self.update not in ("per_sequence", "per_step"):
             raise UserError(f"protocol.update must be 'per_sequence' or 'per_step', got {self.update!r}")
+        if self.exemplar_order not in ("random", "epochs"):
+            raise UserError(f"protocol.exemplar_order must be 'random' or 'epochs', got {self.exemplar_order!r}")
         if self.update == "per_step" and self.optimizer != "sgd":
             raise UserError("protocol.update 'per_step' is the paper's plain gradient step: it needs optimizer: sgd")
         if self.criterion_steps not in ("all", "last"):
@@ -318,21 +323,33 @@ class TrainingData:
     def __init__(self, task, task_cfg, protocol, seed, streams):
         self.task, self.task_cfg, self.streams = task, task_cfg, streams
         self.pairs = fixed_set_pairs(task, task_cfg, protocol, seed) if protocol.fixed_sets else None
+        self.seed, self.epochs = seed, getattr(protocol, "exemplar_order", "random") == "epochs"
 
     def pair_of(self, b: int) -> tuple[SequenceBatch, SequenceBatch]:
         return self.pairs[b % len(self.pairs)]
 
-    def draw(self, count: int):
+    def draw(self, count: int, start: int = 0):
+        """``count`` updates' worth of data; ``start`` = sequences already seen (used by exemplar_order "epochs")."""
         if self.pairs is None:
             return draw_chunk(self.task, self.task_cfg, self.streams, count)
         batches = []
         for b, rng in enumerate(self.streams):
             train = self.pair_of(b)[0]
-            batches.append(_take(train, rng.integers(0, len(train.lengths), size=count)))
+            n = len(train.lengths)
+            index = self.epoch_index(b, n, start, count) if self.epochs else rng.integers(0, n, size=count)
+            batches.append(_take(train, index))
         x = np.stack([b.x for b in batches], axis=1)
         mask = np.stack([b.mask() for b in batches], axis=1)
         y = np.stack([b.y for b in batches], axis=1)
         return x, mask, y
+
+    def epoch_index(self, b: int, n: int, start: int, count: int) -> np.ndarray:
+        """Exemplars start … start+count−1 of trial b: epoch e is a permutation drawn from
+        ``SeedSequence(seed, spawn_key=(5, b, e))``, so a resumed run draws the same ones."""
+        first, last = start // n, (start + count - 1) // n
+        order = np.concatenate([np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(5, b, e)))
+                                .permutation(n) for e in range(first, last + 1)])  # fmt: skip
+        return order[start - first * n : start - first * n + count]
 
 
 def predict_trials(model, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -471,7 +488,7 @@ def train_online(
     try:
         while seen < protocol.max_sequences and not (solved | diverged).all():
             count = min(chunk, protocol.max_sequences - seen)
-            x, mask, y = data.draw(count)
+            x, mask, y = data.draw(count, seen)
             for i in range(count):
                 active = ~(solved | diverged)
                 interrupt.check()  # a SIGTERM whose KeyboardInterrupt the jitted step swallowed

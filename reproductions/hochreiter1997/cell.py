@@ -93,6 +93,9 @@ class LSTM1997Cell(keras.layers.Layer):
         input_gate_bias: initial input-gate bias per block (Table 10 "igb"); None = random like the rest.
         output_gate_bias: initial output-gate bias per block (Table 10 "ogb"); None = random.
         init_range: weights start uniform in [−init_range, init_range] (0.2 in Exps 1–2, 0.1 in Exps 3–6).
+        input_gate_bias_range: with ``input_gate_bias`` None, the random input-gate biases start uniform in
+            [−r, r] with this r instead of init_range (Exp 1: Table 10's "r" = [−0.1, 0.1] against the §5.1
+            text's [−0.2, 0.2], erratum 3); None = init_range.
         truncate_gradient: the paper's truncated gradient (default) or the full gradient.
         initial_activation: y^u(0) of every cell and gate at a sequence start. The paper resets "all
             activations" without a value (s_c(0) = 0 is stated); 0.0 is the usual modern choice, 0.5 is what
@@ -126,6 +129,7 @@ class LSTM1997Cell(keras.layers.Layer):
         truncate_gradient: bool = True,
         initial_activation: float = 0.0,
         trials: int | None = None,
+        input_gate_bias_range: float | None = None,
         seed: int | None = None,
         **kwargs,
     ):
@@ -147,6 +151,8 @@ class LSTM1997Cell(keras.layers.Layer):
             )
         if not init_range > 0:
             raise ValueError(f"`init_range` must be positive, received init_range={init_range!r}")
+        if input_gate_bias_range is not None and not input_gate_bias_range > 0:
+            raise ValueError(f"`input_gate_bias_range` must be positive, received {input_gate_bias_range!r}")
         for name, values, present in (
             ("input_gate_bias", input_gate_bias, gate_bias),
             ("output_gate_bias", output_gate_bias, gate_bias and output_gate),
@@ -168,6 +174,7 @@ class LSTM1997Cell(keras.layers.Layer):
         self.input_gate_bias = None if input_gate_bias is None else [float(v) for v in input_gate_bias]
         self.output_gate_bias = None if output_gate_bias is None else [float(v) for v in output_gate_bias]
         self.init_range = float(init_range)
+        self.input_gate_bias_range = None if input_gate_bias_range is None else float(input_gate_bias_range)
         self.truncate_gradient = truncate_gradient
         self.initial_activation = float(initial_activation)
         self.trials = trials
@@ -181,9 +188,10 @@ class LSTM1997Cell(keras.layers.Layer):
     def _shape(self, *shape):
         return shape if self.trials is None else (self.trials, *shape)
 
-    def _uniform(self, offset):
+    def _uniform(self, offset, limit=None):
         seed = None if self.seed is None else self.seed + offset
-        return keras.initializers.RandomUniform(-self.init_range, self.init_range, seed=seed)
+        limit = self.init_range if limit is None else limit
+        return keras.initializers.RandomUniform(-limit, limit, seed=seed)
 
     def build(self, input_shape):
         n_in = input_shape[-1]
@@ -206,7 +214,8 @@ class LSTM1997Cell(keras.layers.Layer):
         )
         self.input_gate_bias_weight = self.output_gate_bias_weight = None
         if self.gate_bias:
-            init = self._uniform(3) if self.input_gate_bias is None else _PerTrialConstant(self.input_gate_bias)
+            init = (self._uniform(3, self.input_gate_bias_range) if self.input_gate_bias is None
+                    else _PerTrialConstant(self.input_gate_bias))  # fmt: skip
             self.input_gate_bias_weight = self.add_weight(
                 name="input_gate_bias", shape=self._shape(self.blocks), initializer=init
             )
@@ -289,6 +298,7 @@ class LSTM1997Cell(keras.layers.Layer):
             "input_gate_bias": self.input_gate_bias,
             "output_gate_bias": self.output_gate_bias,
             "init_range": self.init_range,
+            "input_gate_bias_range": self.input_gate_bias_range,
             "truncate_gradient": self.truncate_gradient,
             "initial_activation": self.initial_activation,
             "trials": self.trials,
@@ -299,7 +309,7 @@ class LSTM1997Cell(keras.layers.Layer):
 CELL_ARGS = (
     "blocks", "block_size", "output_gate", "recurrent", "cell_bias", "gate_bias", "cell_input_activation",
     "cell_output_activation", "input_gate_bias", "output_gate_bias", "init_range", "truncate_gradient",
-    "initial_activation", "trials", "seed",
+    "initial_activation", "trials", "seed", "input_gate_bias_range",
 )  # fmt: skip
 
 

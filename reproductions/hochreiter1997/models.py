@@ -28,6 +28,7 @@ def build_network(
     outputs_every_step: bool = False,
     output_sees_inputs: bool = False,
     seed: int | None = None,
+    input_gate_bias_range: float | None = None,
 ) -> keras.Model:
     """A Table 10 network: 1997 memory-cell blocks, then logistic output units.
 
@@ -62,6 +63,7 @@ def build_network(
         init_range=init_range,
         truncate_gradient=truncate_gradient,
         initial_activation=initial_activation,
+        input_gate_bias_range=input_gate_bias_range,
         trials=trials,
         seed=seed,
         return_sequences=outputs_every_step,
