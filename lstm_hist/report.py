@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lstm_hist import records, seed_stats
+from lstm_hist import config_drift, records, seed_stats
 from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
@@ -112,7 +112,10 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
         "when no completed one exists). Deviations from the papers: [deviations.md](deviations.md).",
         "",
     ]
-    lines += scorecard_lines(chosen, configs, out_dir)
+    current = config_drift.current_configs(configs)
+    stale = {path: changes for path, record in chosen.values()
+             if record["id"] in current and (changes := config_drift.drift(record, current[record["id"]]))}
+    lines += scorecard_lines(chosen, configs, out_dir, stale)
     by_paper: dict[str, dict[str, list[tuple[Path, dict]]]] = defaultdict(lambda: defaultdict(list))
     for key, (path, record) in sorted(chosen.items(), key=lambda kv: (order.get(kv[1][1]["id"], 1e9), kv[0])):
         paper = record.get("paper") or record["id"].split("/", 1)[0]
@@ -122,7 +125,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
         lines += [f"## {paper}", ""]
         for table, entries in sorted(by_paper[paper].items(), key=lambda kv: _table_order(kv[0])):
             lines += [f"### {table}", ""]
-            lines += _table(entries, out_dir, over_seeds)
+            lines += _table(entries, out_dir, over_seeds, stale)
             lines.append("")
             lines += _comparison_table(_table_comparisons(configs, paper, table))
         lines += _paper_notes(paper, [r for t in by_paper[paper].values() for _, r in t])
@@ -172,7 +175,8 @@ def _paper_numbers(record: dict) -> tuple[dict, str | None]:
     return paper_metrics(record.get("reported")), reference_note(record.get("reported"))
 
 
-def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | None = None) -> list[str]:
+def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | None = None,
+           stale: dict[Path, list[str]] | None = None) -> list[str]:
     keys: list[str] = []
     notes: list[str] = []
     for _, record in entries:
@@ -195,7 +199,10 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | N
         label = record.get("row") or record["id"]
         if record.get("overrides"):
             label = f"{label} [{', '.join(record['overrides'])}]"
-        label = " ".join(filter(None, (label, _record_label(record))))
+        paper_label = _record_label(record)
+        if paper_label is None and (stale or {}).get(path):  # the paper's own label already says what changed
+            paper_label = f"*({config_drift.drift_text(stale[path])})*"
+        label = " ".join(filter(None, (label, paper_label)))
         if record.get("status") == "interrupted":
             label = f"{label} *(interrupted)*"
         cells = [label]

@@ -22,7 +22,8 @@ from lstm_hist.tolerance import judge, row_rules
 from lstm_hist.verdict import describe
 
 REPRODUCES, DOES_NOT, NOT_RUN, NOT_JUDGED = "reproduces", "does not", "not run", "not judged"
-COLUMNS = (REPRODUCES, DOES_NOT, NOT_RUN, NOT_JUDGED)
+EARLIER = "earlier config"  # a completed record whose config is no longer the row's (lstm_hist.config_drift)
+COLUMNS = (REPRODUCES, DOES_NOT, NOT_RUN, EARLIER, NOT_JUDGED)
 
 
 def record_anchor(path: Path) -> str:
@@ -45,19 +46,23 @@ def _pick(candidates: list[tuple[Path, dict]]) -> tuple[Path, dict] | None:
     return max(candidates, key=rank) if candidates else None
 
 
-def judge_row(entry: dict, picked: tuple[Path, dict] | None) -> dict[str, Any]:
+def judge_row(entry: dict, picked: tuple[Path, dict] | None, changes: list[str] | None = None) -> dict[str, Any]:
     """``{"status": one of COLUMNS, "verdicts": [...], "deviation": heading, "path", "record"}`` for one row."""
     try:
         rules = row_rules(entry["paper"], entry.get("experiment"), entry.get("tolerance"))
     except UserError as exc:
         warnings.warn(f"scorecard: {exc}", stacklevel=2)
         rules = {"tolerance": {}, "deviation": None}
-    out: dict[str, Any] = {"verdicts": [], "deviation": rules["deviation"], "path": None, "record": None}
+    out: dict[str, Any] = {"verdicts": [], "deviation": rules["deviation"], "path": None, "record": None,
+                           "changes": changes or []}
     reported = paper_metrics(entry.get("reported"))
     if picked is not None:
         out["path"], out["record"] = picked
     if picked is None or picked[1].get("status") != "completed":
         out["status"] = NOT_RUN
+        return out
+    if changes:  # its numbers answer another config than the row's today: shown, not judged
+        out["status"] = EARLIER
         return out
     if reference_note(entry.get("reported")) or not any(k in rules["tolerance"] for k in reported):
         out["status"] = NOT_JUDGED
@@ -68,7 +73,8 @@ def judge_row(entry: dict, picked: tuple[Path, dict] | None) -> dict[str, Any]:
     return out
 
 
-def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], out_dir: Path) -> list[str]:
+def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], out_dir: Path,
+                    stale: dict[Path, list[str]] | None = None) -> list[str]:
     """The scorecard section: a summary table per paper and table, then each row's verdict (collapsed)."""
     by_id: dict[str, list[tuple[Path, dict]]] = defaultdict(list)
     for path, record in chosen.values():
@@ -76,19 +82,21 @@ def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], o
     deviations = _headings(out_dir / "deviations.md")
     rows: dict[str, dict[str, list[tuple[dict, dict]]]] = defaultdict(lambda: defaultdict(list))
     for entry in configs:
-        judged = judge_row(entry, _pick(by_id.get(entry["id"], [])))
+        picked = _pick(by_id.get(entry["id"], []))
+        judged = judge_row(entry, picked, (stale or {}).get(picked[0]) if picked else None)
         rows[entry["paper"]][entry.get("table") or "(no table)"].append((entry, judged))
     if not rows:
         return []
     lines = ["## Scorecard", "",
              "Per paper table: rows whose numbers fall inside the row's tolerance (*reproduce*), outside it (*do "
-             "not*), rows without a completed record (*not run*) and rows with nothing to judge (*not judged*: the "
+             "not*), rows without a completed record (*not run*), rows whose latest record was made with an earlier "
+             "version of the row's config (*earlier config*: shown below, labelled, not judged) and rows with nothing to judge (*not judged*: the "
              "paper's column is another data set, or no tolerance covers its numbers). Tolerances live with the "
              "paper's numbers: `configs/<paper>/_paper.yaml`, overridden by a row's `tolerance:`; the verdict is the "
              "one `lstm-hist run` prints. Each row's verdict is under its paper, with links to its line below and "
              "its deviation entry.", "",
-             "| paper | table | rows | reproduce | do not (ours/paper) | not run | not judged |",
-             "|---|---|---|---|---|---|---|"]
+             "| paper | table | rows | reproduce | do not (ours/paper) | not run | earlier config | not judged |",
+             "|---|---|---|---|---|---|---|---|"]
     for paper in sorted(rows):
         for table, items in sorted(rows[paper].items(), key=lambda kv: _table_key(kv[0])):
             counts = {c: str(sum(1 for _, j in items if j["status"] == c)) for c in COLUMNS}
@@ -116,6 +124,10 @@ def _paper_details(paper: str, tables: dict, deviations: set[str], out_dir: Path
         if record.get("overrides"):
             label += f" (run with `--set {' '.join(record['overrides'])}`)"
         numbers = "; ".join(_verdict_cell(v, judged["tolerance"][v.metric]) for v in judged["verdicts"])
+        if judged["status"] == EARLIER:
+            from lstm_hist.config_drift import drift_text
+
+            numbers = _md(drift_text(judged["changes"]))
         lines.append(f"| {_md(table)} | {label} | {_status_cell(judged)} | {numbers or '—'} | "
                      f"{_deviation_link(judged['deviation'], deviations)} |")
     not_run = [(e, j) for _, e, j in items if j["status"] == NOT_RUN]
@@ -127,6 +139,8 @@ def _paper_details(paper: str, tables: dict, deviations: set[str], out_dir: Path
 
 def _status_cell(judged: dict) -> str:
     status = judged["status"]
+    if status == EARLIER:
+        return "earlier config (not judged)"
     if status == NOT_JUDGED:
         return "not judged (paper column is another data set)" if reference_note(
             (judged["record"] or {}).get("reported")) else "not judged (no tolerance)"

@@ -20,7 +20,9 @@ BASE = {
     "smoke": False,
     "metrics": {"success_rate": 0.9, "sequences_mean": 1500.0},
     "reported": {"success_rate": 1.0, "sequences_mean": 2000},
-    "config": {"protocol": {"trials": 3}},
+    # the fake row's config as conftest writes it (a record of another config is labelled "earlier config")
+    "config": {"experiment": "adding", "task": {"T": 10, "noise": 0.1}, "model": {"units": 4, "activation": "tanh"},
+               "protocol": {"trials": 10, "max_sequences": 5000, "learning_rate": 0.5}},
     "seeds": {"base": 0},
     "trials": [{"sequences": 1000}, {"sequences": 1500}, {"sequences": 2000}],
     "provenance": {"backend": "jax", "device": "cpu: Test CPU, 2 cores", "wall_seconds": 3725.0,

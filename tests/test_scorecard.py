@@ -124,7 +124,7 @@ def test_scorecard_counts_rows_and_links_table_line_and_deviation(configs, tmp_p
     records.write_record(runs / "fakepaper" / "adding_t10-2.json", record())
     text = write_report(runs, docs / "results.md", plots=False).read_text()
     card = _scorecard(text)
-    assert "| fakepaper | Table 1 | 2 | 0 | 1 (0.9×) | 1 | 0 |" in card
+    assert "| fakepaper | Table 1 | 2 | 0 | 1 (0.9×) | 1 | 0 | 0 |" in card
     row = next(line for line in card if "adding_t10-2" in line)
     assert "does not" in row and "success_rate 0.9 / 1 = 0.9× (≥ 1×) ✗" in row
     assert "[T=10](#rec-adding_t10-2)" in row and "(deviations.md#fake-adding)" in row
@@ -135,7 +135,7 @@ def test_scorecard_counts_rows_and_links_table_line_and_deviation(configs, tmp_p
                          record(metrics={"success_rate": 1.0, "sequences_mean": 1500.0},
                                 provenance={"end": "2024-06-01T00:00:00Z"}))
     card = _scorecard(write_report(runs, docs / "results.md", plots=False).read_text())
-    assert "| fakepaper | Table 1 | 2 | 1 | 0 | 1 | 0 |" in card
+    assert "| fakepaper | Table 1 | 2 | 1 | 0 | 1 | 0 | 0 |" in card
 
 
 def test_scorecard_does_not_judge_reference_only_rows(configs, tmp_path):
@@ -146,7 +146,7 @@ def test_scorecard_does_not_judge_reference_only_rows(configs, tmp_path):
     path.write_text(path.read_text().replace("reported: {", "reported: {reference_only: another data set, "))
     records.write_record(runs / "fakepaper" / "adding_t10-2.json", record(reported=reported))
     card = _scorecard(write_report(runs, tmp_path / "docs" / "results.md", plots=False).read_text())
-    assert "| fakepaper | Table 1 | 2 | 0 | 0 | 1 | 1 |" in card
+    assert "| fakepaper | Table 1 | 2 | 0 | 0 | 1 | 0 | 1 |" in card
 
 
 # ------------------------------------------------------------------------------------------------- cite
