@@ -27,6 +27,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+MULSUM = True  # recurrent product as multiply-and-sum inside the scan (measured, docs/performance.md)
+TRIANGLE = 256  # up to this many steps the reverse cumulative sum is one matmul with a triangular matrix
 UNROLL = 8  # scan unrolling; measured in benchmarks/bench_fast_1997.py (docs/performance.md)
 
 
@@ -64,7 +66,12 @@ def _scan_states(proj, rkernel, mask, spec):
     def step(carry, xs):
         proj_t, keep = xs
         s, r = carry[..., :cells], carry[..., cells:]
-        net = proj_t if rkernel is None else proj_t + jnp.einsum("nku,nuv->nkv", r, rkernel)
+        if rkernel is None:
+            net = proj_t
+        elif MULSUM:  # one loop fusion with the elementwise work instead of a separate small dot
+            net = proj_t + jnp.sum(r[..., :, None] * rkernel[:, None], axis=-2)
+        else:
+            net = proj_t + jnp.einsum("nku,nuv->nkv", r, rkernel)
         y_in = _sigmoid(net[..., cells : cells + blocks])
         s = s + jnp.repeat(y_in, size, axis=-1) * _g_and_slope(net[..., :cells], g_kind)[0]
         h = _h_and_slope(s, h_kind)[0]
@@ -83,27 +90,30 @@ def _scan_states(proj, rkernel, mask, spec):
 def _forward(kernel, rkernel, bias, x, mask, spec):
     """x (N, k, L, in), mask (N, k, L) float → y^c (N, k, L, C) and the residuals of the closed-form gradient."""
     cells, _, units = _spec_sizes(spec)
-    proj = jnp.einsum("nkli,niu->lnku", x, kernel)
-    if bias is not None:
-        proj = proj + bias[None, :, None, :]
-    states = _scan_states(proj, rkernel, jnp.transpose(mask, (2, 0, 1))[..., None] > 0, spec)
+    n, k, steps, n_in = x.shape
+    # A plain batched matmul: XLA CPU runs it several times faster than an einsum with a transposed output
+    # (2c's 1004 inputs: 34 against 305 ms, benchmarks/bench_fast_1997.py notes).
+    proj = jnp.matmul(jnp.reshape(x, (n, k * steps, n_in)), kernel).reshape(n, k, steps, units)
+    proj = proj + bias[:, None, None, :]
+    states = _scan_states(jnp.transpose(proj, (2, 0, 1, 3)), rkernel, jnp.transpose(mask, (2, 0, 1))[..., None] > 0,
+                          spec)
     states = jnp.transpose(states, (1, 2, 0, 3))  # (N, k, L, C+U)
-    return states[..., cells : 2 * cells], (kernel, rkernel, x, mask, states)
+    return states[..., cells : 2 * cells], (proj, states)
 
 
 @partial(jax.custom_vjp, nondiff_argnums=(5,))
 def lstm1997_sequence(kernel, rkernel, bias, x, mask, spec):
     """y^c at every step (N, k, L, C); padded steps repeat the last real step's output.
 
-    kernel (N, in, U); rkernel (N, U, U) or None; bias (N, U) or None; x (N, k, L, in); mask (N, k, L) float;
+    kernel (N, in, U); rkernel (N, U, U) or None; bias (N, U) (zeros for a net without biases); x (N, k, L, in); mask (N, k, L) float;
     spec = (blocks, block_size, output_gate, recurrent, g kind, h kind, initial activation), hashable.
     """
     return _forward(kernel, rkernel, bias, x, mask, spec)[0]
 
 
 def _fwd(kernel, rkernel, bias, x, mask, spec):
-    out, (_, _, _, _, states) = _forward(kernel, rkernel, bias, x, mask, spec)
-    return out, (kernel, rkernel, bias, x, mask, states)
+    out, (proj, states) = _forward(kernel, rkernel, bias, x, mask, spec)
+    return out, (kernel, rkernel, proj, x, mask, states)
 
 
 def _last_real_step(mask):
@@ -123,17 +133,24 @@ def _to_last_real_step(delta, mask):
     return jnp.where(pad, 0.0, delta) + moved
 
 
+def _reverse_cumsum(a):
+    """Σ_{t' ≥ t} a[..., t', :] over axis −2."""
+    steps = a.shape[-2]
+    if steps <= TRIANGLE:
+        upper = jnp.triu(jnp.ones((steps, steps), a.dtype))  # upper[t, t'] = 1 for t' ≥ t
+        return jnp.einsum("st,...tc->...sc", upper, a)
+    return jax.lax.cumsum(a, axis=a.ndim - 2, reverse=True)
+
+
 def _bwd(spec, residuals, grad_out):
-    kernel, rkernel, bias, x, mask, states = residuals
+    kernel, rkernel, proj, x, mask, states = residuals
     blocks, size, output_gate, _, g_kind, h_kind, initial = spec
     cells, _, _ = _spec_sizes(spec)
     s, r = states[..., :cells], states[..., cells:]
     r_prev = jnp.concatenate([jnp.full_like(r[..., :1, :], initial), r[..., :-1, :]], axis=-2)
-    net_c = jnp.einsum("nkli,nic->nklc", x, kernel[..., :cells])
+    net_c = proj[..., :cells]  # inputs and biases, stored by the forward pass
     if rkernel is not None:
         net_c = net_c + jnp.einsum("nklu,nuc->nklc", r_prev, rkernel[..., :cells])
-    if bias is not None:
-        net_c = net_c + bias[:, None, None, :cells]
     y_in = r[..., cells : cells + blocks]
     h, h_slope = _h_and_slope(s, h_kind)
     g, g_slope = _g_and_slope(net_c, g_kind)
@@ -146,12 +163,13 @@ def _bwd(spec, residuals, grad_out):
         dnet_out = [_to_last_real_step(block_sum(grad_out * h) * y_out * (1.0 - y_out), mask)]
     else:
         ds_direct, dnet_out = grad_out * h_slope, []
-    ds = jnp.flip(jnp.cumsum(jnp.flip(ds_direct, -2), axis=-2), -2)  # Σ_{t' ≥ t}: the CEC's constant error
+    ds = _reverse_cumsum(ds_direct)  # Σ_{t' ≥ t}: the CEC's constant error
     ds = jnp.where(real, ds, 0.0)  # a padded step adds nothing to s_c
     dnet = jnp.concatenate([ds * rep(y_in) * g_slope, block_sum(ds * g) * y_in * (1.0 - y_in), *dnet_out], -1)
-    d_kernel = jnp.einsum("nkli,nklu->niu", x, dnet)
+    # Dots, not multiply-and-sum loops: the loops measured 1.4x slower here (T=100, benchmarks notes).
+    d_kernel = jnp.swapaxes(jnp.einsum("nklu,nkli->nui", dnet, x), 1, 2)  # faster than "…->niu" (2c)
     d_rkernel = None if rkernel is None else jnp.einsum("nklu,nklv->nuv", r_prev, dnet)
-    d_bias = None if bias is None else dnet.sum(axis=(1, 2))
+    d_bias = dnet.sum(axis=(1, 2))
     d_x = jnp.einsum("nklu,niu->nkli", dnet, kernel)
     return d_kernel, d_rkernel, d_bias, d_x, jnp.zeros_like(mask)
 
@@ -170,7 +188,7 @@ def call(cell, inputs, mask, return_sequences):
     out = lstm1997_sequence(
         lead(jnp.asarray(cell.kernel.value)),
         None if cell.recurrent_kernel is None else lead(jnp.asarray(cell.recurrent_kernel.value)),
-        None if bias is None else lead(bias),
+        jnp.zeros((trials, cell.units), inputs.dtype) if bias is None else lead(bias),
         x,
         m,
         (cell.blocks, cell.block_size, cell.output_gate, cell.recurrent, cell.cell_input_activation,
