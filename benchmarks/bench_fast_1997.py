@@ -120,12 +120,14 @@ def bench_workload(exp_id: str, rounds: int, updates: int, gflops: float, step_n
     paths["forward_fast"] = lambda xi, mi, yi, ai: forward(tv, xi, mi).block_until_ready()
     _time(paths["forward_fast"], batch, 2)
     per_round = {name: [] for name in paths}
-    block = max(1, min(5, updates // 4))
-    for _ in range(rounds):  # the paths take turns every `block` updates: a load change hits them all alike
-        spent = dict.fromkeys(paths, 0.0)
+    block = max(1, updates // 3)
+    names = list(paths)
+    for round_ in range(rounds):  # the paths take turns every `block` updates: a load change hits them all alike;
+        spent = dict.fromkeys(paths, 0.0)  # the order rotates, so no path always follows the same other one
+        order = names[round_ % len(names):] + names[: round_ % len(names)]
         for start in range(0, updates, block):
-            for name, step in paths.items():
-                spent[name] += _time(step, batches.get(name, batch), block) * block
+            for name in order:
+                spent[name] += _time(paths[name], batches.get(name, batch), block) * block
         for name in paths:
             per_round[name].append(spent[name] / (len(range(0, updates, block)) * block))
     steps = x.shape[2]
