@@ -29,7 +29,7 @@ import jax.numpy as jnp
 
 MULSUM = True  # recurrent product as multiply-and-sum inside the scan (measured, docs/performance.md)
 TRIANGLE = 256  # up to this many steps the reverse cumulative sum is one matmul with a triangular matrix
-UNROLL = 8  # scan unrolling; measured in benchmarks/bench_fast_1997.py (docs/performance.md)
+UNROLL = 8  # scan unrolling: 1, 4, 8, 16 and full measured within noise of each other (docs/performance.md)
 
 
 def _sigmoid(x):
@@ -92,7 +92,7 @@ def _forward(kernel, rkernel, bias, x, mask, spec):
     cells, _, units = _spec_sizes(spec)
     n, k, steps, n_in = x.shape
     # A plain batched matmul: XLA CPU runs it several times faster than an einsum with a transposed output
-    # (2c's 1004 inputs: 34 against 305 ms, benchmarks/bench_fast_1997.py notes).
+    # (2c's 1004 inputs: 34 against 305 ms, docs/performance.md).
     proj = jnp.matmul(jnp.reshape(x, (n, k * steps, n_in)), kernel).reshape(n, k, steps, units)
     proj = proj + bias[:, None, None, :]
     states = _scan_states(jnp.transpose(proj, (2, 0, 1, 3)), rkernel, jnp.transpose(mask, (2, 0, 1))[..., None] > 0,
@@ -166,7 +166,7 @@ def _bwd(spec, residuals, grad_out):
     ds = _reverse_cumsum(ds_direct)  # Σ_{t' ≥ t}: the CEC's constant error
     ds = jnp.where(real, ds, 0.0)  # a padded step adds nothing to s_c
     dnet = jnp.concatenate([ds * rep(y_in) * g_slope, block_sum(ds * g) * y_in * (1.0 - y_in), *dnet_out], -1)
-    # Dots, not multiply-and-sum loops: the loops measured 1.4x slower here (T=100, benchmarks notes).
+    # Dots, not multiply-and-sum loops: the loops measured 1.4x slower (T=100, docs/performance.md).
     d_kernel = jnp.swapaxes(jnp.einsum("nklu,nkli->nui", dnet, x), 1, 2)  # faster than "…->niu" (2c)
     d_rkernel = None if rkernel is None else jnp.einsum("nklu,nklv->nuv", r_prev, dnet)
     d_bias = dnet.sum(axis=(1, 2))
