@@ -105,8 +105,8 @@ def _forward(kernel, rkernel, bias, x, mask, spec):
 def lstm1997_sequence(kernel, rkernel, bias, x, mask, spec):
     """y^c at every step (N, k, L, C); padded steps repeat the last real step's output.
 
-    kernel (N, in, U); rkernel (N, U, U) or None; bias (N, U) (zeros for a net without biases); x (N, k, L, in); mask (N, k, L) float;
-    spec = (blocks, block_size, output_gate, recurrent, g kind, h kind, initial activation), hashable.
+    kernel (N, in, U); rkernel (N, U, U) or None; bias (N, U) (zeros for a net without biases); x (N, k, L, in);
+    mask (N, k, L) float; spec = (blocks, block_size, output_gate, recurrent, g kind, h kind, initial activation).
     """
     return _forward(kernel, rkernel, bias, x, mask, spec)[0]
 
