@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from lstm_hist import interrupt, run_state
+from lstm_hist.arrays import aligned_stack
 from lstm_hist.errors import UserError
 from lstm_hist.experiment import SequenceBatch
 from lstm_hist.training.divergence import exploded_trials
@@ -259,7 +260,7 @@ def trial_streams(seed: int, trials: int, purpose: str) -> list[np.random.Genera
 def draw_chunk(task, task_cfg, streams, count):
     """``count`` updates' worth of data: x (count, N, L, in), mask (count, N, L), y (count, N, out)."""
     batches = [task(rng, count, **task_cfg) for rng in streams]
-    x = np.stack([b.x for b in batches], axis=1)
+    x = aligned_stack([b.x for b in batches], axis=1)  # read in place by JAX: no per-update copy (2c: 89 MB)
     mask = np.stack([b.mask() for b in batches], axis=1)
     y = np.stack([b.y for b in batches], axis=1)
     return x, mask, y

@@ -229,6 +229,13 @@ class LSTM1997Cell(keras.layers.Layer):
 
     def _bias(self, batch_rows):
         """The bias of every unit, or None; (units,) or, with trials, (B, units) trial-major."""
+        bias = self.unit_bias()
+        if bias is None or self.trials is None:
+            return bias
+        return ops.repeat(bias, batch_rows // self.trials, axis=0)
+
+    def unit_bias(self):
+        """The bias of every unit [cells, input gates, output gates], or None; (units,) or (trials, units)."""
         parts = []
         for weight, size in (
             (self.cell_bias_weight, self.cells),
@@ -240,10 +247,7 @@ class LSTM1997Cell(keras.layers.Layer):
             parts.append(weight if weight is not None else ops.zeros(self._shape(size), dtype=self.compute_dtype))
         if all(w is None for w in (self.cell_bias_weight, self.input_gate_bias_weight)):
             return None
-        bias = ops.concatenate(parts, axis=-1)
-        if self.trials is None:
-            return bias
-        return ops.repeat(bias, batch_rows // self.trials, axis=0)
+        return ops.concatenate(parts, axis=-1)
 
     def project_inputs(self, inputs):
         """net contributions of the inputs and biases: (B, [L,] in) → (B, [L,] units). Hoistable out of time."""
@@ -318,7 +322,10 @@ class LSTM1997(keras.layers.Layer):
     """Hochreiter & Schmidhuber (1997) LSTM layer: :class:`LSTM1997Cell` run over a sequence.
 
     Same arguments as :class:`LSTM1997Cell`, plus ``return_sequences`` (False: the cell outputs y^c at each
-    sequence's last real step; True: at every step). The input projection of all steps is one matmul before
+    sequence's last real step; True: at every step) and ``fast_path`` (True: on JAX with the truncated gradient,
+    the forward scan and a closed-form backward without a pass through time, ``fast_jax``; otherwise, and with
+    False, the generic ``keras.ops`` loop below, which every backend runs; both give the same numbers to float
+    tolerance, tests/test_h97_fast_path.py). The input projection of all steps is one matmul before
     the time loop; only the recurrent part runs inside ``keras.ops.scan``. A mask (B, L) freezes the states
     on padded steps, so the last state is the one at each sequence's own end.
 
@@ -335,11 +342,12 @@ class LSTM1997(keras.layers.Layer):
         ])
     """
 
-    def __init__(self, blocks: int, return_sequences: bool = False, **kwargs):
+    def __init__(self, blocks: int, return_sequences: bool = False, fast_path: bool = True, **kwargs):
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in CELL_ARGS}
         super().__init__(**kwargs)
         self.cell = LSTM1997Cell(blocks, **cell_kwargs, name="cell")
         self.return_sequences = return_sequences
+        self.fast_path = bool(fast_path)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -348,7 +356,15 @@ class LSTM1997(keras.layers.Layer):
     def compute_mask(self, inputs, mask=None):
         return mask if self.return_sequences else None
 
+    def uses_fast_path(self) -> bool:
+        """Whether ``call`` takes the JAX fast path (``fast_jax``): asked for, JAX backend, truncated gradient."""
+        return self.fast_path and self.cell.truncate_gradient and keras.backend.backend() == "jax"
+
     def call(self, inputs, mask=None, training=False):
+        if self.uses_fast_path():
+            from . import fast_jax
+
+            return fast_jax.call(self.cell, inputs, mask, self.return_sequences)
         cell = self.cell
         projected = cell.project_inputs(inputs)  # (B, L, units), hoisted out of the loop
         states = cell.get_initial_state(ops.shape(inputs)[0])
@@ -386,6 +402,7 @@ class LSTM1997(keras.layers.Layer):
         return {
             **super().get_config(),
             "return_sequences": self.return_sequences,
+            "fast_path": self.fast_path,
             **{k: cell_config[k] for k in CELL_ARGS},
         }
 
