@@ -1,4 +1,4 @@
-"""The ``lstm-hist`` command: list · describe · run · report · cite · bench · data.
+"""The ``lstm-hist`` command: list · describe · run · campaign · report · cite · evaluate · bench · data.
 
 The backend is selected (``KERAS_BACKEND``) before any command touches Keras, which is why every import of a
 module that may pull in Keras happens inside the command functions. A :class:`UserError` becomes one
@@ -33,8 +33,10 @@ examples:
   lstm-hist run                               # the default: hochreiter1997/adding_t100, JAX on CPU
   lstm-hist run adding_t100 --smoke           # a seconds-long end-to-end check of the same config
   lstm-hist run adding_t100 --trials 3 --set protocol.max_sequences=100000
+  lstm-hist campaign --paper chung2014 --seeds 0-4  # rows × seeds on Ray; run again to continue
   lstm-hist report                            # regenerate docs/results.md from results/
   lstm-hist cite hochreiter1997 --bibtex
+  lstm-hist evaluate results/<paper>/<record>.json   # recompute its test metrics from the kept weights
 """
 
 
@@ -181,8 +183,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
-    from lstm_hist.registry import citation, format_citation
+    from lstm_hist.cite import cite_result, find_record
+    from lstm_hist.registry import citation, format_citation, papers
 
+    record = None if args.paper in papers() else find_record(args.paper, args.runs)
+    if record is not None:  # a result: both BibTeX entries and the sentence to paste
+        print(cite_result(record))
+        return 0
+    if args.paper not in papers():
+        print(f"(no completed record of {args.paper} under {args.runs}/: the paper's citation)", file=sys.stderr)
     _, bibtex = citation(args.paper)
     print(bibtex if args.bibtex else format_citation(bibtex))
     return 0
@@ -304,12 +313,21 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("cite", help="print a paper's citation", formatter_class=fmt_class,
-                       description="Print the citation of a paper.\n\nexamples:\n"
-                                   "  lstm-hist cite hochreiter1997\n  lstm-hist cite adding_t100 --bibtex")
-    p.add_argument("paper", metavar="PAPER_OR_ID", help="paper key (e.g. hochreiter1997) or experiment id")
+    p = sub.add_parser("cite", help="print a paper's citation, or a result's", formatter_class=fmt_class,
+                       description="Print the citation of a paper; for a run record (or a row id with a completed "
+                                   "record under --runs) the paper's and the package's BibTeX and one sentence "
+                                   "with the number, the row, the record, the commit and the environment.\n\n"
+                                   "examples:\n  lstm-hist cite hochreiter1997\n  lstm-hist cite adding_t100\n"
+                                   "  lstm-hist cite results/hochreiter1997/adding_t100-20261127T051948.json")
+    p.add_argument("paper", metavar="PAPER_ID_OR_RECORD",
+                   help="paper key (e.g. hochreiter1997), experiment id, or a record file")
+    p.add_argument("--runs", default="results", help="where a row id's latest record is looked up (default: results/)")
     p.add_argument("--bibtex", action="store_true", help="BibTeX instead of a one-line citation")
     p.set_defaults(func=cmd_cite)
+
+    from lstm_hist.evaluate import register as register_evaluate
+
+    register_evaluate(sub, fmt_class, _add_backend)
 
     p = sub.add_parser("bench", help="time a few updates and estimate the full run", formatter_class=fmt_class,
                        description="Time a few updates of an experiment's protocol and print the estimate.\n\n"
@@ -324,6 +342,14 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--save", action="store_true", help="also write <out>/estimates/<paper>.<row>.json for the report")
     p.add_argument("--out", default="results", help="where --save writes (default: results/)")
     p.set_defaults(func=cmd_bench)
+
+    from lstm_hist.campaign.cli import register as register_campaign
+
+    register_campaign(sub, _add_backend, _add_overrides)
+
+    from lstm_hist.gradients.cli import register as register_gradients
+
+    register_gradients(sub)
 
     if with_data:
         _register_data(sub)

@@ -34,6 +34,7 @@ TOP_LEVEL_KEYS = (
     "model",
     "protocol",
     "reported",
+    "tolerance",
     "smoke",
     "command",
     "expected_wall_time",
@@ -82,6 +83,10 @@ def load_config(path: str | Path) -> dict:
         if not isinstance(cfg[key], dict):
             raise ConfigError(f"{path}: {key!r} must be a mapping, got {type(cfg[key]).__name__}")
     _check_comparisons(cfg["reported"].get(COMPARISONS), path)
+    if "tolerance" in cfg:  # how the scorecard judges this row (lstm_hist.tolerance): checked like the rest
+        from lstm_hist.tolerance import check_tolerance
+
+        cfg["tolerance"] = check_tolerance(cfg["tolerance"], str(path), allow_null=True)
     smoke = cfg.get("smoke")
     if smoke is not None:
         if not isinstance(smoke, dict):

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 import lstm_hist
+from lstm_hist.lock import lock_provenance
 
 BACKEND_PACKAGES = {"jax": ("jax", "jaxlib"), "tensorflow": ("tensorflow",), "torch": ("torch",)}
 
@@ -136,6 +137,7 @@ def provenance(
         "commit": commit,
         "dirty": dirty,
         "versions": versions(backend),
+        "constraints": lock_provenance(repo_root()),  # the pinned environment (lstm_hist.lock)
         "backend": backend,
         "device": device(backend),
         "cpu": cpu_description(),

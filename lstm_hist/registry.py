@@ -65,8 +65,19 @@ def all_ids() -> list[str]:
 
 
 def papers() -> list[str]:
-    """Every paper key (folder under configs/) that holds at least one config."""
-    return sorted({exp_id.split("/", 1)[0] for exp_id in all_ids()})
+    """Every paper key: a folder under configs/ that holds at least one config, or a package under
+    reproductions/ (a paper with no table rows of its own, like cho2014, still has a citation)."""
+    return sorted({exp_id.split("/", 1)[0] for exp_id in all_ids()} | set(_paper_packages()))
+
+
+def _paper_packages() -> list[str]:
+    """Sub-packages of ``reproductions`` (found on disk, not imported: listing must not pull in Keras)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("reproductions")
+    roots = list(spec.submodule_search_locations or []) if spec is not None else []
+    return [p.name for root in roots for p in Path(root).iterdir()
+            if (p / "__init__.py").is_file() and not p.name.startswith(("_", "."))]
 
 
 def resolve_id(name: str) -> str:
@@ -122,6 +133,7 @@ def list_experiments(paper: str | None = None) -> list[dict[str, Any]]:
                 "section": cfg.get("section"),
                 "experiment": cfg.get("experiment"),
                 "reported": cfg.get("reported") or {},
+                "tolerance": cfg.get("tolerance") or {},
                 "command": cfg.get("command"),
                 "expected_wall_time": cfg.get("expected_wall_time"),
                 "path": str(path),
@@ -199,3 +211,25 @@ def format_citation(bibtex: str) -> str:
         pages = f", {fields['pages'].replace('--', '–')}" if fields.get("pages") else ""
         parts.append(f"{venue} {vol}{num}{pages}.".replace(" .", "."))
     return " ".join(parts)
+
+
+def paper_hooks(attribute: str) -> dict[str, object]:
+    """``{paper: reproductions.<paper>.<attribute>}`` for every paper package that defines ``attribute``.
+
+    Papers are the packages under ``reproductions/`` (a paper without configs, like cho2014, still counts);
+    optional hooks such as ``GRADIENT_UNITS`` are read this way so the shared layer never imports a paper itself.
+    """
+    import pkgutil
+
+    try:
+        package = importlib.import_module("reproductions")
+    except ModuleNotFoundError:
+        return {}
+    found = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if not info.ispkg or info.name.startswith("_"):
+            continue
+        value = getattr(import_paper_module(info.name), attribute, None)
+        if value is not None:
+            found[info.name] = value
+    return found

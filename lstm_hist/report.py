@@ -14,11 +14,12 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lstm_hist import records
+from lstm_hist import config_drift, records, seed_stats
 from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
 from lstm_hist.runner import fmt, trial_values
+from lstm_hist.scorecard import record_anchor, scorecard_lines
 
 SHOWN_STATUSES = ("completed", "interrupted")
 
@@ -48,7 +49,8 @@ def select_records(loaded: list[tuple[Path, dict]]) -> dict[str, tuple[Path, dic
     (no smoke runs). A run with overrides is a separate, labelled row, never a replacement of the paper's."""
     best: dict[str, tuple[Path, dict]] = {}
     for path, record in loaded:
-        if record.get("kind") == "estimate" or record.get("smoke") or record.get("status") not in SHOWN_STATUSES:
+        if record.get("kind") in ("estimate", "gradients") or record.get("smoke") \
+                or record.get("status") not in SHOWN_STATUSES:
             continue
         if EXPLORATIONS in path.parts:  # diagnostics cited from docs/deviations.md, not table rows
             continue
@@ -90,7 +92,9 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
     runs_dirs = [Path(d) for d in (runs_dir if isinstance(runs_dir, (list, tuple)) else [runs_dir])]
     out = Path(out)
     out_dir = out.parent
-    chosen = select_records([loaded for d in runs_dirs for loaded in records.load_records(d)])
+    loaded = [item for d in runs_dirs for item in records.load_records(d)]
+    chosen = select_records(loaded)
+    over_seeds = seed_stats.latest_per_seed([(p, r) for p, r in loaded if EXPLORATIONS not in p.parts])
     estimates = {k: v for d in runs_dirs if (d / "estimates").is_dir() for k, v in load_estimates(d).items()}
     configs = _registry_entries()
     # natural order, so MLP2 comes before MLP10 and T=500 before T=1000
@@ -108,6 +112,10 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
         "when no completed one exists). Deviations from the papers: [deviations.md](deviations.md).",
         "",
     ]
+    current = config_drift.current_configs(configs)
+    stale = {path: changes for path, record in chosen.values()
+             if record["id"] in current and (changes := config_drift.drift(record, current[record["id"]]))}
+    lines += scorecard_lines(chosen, configs, out_dir, stale)
     by_paper: dict[str, dict[str, list[tuple[Path, dict]]]] = defaultdict(lambda: defaultdict(list))
     for key, (path, record) in sorted(chosen.items(), key=lambda kv: (order.get(kv[1][1]["id"], 1e9), kv[0])):
         paper = record.get("paper") or record["id"].split("/", 1)[0]
@@ -117,7 +125,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
         lines += [f"## {paper}", ""]
         for table, entries in sorted(by_paper[paper].items(), key=lambda kv: _table_order(kv[0])):
             lines += [f"### {table}", ""]
-            lines += _table(entries, out_dir)
+            lines += _table(entries, out_dir, over_seeds, stale)
             lines.append("")
             lines += _comparison_table(_table_comparisons(configs, paper, table))
         lines += _paper_notes(paper, [r for t in by_paper[paper].values() for _, r in t])
@@ -167,7 +175,8 @@ def _paper_numbers(record: dict) -> tuple[dict, str | None]:
     return paper_metrics(record.get("reported")), reference_note(record.get("reported"))
 
 
-def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
+def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | None = None,
+           stale: dict[Path, list[str]] | None = None) -> list[str]:
     keys: list[str] = []
     notes: list[str] = []
     for _, record in entries:
@@ -190,11 +199,17 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
         label = record.get("row") or record["id"]
         if record.get("overrides"):
             label = f"{label} [{', '.join(record['overrides'])}]"
+        paper_label = _record_label(record)
+        if paper_label is None and (stale or {}).get(path):  # the paper's own label already says what changed
+            paper_label = f"*({config_drift.drift_text(stale[path])})*"
+        label = " ".join(filter(None, (label, paper_label)))
         if record.get("status") == "interrupted":
             label = f"{label} *(interrupted)*"
         cells = [label]
         for key in keys:
-            cells += [fmt(reported.get(key)) + mark if key in reported else "", fmt(metrics.get(key))]
+            cells += [fmt(reported.get(key)) + mark if key in reported else "",
+                      seed_stats.report_cell((over_seeds or {}).get(seed_stats.row_key(record)), key,
+                                             metrics.get(key), fmt)]
         trials = record.get("trials") or []
         n_trials = len(trials) or (record.get("config") or {}).get("protocol", {}).get("trials")
         cells.append(fmt(n_trials))
@@ -208,7 +223,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path) -> list[str]:
             format_duration((record.get("run") or {}).get("train_seconds_total") or prov.get("wall_seconds")),  # all segments
             (prov.get("end") or "")[:10] or "—",
             commit_text,
-            f"[{path.name}]({_link(path, out_dir)})",
+            f'[{path.name}]({_link(path, out_dir)})<a id="{record_anchor(path)}"></a>',  # the scorecard links here
         ]
         lines.append("| " + " | ".join(_md(c) for c in cells) + " |")
     if notes:
@@ -229,6 +244,12 @@ def _paper_hook(paper: str, name: str):
         return None
     hook = getattr(module, name, None)
     return hook if callable(hook) else None
+
+
+def _record_label(record: dict) -> str | None:
+    """What a paper module adds to a row's label (``record_label(record)``, e.g. Bengio's "earlier data")."""
+    hook = _paper_hook(record.get("paper") or record["id"].split("/", 1)[0], "record_label")
+    return hook(record) if hook else None
 
 
 def _paper_notes(paper: str, recs: list[dict]) -> list[str]:

@@ -19,7 +19,9 @@ from lstm_hist.backend import current_backend
 from lstm_hist.config import apply_overrides, apply_smoke, paper_metrics
 from lstm_hist.errors import ConfigError, UserError
 from lstm_hist.progress import ProgressLine, silent
+from lstm_hist.progress_file import tee as tee_progress_file
 from lstm_hist.registry import load
+from lstm_hist.weights import keep_final_weights
 
 
 def resolve(exp_id: str, *, smoke: bool = False, trials: int | None = None, overrides: Iterable[str] = ()):
@@ -183,7 +185,7 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fing
                 seed=seed,
                 workdir=workdir,
                 resume=resume,
-                progress=callback,
+                progress=tee_progress_file(callback),  # also to $LSTM_HIST_PROGRESS_FILE: a campaign's live view
             )
     except UserError:
         raise  # e.g. missing data: the user fixes it; there is no run to record
@@ -216,6 +218,9 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fing
         "trials": result.per_trial(),
         "repeated_sequences": int(getattr(result, "repeated_sequences", 0) or 0),
     }
+    kept = keep_final_weights(out_path, result)  # <record stem>.weights.npz, for `lstm-hist evaluate`
+    if kept is not None:
+        record["final_weights"] = kept  # names its file, so a record renamed on a clash still finds it
     out_path = finish(record)
     print_summary(record, out_path, stdout)
     if record["status"] == "interrupted":
@@ -327,10 +332,14 @@ def print_summary(record: dict, path: Path, stream: TextIO) -> None:
 def print_verdicts(record: dict, stream: TextIO) -> None:
     """One verdict line per number the paper reports, and where docs/deviations.md discusses the row."""
     from lstm_hist.deviations import pointer
-    from lstm_hist.verdict import DEFAULT_TOLERANCE, verdicts
+    from lstm_hist.tolerance import record_verdicts
 
-    for one in verdicts(record.get("metrics") or {}, record.get("reported"), DEFAULT_TOLERANCE):
+    judged = record_verdicts(record)  # the scorecard's rule, so the run and docs/results.md agree
+    for one in judged:
         print(f"verdict: {one.text}", file=stream)
+    if not judged:
+        print("verdict: none (no tolerance in configs/<paper>/_paper.yaml or the row covers these numbers, "
+              "or the paper's numbers are on other data)", file=stream)
     print(pointer(record.get("paper") or record["id"].split("/", 1)[0], record.get("section")), file=stream)
 
 

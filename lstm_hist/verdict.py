@@ -1,10 +1,17 @@
 """One verdict per headline metric: is our number within the paper's, and by what ratio.
 
-A finished run used to end with the paper's 74,000 beside our 477,275 and no word on what that means. A verdict
-says it in one line: within or outside a relative tolerance of the paper's number, with ours/paper. The tolerance is
-the caller's (a per-paper default with a per-row override lives in the configs); :data:`DEFAULT_TOLERANCE` is only
-the fallback. A metric the run did not measure, a paper number that is not a number, or a paper number on other
-data (``reported.reference_only``) gets ``within=None``: no verdict is better than a wrong one.
+Used by the scorecard at the top of docs/results.md and at the end of ``lstm-hist run``, so both say the same.
+A tolerance bounds the ratio ours / paper:
+
+* a number ``r`` means ±r relative: ``0.05`` is ``|ours − paper| ≤ 0.05·|paper|``;
+* a pair ``[low, high]`` bounds the ratio directly, ``None`` leaving a side open: ``[0.5, 2.0]`` is "within a
+  factor 2", ``[1.0, None]`` is "at least the paper's" (a success rate).
+
+The pair is tested as ``low·paper ≤ ours ≤ high·paper`` (for the positive numbers papers print), so a paper value
+of 0 (no test sequence wrong) is judged too: with a finite ``high`` only 0 is within. The tolerances live with the
+paper's numbers in the configs (:mod:`lstm_hist.tolerance`); :data:`DEFAULT_TOLERANCE` is only the fallback. A metric
+the run did not measure, a paper number that is not a number, or a paper number on other data
+(``reported.reference_only``) gets ``within=None``: no verdict is better than a wrong one.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from lstm_hist.config import paper_metrics, reference_note
 
 DEFAULT_TOLERANCE = 0.25  # |ours - paper| <= 25% of |paper| counts as agreeing, unless a config says otherwise
 
+Bounds = tuple[float | None, float | None]
+
 
 @dataclasses.dataclass(frozen=True)
 class Verdict:
@@ -26,6 +35,39 @@ class Verdict:
     ratio: float | None  # ours / paper; None when either is missing or the paper's is 0
     within: bool | None  # None: no verdict possible (not measured, not a number, other data)
     text: str
+
+
+def bounds(tolerance: Any) -> Bounds:
+    """``(low, high)`` ratio bounds from a tolerance (a relative number or a pair); ValueError if malformed."""
+    if isinstance(tolerance, bool):
+        raise ValueError(f"a tolerance is a number or [low, high], got {tolerance!r}")
+    if isinstance(tolerance, (int, float)):
+        if not 0 <= tolerance < 1:
+            raise ValueError(f"a relative tolerance must be in [0, 1), got {tolerance!r}")
+        return (1.0 - float(tolerance), 1.0 + float(tolerance))
+    if isinstance(tolerance, (list, tuple)) and len(tolerance) == 2:
+        low, high = tolerance
+        for side in (low, high):
+            if side is not None and (isinstance(side, bool) or not isinstance(side, (int, float)) or side < 0):
+                raise ValueError(f"ratio bounds must be non-negative numbers or null, got {list(tolerance)!r}")
+        if low is None and high is None:
+            raise ValueError("ratio bounds [null, null] judge nothing; give at least one side")
+        if low is not None and high is not None and low > high:
+            raise ValueError(f"ratio bounds need low <= high, got {list(tolerance)!r}")
+        return (None if low is None else float(low), None if high is None else float(high))
+    raise ValueError(f"a tolerance is a number (±relative) or [low, high] bounds on ours/paper, got {tolerance!r}")
+
+
+def describe(tolerance: Any) -> str:
+    """``±5%``, ``[0.5×, 2×]``, ``≥ 1×`` — how a tolerance reads, always followed by "the paper"."""
+    if isinstance(tolerance, (int, float)) and not isinstance(tolerance, bool):
+        return f"±{tolerance:.0%}" if round(tolerance * 100, 6).is_integer() else f"±{100 * tolerance:g}%"
+    low, high = bounds(tolerance)
+    if high is None:
+        return f"≥ {low:g}×"
+    if low is None:
+        return f"≤ {high:g}×"
+    return f"[{low:g}×, {high:g}×]"
 
 
 def _number(value: Any) -> float | None:
@@ -41,8 +83,9 @@ def _fmt(value: Any) -> str:
     return fmt(value)
 
 
-def verdict(metric: str, ours: Any, paper: Any, tolerance: float = DEFAULT_TOLERANCE) -> Verdict:
-    """The verdict on one metric: within when ``|ours - paper| <= tolerance * |paper|``."""
+def verdict(metric: str, ours: Any, paper: Any, tolerance: Any = DEFAULT_TOLERANCE) -> Verdict:
+    """The verdict on one metric under ``tolerance`` (see the module docstring)."""
+    low, high = bounds(tolerance)
     mine, theirs = _number(ours), _number(paper)
     if theirs is None:
         return Verdict(metric, mine, paper, None, None,
@@ -51,21 +94,31 @@ def verdict(metric: str, ours: Any, paper: Any, tolerance: float = DEFAULT_TOLER
         return Verdict(metric, None, theirs, None, None,
                        f"{metric}: no verdict, this run has no value for it (paper {_fmt(paper)})")
     ratio = mine / theirs if theirs != 0 else None
-    within = abs(mine - theirs) <= tolerance * abs(theirs)
+    if isinstance(tolerance, (int, float)):
+        within = abs(mine - theirs) <= tolerance * abs(theirs)
+    else:
+        within = (low is None or mine >= low * theirs) and (high is None or mine <= high * theirs)
     ratio_text = f"ours/paper {ratio:.3g}" if ratio is not None else "the paper's value is 0"
     where = "within" if within else "outside"
     return Verdict(metric, mine, theirs, ratio, within,
-                   f"{metric}: {where} ±{tolerance:.0%} of the paper — ours {_fmt(ours)}, paper {_fmt(paper)} "
+                   f"{metric}: {where} {describe(tolerance)} of the paper — ours {_fmt(ours)}, paper {_fmt(paper)} "
                    f"({ratio_text})")
 
 
-def verdicts(metrics: dict, reported: dict | None, tolerance: float = DEFAULT_TOLERANCE) -> list[Verdict]:
-    """A verdict per number the paper reports for the row (in the config's order). On a row whose paper numbers
-    come from other data (``reference_only``) each verdict is withheld (``within=None``) but keeps its ratio."""
+def verdicts(metrics: dict, reported: dict | None, tolerance: Any = DEFAULT_TOLERANCE) -> list[Verdict]:
+    """A verdict per number the paper reports for the row (in the config's order). ``tolerance`` is one tolerance
+    for every number, or ``{metric: tolerance}`` (then only those metrics are judged: a row's rules from
+    :func:`lstm_hist.tolerance.row_rules`). On a row whose paper numbers come from other data
+    (``reference_only``) each verdict is withheld (``within=None``) but keeps its ratio."""
     note = reference_note(reported)
     out = []
     for key, paper in paper_metrics(reported).items():
-        one = verdict(key, (metrics or {}).get(key), paper, tolerance)
+        if isinstance(tolerance, dict):
+            if key not in tolerance:
+                continue
+            one = verdict(key, (metrics or {}).get(key), paper, tolerance[key])
+        else:
+            one = verdict(key, (metrics or {}).get(key), paper, tolerance)
         if note and one.within is not None:
             ratio = f" (ours/paper {one.ratio:.3g})" if one.ratio is not None else ""
             text = (f"{key}: no verdict, the paper's number is on other data — ours {_fmt(one.ours)}, "

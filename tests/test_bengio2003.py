@@ -16,6 +16,7 @@ SHARED_BROWN = Path(__file__).resolve().parents[1].parent / "shared" / "data" / 
 needs_brown = pytest.mark.skipif(not SHARED_BROWN.exists(), reason="shared/data/brown/brown.zip not present")
 
 TOY = np.array([0, 1, 0, 1, 0, 2, 0, 1])  # V = 4: word 3 never occurs
+CURRENT_TASK = {"vocab_counts": "stream", "separators": True}  # the configs' data preparation (data_rule)
 
 
 # ------------------------------------------------------------------------------------------------ n-grams
@@ -196,10 +197,10 @@ def test_nplm_protocol_rejects_what_the_paper_does_not_do():
 def test_brown_preparation_scores_every_valid_and_test_token():
     from reproductions.bengio2003.data import brown_windows, prepare_brown
 
-    stream = prepare_brown()
-    assert stream.bounds == (800_000, 1_000_000, 1_161_192) and stream.vocab_size == 14_114
+    stream = prepare_brown()  # the default: separator marks in, rare words counted over the whole stream
+    assert stream.bounds == (800_000, 1_000_000, 1_177_359) and stream.vocab_size == 17_907
     data = brown_windows(order=5)
-    assert [len(data[p][1]) for p in ("train", "valid", "test")] == [799_996, 200_000, 161_192]
+    assert [len(data[p][1]) for p in ("train", "valid", "test")] == [799_996, 200_000, 177_359]
     context, target = data["valid"]
     assert context[0].tolist() == stream.ids[799_996:800_000].tolist() and target[0] == stream.ids[800_000]
 
@@ -210,12 +211,21 @@ def test_data_stats_brown_prints_split_sizes_and_vocabulary(capsys):
 
     assert main(["data", "stats", "brown", "--json"]) == 0
     rows = {row["quantity"]: (row["ours"], row["paper"]) for row in json.loads(capsys.readouterr().out)}
-    assert rows["tokens in the stream"] == (1_161_192, 1_181_041)
-    assert rows["test tokens (rest)"] == (161_192, 181_041)
-    assert rows["|V|, frequency >= 4 in train, + <unk>"] == (14_114, 16_383)
-    # the later genres (valid/test) are easier: docs/deviations.md N7 leans on these numbers
-    unigram = {p: rows[f"unigram perplexity of {p} (add-one, train counts)"][0] for p in ("train", "valid", "test")}
-    assert unigram == {"train": 724.3, "valid": 534.1, "test": 525.3}
+    assert rows["texts (<text> marks)"][0] == 500 and rows["paragraphs (<p> marks)"][0] == 15_667
+    marked, bare = "with marks (default)", "bare words"
+    assert rows[f"{marked}: tokens"] == (1_177_359, 1_181_041)
+    assert rows[f"{marked}: test tokens"] == (177_359, 181_041)
+    assert rows[f"{marked}: distinct types (case kept)"] == (56_059, 47_578)
+    assert rows[f"{marked}, counted over the whole stream: |V| (freq >= 4, + <unk>)"] == (17_907, 16_383)
+    assert rows[f"{marked}, counted over train only: |V| (freq >= 4, + <unk>)"] == (14_039, 16_383)
+    assert rows[f"{bare}: tokens"] == (1_161_192, 1_181_041)
+    assert rows[f"{bare}, counted over the whole stream: |V| (freq >= 4, + <unk>)"][0] == 17_905  # issue 15's figure
+    assert rows[f"{bare}, counted over train only: |V| (freq >= 4, + <unk>)"][0] == 14_114  # the earlier default
+    shares = {p: rows[f"{marked}, counted over the whole stream: <unk> share of {p}"][0] for p in ("train", "valid", "test")}
+    assert shares == {"train": 0.0488, "valid": 0.0424, "test": 0.0431}
+    # with the whole-stream vocabulary valid/test are no easier than train for a unigram (docs/deviations.md N7)
+    unigram = {p: rows[f"{marked}: unigram perplexity of {p} (add-one, train counts)"][0] for p in ("train", "valid", "test")}
+    assert unigram == {"train": 783.3, "valid": 865.1, "test": 831.0}
 
 
 def test_every_table1_row_has_a_valid_config_with_the_papers_numbers():
@@ -233,9 +243,16 @@ def test_every_table1_row_has_a_valid_config_with_the_papers_numbers():
     for exp_id in expected:
         _, _, _, cfg = load(exp_id)  # validates every block against its target's signature
         assert cfg.get("smoke"), exp_id
+        # the paper's reading is every row's default, stated in the config (data_rule reads a missing key as the
+        # earlier behaviour, so an implicit default would mislabel the record)
+        assert (cfg["task"]["vocab_counts"], cfg["task"]["separators"]) == ("stream", True), exp_id
         if cfg["experiment"] == "nplm":
             assert cfg["task"]["order"] == cfg["model"]["order"]
             assert cfg["protocol"]["mixture_weight"] == (0.5 if int(exp_id.split("mlp")[1]) % 2 == 0 else 0.0)
+            assert cfg["model"]["vocab_size"] == 17_907, exp_id  # what the preparation gives (checked at run time)
+            # early stopping on validation decides, not the cap (docs/deviations.md N6, N7)
+            assert cfg["protocol"]["epochs"] >= 100 and cfg["protocol"]["early_stopping_patience"] >= 1, exp_id
+            assert cfg["protocol"]["restore_best_weights"] is True, exp_id
 
 
 def test_unknown_config_key_is_rejected(tmp_path):
@@ -258,10 +275,10 @@ def test_smoke_runs_through_the_cli(tmp_path, capsys):
     records = {p.name.split(".")[0]: json.loads(p.read_text()) for p in (tmp_path / "bengio2003").glob("*.json")}
     ngram, mix = records["del_int"], records["mlp2"]
     assert ngram["status"] == mix["status"] == "completed"
-    assert 1.0 < ngram["metrics"]["valid_perplexity"] < 400  # smoke |V| = 814 on 20,000 training words
+    assert 1.0 < ngram["metrics"]["valid_perplexity"] < 400  # smoke |V| = 1,172 on a 30,000-token stream
     m = mix["metrics"]
     assert m["valid_perplexity"] == m["mix_valid_perplexity"] and m["net_valid_perplexity"] > 1.0
-    assert m["weights"] == 211 * (1 + 5 * 60 + 50) + 50 * (1 + 4 * 60)  # the §2 formula at the smoke |V|
+    assert m["weights"] == 359 * (1 + 5 * 60 + 50) + 50 * (1 + 4 * 60)  # the §2 formula at the smoke |V|
 
 
 def test_apnews_is_read_from_a_user_supplied_folder(tmp_path, capsys):
@@ -289,16 +306,17 @@ def test_apnews_is_read_from_a_user_supplied_folder(tmp_path, capsys):
 @pytest.mark.slow
 @needs_brown
 def test_full_brown_baselines_reproduce_the_recorded_numbers():
-    """Regression pin of the committed baseline records (results/bengio2003/kn3-*, del_int-*), full split."""
+    """Regression pin of the committed baseline records (results/bengio2003/kn3-20261130T040109.json,
+    del_int-20261130T040040.json), full split, the configs' preparation."""
     from reproductions.bengio2003.data import prepare_brown
 
     stream = prepare_brown()
     train = stream.ids[:800_000]
     kn3 = KneserNey(3, stream.vocab_size).fit(train)
-    assert perplexity_of(kn3.prob(*stream.windows("valid", 3))) == pytest.approx(209.551335, rel=1e-6)
+    assert perplexity_of(kn3.prob(*stream.windows("valid", 3))) == pytest.approx(332.348321, rel=1e-6)
     di = DeletedInterpolation(stream.vocab_size).fit(train, *stream.windows("valid", 3))
-    assert perplexity_of(di.prob(*stream.windows("test", 3))) == pytest.approx(216.874781, rel=1e-6)
-    assert perplexity_of(di.prob(*stream.windows("train", 3))) == pytest.approx(30.558533, rel=1e-6)
+    assert perplexity_of(di.prob(*stream.windows("test", 3))) == pytest.approx(330.375161, rel=1e-6)
+    assert perplexity_of(di.prob(*stream.windows("train", 3))) == pytest.approx(30.737917, rel=1e-6)
 
 
 def test_summary_fills_mixture_rows_from_the_odd_rows_record_and_computes_the_caption_ratios(tmp_path):
@@ -308,7 +326,7 @@ def test_summary_fills_mixture_rows_from_the_odd_rows_record_and_computes_the_ca
     folder.mkdir()
     def write(name, exp_id, metrics, **extra):
         record = {"id": exp_id, "status": "completed", "smoke": False, "metrics": metrics,
-                  "provenance": {"end": "2026-01-01T00:00:00"}, **extra}
+                  "provenance": {"end": "2026-01-01T00:00:00"}, "config": {"task": CURRENT_TASK}, **extra}
         (folder / f"{name}.json").write_text(json.dumps(record))
     write("mlp1-1", "bengio2003/mlp1", {"train_perplexity": 150.0, "valid_perplexity": 250.0,
                                         "test_perplexity": 240.0, "mix_valid_perplexity": 225.0,
@@ -333,7 +351,7 @@ def test_report_notes_recompute_the_papers_headline_ratios_from_the_configs():
     text = "\n".join(report_notes([]))  # no records: only the paper's line, from Table 1's printed numbers
     assert "**paper**" in text and "MLP10, test 252" in text
     assert "(+24% relative to the network)" in text and "deleted interpolation +33%" in text
-    assert "**ours**" not in text
+    assert "- **ours**: best network" not in text and "no ratio yet" in text
 
 
 def test_report_notes_say_whether_the_networks_stopped_early_or_at_their_cap():
@@ -341,7 +359,7 @@ def test_report_notes_say_whether_the_networks_stopped_early_or_at_their_cap():
 
     def record(row, stopped, best, epochs=15, overrides=()):
         return {"id": f"bengio2003/{row.lower()}", "table": "Table 1", "row": row, "status": "completed",
-                "overrides": list(overrides), "reported": {},
+                "overrides": list(overrides), "reported": {}, "config": {"task": CURRENT_TASK},
                 "metrics": {"stopped_early": stopped, "best_epoch": best, "epochs": epochs,
                             "valid_perplexity": 200.0, "test_perplexity": 190.0}}
 
@@ -372,12 +390,13 @@ def test_report_plots_draw_one_curve_per_network_and_skip_mixtures_and_overrides
 
     def record(row, mixture=0.0, overrides=()):
         return {"id": f"bengio2003/{row.lower()}", "table": "Table 1", "row": row, "status": "completed",
-                "overrides": list(overrides), "config": {"protocol": {"mixture_weight": mixture}},
+                "overrides": list(overrides),
+                "config": {"task": CURRENT_TASK, "protocol": {"mixture_weight": mixture}},
                 "metrics": {"stopped_early": False, "valid_perplexity": 200.0},
                 "trials": [{"history": {"val_loss": [6.0, 5.5, 5.3]}}]}
 
     kn3 = {"id": "bengio2003/kn3", "table": "Table 1", "row": "KN3", "status": "completed",
-           "metrics": {"valid_perplexity": 210.0}}
+           "config": {"task": CURRENT_TASK}, "metrics": {"valid_perplexity": 210.0}}
     drawn = []
     original = plt.Axes.plot
     monkeypatch.setattr(plt.Axes, "plot", lambda self, *a, **k: drawn.append(k.get("label")) or original(self, *a, **k))
@@ -393,7 +412,7 @@ def test_report_notes_read_a_mixture_row_without_its_own_record_from_the_row_bef
     from reproductions.bengio2003.summary import report_notes
 
     mlp3 = {"id": "bengio2003/mlp3", "table": "Table 1", "row": "MLP3", "status": "completed", "overrides": [],
-            "reported": {}, "metrics": {"stopped_early": True, "best_epoch": 3, "epochs": 5,
+            "reported": {}, "config": {"task": CURRENT_TASK}, "metrics": {"stopped_early": True, "best_epoch": 3, "epochs": 5,
                                         "valid_perplexity": 230.0, "test_perplexity": 222.0,
                                         "mix_valid_perplexity": 196.25, "mix_test_perplexity": 187.75}}
     text = "\n".join(report_notes([mlp3]))

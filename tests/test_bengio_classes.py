@@ -149,9 +149,16 @@ def test_class_ngram_hand_computed_bigram():
     assert model.prob(np.array([[2]]), np.array([0]))[0] == pytest.approx(p_class * 2 / 3)
 
 
-def test_a_vocabulary_word_unseen_in_training_is_a_data_error():
-    with pytest.raises(DataError, match="vocab_counts: train"):
-        ClassNgram(2, 4, np.array([0, 0, 1, 1])).fit(np.array([0, 1, 2, 0, 1, 2]))
+def test_vocabulary_words_unseen_in_training_share_an_extra_class_uniformly():
+    # word 3 and word 4 never occur in training (the whole-stream vocabulary has such words)
+    model = ClassNgram(2, 5, np.array([0, 0, 1, 1, 0])).fit(np.array([0, 1, 2, 0, 1, 2]))
+    assert model.num_classes == 3 and model.classes.tolist() == [0, 0, 1, 2, 2] and model.unseen_words == 2
+    assert model.emission[3] == model.emission[4] == 0.5
+    for history in range(5):
+        p = model.prob(np.full((5, 1), history), np.arange(5))
+        assert p.sum() == pytest.approx(1.0) and p[3] > 0 and p[3] == p[4]
+    with pytest.raises(DataError, match="at least one word seen"):  # a class of unseen words only
+        ClassNgram(2, 4, np.array([0, 0, 1, 1])).fit(np.array([0, 1, 0, 1]))
 
 
 def test_bad_arguments_are_rejected():

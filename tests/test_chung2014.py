@@ -177,8 +177,9 @@ def test_all_twelve_table2_configs_validate_and_carry_the_printed_numbers():
               "musedata_gru": (5.06, 5.99)}
     for exp_id in ids:
         _, path, _, cfg = registry.load(exp_id)
-        assert cfg["protocol"]["weight_noise"] == 0.075 and cfg["protocol"]["clipnorm"] == 1.0
-        assert cfg["protocol"]["optimizer"] == "rmsprop"
+        # §4's noise; the authors' step clip instead of a gradient clip (tests/test_chung_protocol.py)
+        assert cfg["protocol"]["weight_noise"] == 0.075 and cfg["protocol"]["clipnorm"] is None
+        assert cfg["protocol"]["optimizer"] == "rmsprop_momentum" and cfg["protocol"]["momentum_clipping"] == 1.0
         assert set(cfg["reported"]) == {"train_nll", "test_nll"}
         stem = exp_id.split("/")[1]
         if stem in table2:
@@ -239,5 +240,28 @@ def test_ranking_per_data_set_compares_the_paper_order_with_ours():
     assert set(by_set) == {"JSB", "Piano"}  # one unit alone ranks nothing
     assert by_set["JSB"]["paper"] == ["GRU", "LSTM", "tanh"] and by_set["JSB"]["ours"] == ["LSTM", "GRU", "tanh"]
     assert not by_set["JSB"]["holds"] and by_set["Piano"]["holds"] and by_set["Piano"]["reduced"] == ["GRU"]
+    assert by_set["JSB"]["spread"] == "n=1"
     text = "\n".join(report_notes(records))
-    assert "| JSB | GRU < LSTM < tanh | LSTM < GRU < tanh | no |" in text
+    assert ("| JSB | GRU < LSTM < tanh | LSTM 8.58 (n=1) < GRU 8.62 (n=1) < tanh 8.76 (n=1) | no | "
+            "one run per unit: no spread |") in text
+
+
+def test_ranking_pools_seeds_and_checks_the_spread():
+    from reproductions.chung2014.summary import rankings
+
+    def rec(row, paper, ours, **extra):
+        return {"row": row, "status": "completed", "reported": {"test_nll": paper}, "metrics": {"test_nll": ours},
+                **extra}
+
+    records = ([rec("JSB / GRU", 8.54, v) for v in (8.50, 8.60, 8.55)]
+               + [rec("JSB / LSTM", 8.67, v) for v in (8.52, 8.64, 8.58)]
+               + [rec("JSB / tanh", 9.10, v) for v in (9.50, 9.60, 9.55)]
+               + [rec("JSB / tanh", 9.10, 5.0, overrides=["protocol.epochs=2"])]  # another variant: not pooled
+               + [rec("Nott / GRU", 3.23, v) for v in (3.0, 3.1)] + [rec("Nott / tanh", 3.13, v) for v in (3.6, 3.7)])
+    by_set = {r["data_set"]: r for r in rankings(records)}
+    jsb = by_set["JSB"]
+    assert jsb["units"]["tanh"]["n"] == 3 and jsb["units"]["tanh"]["mean"] == pytest.approx(9.55)
+    assert jsb["units"]["GRU"]["sd"] == pytest.approx(0.05)
+    assert jsb["ours"] == ["GRU", "LSTM", "tanh"] and jsb["holds"]
+    assert jsb["spread"] == "within"  # GRU vs LSTM: 0.03 apart, sds 0.05 + 0.06
+    assert by_set["Nott"]["spread"] == "reversed" and not by_set["Nott"]["holds"]

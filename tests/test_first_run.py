@@ -48,6 +48,9 @@ def test_verdicts_follow_the_reported_block_and_withhold_on_other_data():
 
 
 def test_finished_run_prints_a_verdict_per_metric_and_the_deviations_pointer(configs, tmp_path, capsys):
+    # the run judges by the scorecard's rule: the paper's tolerances in configs/<paper>/_paper.yaml
+    (configs / "fakepaper" / "_paper.yaml").write_text(
+        "tolerance: {success_rate: 0.25, sequences_mean: 0.25, weights: 0.25}\n", encoding="utf-8")
     assert cli.main(["run", "adding_t10", "--out", str(tmp_path), "--quiet"]) == 0
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith("verdict: ")]

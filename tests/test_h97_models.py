@@ -89,3 +89,21 @@ def test_every_step_outputs_keep_the_end_of_sequence_net_unchanged():
 def test_output_sees_inputs_needs_every_step_outputs():
     with pytest.raises(ValueError, match="output_sees_inputs"):
         build_network(None, inputs=3, outputs=3, blocks=1, output_sees_inputs=True)
+
+
+def test_input_gate_bias_range_narrows_only_the_random_input_gate_biases():
+    """Erratum 3 (Exp 1): Table 10's igb "r" = [−0.1, 0.1] against the text's [−0.2, 0.2] for every weight."""
+    cfg = dict(inputs=7, outputs=7, blocks=3, block_size=2, cell_bias=False, output_bias=False,
+               output_gate_bias=[-1.0, -2.0, -3.0], init_range=0.2, seed=3)  # fmt: skip
+    plain = build_network(40, **cfg)
+    narrow = build_network(40, **cfg, input_gate_bias_range=0.1)
+    weights = {w.path.split("/")[-1]: np.asarray(w) for w in narrow.trainable_weights}
+    igb = weights["input_gate_bias"]
+    assert np.abs(igb).max() <= 0.1 and np.abs(igb).max() > 0.08
+    assert np.abs(weights["kernel"]).max() > 0.15  # every other weight keeps [−0.2, 0.2]
+    wide = [np.asarray(w) for w in plain.trainable_weights if w.path.endswith("input_gate_bias")][0]
+    assert np.abs(wide).max() > 0.15
+    for a, b in zip(plain.trainable_weights, narrow.trainable_weights):  # the other weights are unchanged
+        if not a.path.endswith("input_gate_bias"):
+            np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert narrow.get_layer("lstm1997").get_config()["input_gate_bias_range"] == 0.1

@@ -86,6 +86,35 @@ def test_fixed_sets_are_disjoint_deterministic_and_the_only_training_data():
         assert all(x[i, b].tobytes() in known for i in range(200))
 
 
+def test_fixed_sets_with_distinct_training_strings():
+    """``task.distinct``: no training string twice, and still no test string in the training set."""
+    task, cfg = EXPERIMENTS["embedded_reber"].task, {"max_length": 50, "distinct": True}
+    protocol = reber_protocol(training_set=256, test_set=256)
+    for train, test in fixed_set_pairs(task, cfg, protocol, seed=1):
+        known = [reber.decode(train.x[i], train.lengths[i]) for i in range(256)]
+        tested = {reber.decode(test.x[i], test.lengths[i]) for i in range(256)}
+        assert len(set(known)) == 256 and len(test.lengths) == 256 and not set(known) & tested
+    plain = fixed_set_pairs(task, {"max_length": 50}, protocol, seed=1)[0][0]
+    assert len({reber.decode(plain.x[i], plain.lengths[i]) for i in range(256)}) < 150
+
+
+def test_exemplar_order_epochs_shows_every_training_string_once_per_epoch():
+    task, cfg = EXPERIMENTS["embedded_reber"].task, {"max_length": 30}
+    protocol = reber_protocol(exemplar_order="epochs")
+    pairs = fixed_set_pairs(task, cfg, protocol, seed=4)
+    data = TrainingData(task, cfg, protocol, 4, online.trial_streams(4, 3, "train"))
+    x = data.draw(100)[0]  # 4 epochs of 24, and 4 strings of the fifth
+    for b in range(3):
+        train = pairs[b % 2][0].x
+        index = [next(i for i in range(24) if np.array_equal(x[k, b], train[i])) for k in range(100)]
+        for e in range(4):  # rows of a set may repeat (the grammar's frequencies): compare as multisets of rows
+            assert sorted(train[i].tobytes() for i in index[24 * e : 24 * e + 24]) == sorted(r.tobytes() for r in train)
+        assert index[:24] != index[24:48]  # a fresh order each epoch
+    np.testing.assert_array_equal(data.draw(30, 70)[0], x[70:])  # a resumed run draws the same exemplars
+    with pytest.raises(Exception, match="exemplar_order"):
+        reber_protocol(exemplar_order="sorted")
+
+
 def test_window_criteria_and_the_start_of_the_successful_run(monkeypatch):
     """'window' solves after `window` successive correct sequences and counts from where they began."""
     # Exp 2c with a lag of 3 and 2 distractors; an all-correct stream is forced by a huge threshold.

@@ -56,6 +56,20 @@ def test_reber_legal_sets_are_the_grammars():
             reber.legal_next(*reber.encode([bad], 12)[:2])
 
 
+def test_reber_distinct_draws_have_no_repeats_and_are_a_pure_function_of_the_rng():
+    def strings(batch):
+        return [reber.decode(batch.x[i], batch.lengths[i]) for i in range(len(batch.lengths))]
+
+    plain = strings(reber.embedded_reber(rng(3), 256))
+    assert len(set(plain)) < 150  # the grammar's own frequencies repeat strings (about 97 different of 256)
+    distinct = strings(reber.embedded_reber(rng(3), 256, distinct=True))
+    assert len(set(distinct)) == 256
+    assert distinct == strings(reber.embedded_reber(rng(3), 256, distinct=True))
+    # first occurrences in draw order: the distinct set begins with the plain draws' first occurrences
+    assert distinct[:20] == list(dict.fromkeys(plain))[:20]
+    assert reber.embedded_reber.max_length(max_length=40, distinct=True) == 40
+
+
 # --- Exp 2 -------------------------------------------------------------------------------------------
 
 

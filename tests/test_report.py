@@ -20,7 +20,9 @@ BASE = {
     "smoke": False,
     "metrics": {"success_rate": 0.9, "sequences_mean": 1500.0},
     "reported": {"success_rate": 1.0, "sequences_mean": 2000},
-    "config": {"protocol": {"trials": 3}},
+    # the fake row's config as conftest writes it (a record of another config is labelled "earlier config")
+    "config": {"experiment": "adding", "task": {"T": 10, "noise": 0.1}, "model": {"units": 4, "activation": "tanh"},
+               "protocol": {"trials": 10, "max_sequences": 5000, "learning_rate": 0.5}},
     "seeds": {"base": 0},
     "trials": [{"sequences": 1000}, {"sequences": 1500}, {"sequences": 2000}],
     "provenance": {"backend": "jax", "device": "cpu: Test CPU, 2 cores", "wall_seconds": 3725.0,
@@ -136,3 +138,17 @@ def test_comparison_methods_are_quoted_under_their_table_not_as_metric_columns(r
     table = out[out.index("Other methods in this table"):]
     assert "| method | weights | success after |" in table
     assert "| RTRL | ≈170 | >5,000,000 |" in table and "| BPTT |  | 1,000 |" in table
+
+
+def test_report_shows_mean_sd_and_n_over_seeds(results, tmp_path):
+    """Completed records of several seeds: the ours cell is their mean ± sd (n); one seed stays a plain value."""
+    records.write_record(results / "fakepaper" / "adding_t10-seed1-x.json",
+                         record(seeds={"base": 1}, metrics={"success_rate": 0.7, "sequences_mean": 2500.0}))
+    records.write_record(results / "fakepaper" / "adding_t10-seed2-x.json",  # another config variant: its own row
+                         record(seeds={"base": 2}, overrides=["protocol.trials=2"]))
+    text = write_report(results, tmp_path / "r.md").read_text()
+    (row,) = [line for line in text.splitlines() if line.startswith("| T=10 |")]
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "0.8 ± 0.141 (n=2)" and cells[4] == "2,000 ± 707 (n=2)"  # seeds 0 and 1, latest of each
+    (variant,) = [line for line in text.splitlines() if line.startswith("| T=10 [protocol.trials=2]")]
+    assert "1,500" in variant and "±" not in variant

@@ -243,9 +243,12 @@ def test_speech_configs_validate_with_table1_sizes_and_ubisoft_numbers_marked_re
         assert cfg["experiment"] == "speech" and cfg["model"]["units"] == units
         assert cfg["task"]["input_samples"] == 20 and cfg["task"]["output_samples"] == 10
         assert cfg["model"]["components"] == 20 and cfg["protocol"]["loss"] == "mog_nll"
-        assert cfg["protocol"]["clipnorm"] == 1.0 and cfg["model"]["init_range"] == 0.1
-        # §4's weight noise everywhere except the tanh row, where it made the first update NaN (docs/deviations.md).
-        assert cfg["protocol"]["weight_noise"] == (0.0 if stem == "fsdd_tanh" else 0.075)
+        # the music rows' authors' protocol carried over (docs/deviations.md, Chung speech)
+        assert cfg["protocol"]["clipnorm"] is None and cfg["protocol"]["optimizer"] == "rmsprop_momentum"
+        assert cfg["protocol"]["lr_candidates"] == 10 and cfg["protocol"]["epochs"] == 500
+        assert cfg["model"]["init_range"] == 0.1 and cfg["model"]["recurrent_init"] == "orthogonal"
+        # §4's weight noise on every row, on the recurrent weight matrices (docs/deviations.md, Chung speech)
+        assert cfg["protocol"]["weight_noise"] == 0.075 and cfg["protocol"]["weight_noise_scope"] == "recurrent"
         assert (cfg["reported"]["train_nll"], cfg["reported"]["test_nll"]) == (train, test)
         assert "Ubisoft A" in cfg["reported"]["reference_only"] and "Ubisoft A" in cfg["table"]
     assert "NEEDS USER DATA" in path.read_text()

@@ -5,7 +5,7 @@
 #
 # Runs `lstm-hist bench ID --save` for each id (each stopped after SECONDS) and, first, the trial-scaling benchmark
 # of the 1997 cell on JAX; packs the estimates and logs into $OUT/gpu_bench.tgz. Same carried files as
-# tools/gpu_runs.sh.
+# tools/gpu_campaign.sh.
 set -u
 limit=$1; shift
 out=${OUT:-/tmp/gpu_out}

@@ -1,4 +1,4 @@
-# Sourced by tools/gpu_runs.sh and tools/gpu_bench.sh on a lent GPU machine (see docs/performance.md,
+# Sourced by tools/gpu_campaign.sh and tools/gpu_bench.sh on a lent GPU machine (see docs/performance.md,
 # "Runs on a lent GPU"): installs the carried wheels, selects JAX, and points git at the carried .devgit so the
 # records and estimates name the commit.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \

@@ -1,10 +1,8 @@
-"""The Brown corpus as a word stream, Bengio et al. (2003) §4 split and rare-word vocabulary.
+"""NLTK's Brown corpus read as words: the stream, its texts and paragraphs, a positional split, a frequency vocabulary.
 
-Bengio et al. use "1,181,041 words": the first 800,000 for training, the next 200,000 for validation, the rest
-for test, with words of frequency ≤ 3 merged into one symbol (|V| = 16,383). NLTK's copy gives 1,161,192
-tokens (no text/paragraph separator marks), so the test part here is 161,192 tokens; the paper does not say
-whether the rare-word count is over the training part or the whole stream — :func:`build_vocab` counts what it
-is given (the training part, in our experiments; see docs/data.md).
+Generic reading only: which split, which rare-word count and which separator marks a paper uses is the paper's
+choice (Bengio et al. 2003: ``reproductions/bengio2003/data.py``). NLTK's copy has 500 texts (one per file) and
+1,161,192 tokens; inside a file, blank lines separate 15,667 paragraphs (blocks of one or more sentence lines).
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ import dataclasses
 import os
 import re
 import zipfile
-from typing import Any, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -24,23 +22,32 @@ from lstm_hist.errors import DataError
 BROWN_TOKENS = 1_161_192
 UNK = "<unk>"
 _TEXT_FILE = re.compile(r"^brown/c[a-r]\d\d$")
+_BLANK_LINES = re.compile(r"\n[ \t]*\n")
+BROWN_TEXTS, BROWN_PARAGRAPHS = 500, 15_667
+
+
+def split_paragraphs(text: str) -> list[list[str]]:
+    """The paragraphs of one Brown file (blocks between blank lines), each a list of words with tags stripped."""
+    blocks = (block.split() for block in _BLANK_LINES.split(text))
+    return [[token.rsplit("/", 1)[0] for token in block] for block in blocks if block]
+
+
+def load_brown_texts(data_dir: str | os.PathLike | None = None) -> list[list[list[str]]]:
+    """Every text of ``brown.zip`` in sorted file-id order (ca01 … cr09), as paragraphs of words."""
+    path = resolve_file("brown", "brown.zip", data_dir=data_dir)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = sorted(name for name in archive.namelist() if _TEXT_FILE.match(name))
+            if len(names) != BROWN_TEXTS:
+                raise DataError(f"{path}: expected {BROWN_TEXTS} Brown text files, found {len(names)}")
+            return [split_paragraphs(archive.read(name).decode("ascii")) for name in names]
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"{path} is not a zip file ({exc})") from None
 
 
 def load_brown_tokens(data_dir: str | os.PathLike | None = None) -> list[str]:
     """Every word of ``brown.zip`` in sorted file-id order (ca01 … cr09), tags stripped (``rsplit('/', 1)``)."""
-    path = resolve_file("brown", "brown.zip", data_dir=data_dir)
-    tokens: list[str] = []
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = sorted(name for name in archive.namelist() if _TEXT_FILE.match(name))
-            if len(names) != 500:
-                raise DataError(f"{path}: expected 500 Brown text files, found {len(names)}")
-            for name in names:
-                text = archive.read(name).decode("ascii")
-                tokens.extend(token.rsplit("/", 1)[0] for token in text.split())
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"{path} is not a zip file ({exc})") from None
-    return tokens
+    return [token for text in load_brown_texts(data_dir) for paragraph in text for token in paragraph]
 
 
 def brown_splits(
@@ -54,7 +61,7 @@ def brown_splits(
 
 @dataclasses.dataclass(frozen=True)
 class Vocab:
-    """Word ↔ id map; id 0 is ``<unk>``, the rest by decreasing training frequency, ties alphabetical."""
+    """Word ↔ id map; id 0 is ``<unk>``, the rest by decreasing frequency in the counted tokens, ties alphabetical."""
 
     words: tuple[str, ...]
     min_count: int
@@ -78,14 +85,15 @@ class Vocab:
         return [self.words[int(i)] for i in ids]
 
 
-def build_vocab(train_tokens: Iterable[str], min_count: int = 4) -> Vocab:
-    """Keep words seen at least ``min_count`` times, map the rest to one ``<unk>`` (Bengio et al. §4).
+def build_vocab(counted_tokens: Iterable[str], min_count: int = 4) -> Vocab:
+    """Keep words seen at least ``min_count`` times in ``counted_tokens``, map the rest to one ``<unk>``.
 
-    ``len(vocab)`` is |V| including ``<unk>``.
+    ``len(vocab)`` is |V| including ``<unk>``. Which tokens are counted (a training part, a whole stream) is the
+    caller's choice.
     """
     if min_count < 1:
         raise DataError(f"min_count must be >= 1, got {min_count}")
-    counts = collections.Counter(train_tokens)
+    counts = collections.Counter(counted_tokens)
     kept = sorted((word for word, count in counts.items() if count >= min_count and word != UNK),
                   key=lambda word: (-counts[word], word))
     return Vocab(words=(UNK, *kept), min_count=min_count)
@@ -102,43 +110,3 @@ def ngram_examples(ids: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]
         raise DataError(f"need order >= 2 and at least {order} ids, got order={order}, {len(ids)} ids")
     windows = np.lib.stride_tricks.sliding_window_view(ids, order)
     return np.ascontiguousarray(windows[:, :-1]), np.ascontiguousarray(windows[:, -1])
-
-
-# Bengio et al. (2003) §4's figures for their copy of Brown, printed beside ours by `lstm-hist data stats brown`.
-PAPER_TOKENS = 1_181_041
-PAPER_DISTINCT = 47_578
-PAPER_VOCAB = 16_383
-
-
-def brown_stats(data_dir: str | os.PathLike | None = None, min_count: int = 4) -> list[tuple[str, Any, Any]]:
-    """Rows ``(quantity, ours, paper)`` for the Bengio et al. (2003) §4 preparation of NLTK's Brown.
-
-    The split is 800,000 / 200,000 / rest in corpus order; |V| keeps words seen ≥ ``min_count`` times (the paper's
-    "frequency ≤ 3 → one symbol") counted on the training part (our default) or on the whole stream (the paper does
-    not say which); ``<unk>`` is included in |V|.
-    """
-    tokens = load_brown_tokens(data_dir)
-    train, valid, test = brown_splits(tokens)
-    vocab_train = build_vocab(train, min_count)
-    vocab_stream = build_vocab(tokens, min_count)
-    rows: list[tuple[str, Any, Any]] = [
-        ("tokens in the stream", len(tokens), PAPER_TOKENS),
-        ("difference from the paper", len(tokens) - PAPER_TOKENS, None),
-        ("train tokens (first)", len(train), 800_000),
-        ("valid tokens (next)", len(valid), 200_000),
-        ("test tokens (rest)", len(test), PAPER_TOKENS - 1_000_000),
-        ("distinct tokens (case kept)", len(set(tokens)), PAPER_DISTINCT),
-        (f"|V|, frequency >= {min_count} in train, + <unk>", len(vocab_train), PAPER_VOCAB),
-        (f"|V|, frequency >= {min_count} in the stream, + <unk>", len(vocab_stream), PAPER_VOCAB),
-    ]
-    encoded = {name: vocab_train.encode(part) for name, part in (("train", train), ("valid", valid), ("test", test))}
-    for name, ids in encoded.items():
-        rows.append((f"<unk> rate in {name} (train-counted |V|)", round(float(np.mean(ids == 0)), 4), None))
-    # The later genres (valid/test) are easier for a smooth model: this is why a network that underfits can show
-    # a higher train than valid perplexity (docs/deviations.md, Bengio N7).
-    counts = np.bincount(encoded["train"], minlength=len(vocab_train)) + 1.0
-    log_p = np.log(counts / counts.sum())
-    for name, ids in encoded.items():
-        rows.append((f"unigram perplexity of {name} (add-one, train counts)",
-                     round(float(np.exp(-log_p[ids].mean())), 1), None))
-    return rows

@@ -17,9 +17,10 @@ from lstm_hist.data.datasets import DATASETS, get_spec
 from lstm_hist.data.resolution import resolve, search_dirs
 
 
-# data set name → "module:function" returning [(quantity, ours, paper-or-None), ...]; takes data_dir=.
+# data set name → "module:function" returning [(quantity, ours, paper-or-None), ...]; takes data_dir=. Brown's
+# figures are those of the paper that prepares it (Bengio et al. 2003), so its function lives in that paper's package.
 STATS = {
-    "brown": "lstm_hist.data.brown:brown_stats",
+    "brown": "reproductions.bengio2003.stats:brown_stats",
     "fsdd": "lstm_hist.data.fsdd:fsdd_stats",
 }
 # data set name → "module:function(data_dir=)" run by ``verify`` after the per-file sha256 checks, for data sets

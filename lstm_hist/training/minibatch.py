@@ -33,7 +33,8 @@ examples it had already trained on are reported as ``repeated_sequences``. A NaN
 the run with ``status="diverged"``.
 
 Weight noise (Graves 2011; Chung et al. §4): before each training batch Gaussian noise of std
-``weight_noise`` is added to every trainable weight, and after the update the same noise is subtracted, so
+``weight_noise`` is added to ``protocol.noisy_variables(model)`` (every trainable weight unless a subclass
+narrows it), and after the update the same noise is subtracted, so
 the gradient is taken at the noisy weights and applied to the clean ones (exact for SGD, RMSProp and Adam,
 whose update does not depend on the weight value). Validation and evaluation see clean weights.
 """
@@ -143,9 +144,15 @@ class MinibatchProtocol:
     # Fields that may change between a run and its resume (extending training is allowed): not in the fingerprint.
     resumable_changes: ClassVar[tuple[str, ...]] = ("epochs", "early_stopping_patience")
 
+    # The ``optimizer`` names this protocol accepts; a subclass that builds others in make_optimizer extends it.
+    optimizers: ClassVar[tuple[str, ...]] = OPTIMIZERS
+    # Whether the record's metrics are the trained model's own scores (so `lstm-hist evaluate` can recompute them
+    # from the kept weights); a subclass that mixes in another model's predictions sets False.
+    metrics_from_model_alone: ClassVar[bool] = True
+
     def __post_init__(self):
-        if self.optimizer not in OPTIMIZERS:
-            raise UserError(f"protocol.optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.optimizer not in self.optimizers:
+            raise UserError(f"protocol.optimizer must be one of {', '.join(self.optimizers)}, got {self.optimizer!r}")
         if self.loss not in LOSSES and self.loss not in REGISTERED_LOSSES:
             raise UserError(f"protocol.loss must be one of {', '.join((*LOSSES, *REGISTERED_LOSSES))}, "
                             f"got {self.loss!r}")
@@ -179,6 +186,16 @@ class MinibatchProtocol:
             raise UserError(f"protocol.lr_sampling must be one of {', '.join(LR_SAMPLINGS)}, "
                             f"got {self.lr_sampling!r}")
 
+    # Hooks a paper's protocol subclass overrides (e.g. reproductions.chung2014.protocol.ChungProtocol).
+    def make_optimizer(self, steps_per_epoch: int | None = None):
+        """The Keras optimizer of one training run; ``steps_per_epoch`` (batches per epoch, None if unknown)
+        lets a learning-rate schedule count epochs through the optimizer's iteration counter."""
+        return _make_optimizer(self)
+
+    def noisy_variables(self, model) -> list:
+        """The variables that get weight noise when ``weight_noise`` > 0: every trainable one by default."""
+        return list(model.trainable_variables)
+
     def run(self, *, experiment, task_cfg, model_cfg, seed, workdir=None, resume=False, progress=None):
         if self.lr_candidates is not None:
             return search_learning_rate(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg,
@@ -203,6 +220,8 @@ class MinibatchResult:
     repeated_sequences: int
     train_seconds: float
     stopped_early: bool = False
+    # The evaluated weights of a completed run (lstm_hist.weights keeps small ones beside the record).
+    final_weights: list | None = dataclasses.field(default=None, repr=False)
 
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {"weights": self.parameters, "epochs": self.epochs_run, "best_epoch": self.best_epoch,
@@ -270,6 +289,15 @@ def _load_data(experiment, task_cfg: dict, data_seed: int) -> dict[str, Any]:
         if _is_arrays(split) and len({len(a) for a in split}) != 1:
             raise UserError(f"task split {name!r}: arrays differ in their first dimension")
     return data
+
+
+def _batches_per_epoch(split, batch_size: int) -> int | None:
+    if _is_arrays(split):
+        return math.ceil(len(split[0]) / batch_size)
+    try:
+        return len(split)
+    except TypeError:  # a tf.data.Dataset of unknown length
+        return None
 
 
 def _num_examples(split) -> int | None:
@@ -346,10 +374,12 @@ def _make_loss(protocol: MinibatchProtocol):
     return keras.losses.MeanSquaredError(reduction="mean_with_sample_weight")
 
 
-def build_model(experiment, model_cfg: dict, protocol: MinibatchProtocol, init_seed: int, metrics=None):
+def build_model(experiment, model_cfg: dict, protocol: MinibatchProtocol, init_seed: int, metrics=None,
+                steps_per_epoch: int | None = None):
     """Seeded, compiled model with its optimizer variables built (so a checkpoint can be loaded into it).
 
     ``metrics``: extra Keras metrics for ``compile`` (e.g. lstm_hist.training.criterion_callback's batch outputs).
+    ``steps_per_epoch``: passed to ``protocol.make_optimizer`` (epoch-based schedules).
     """
     import keras
 
@@ -358,7 +388,7 @@ def build_model(experiment, model_cfg: dict, protocol: MinibatchProtocol, init_s
     if _accepts(experiment.model, "trials"):
         kwargs["trials"] = None
     model = experiment.model(**kwargs)
-    model.compile(optimizer=_make_optimizer(protocol), loss=_make_loss(protocol), metrics=metrics)
+    model.compile(optimizer=protocol.make_optimizer(steps_per_epoch), loss=_make_loss(protocol), metrics=metrics)
     model.optimizer.build(model.trainable_variables)
     return model
 
@@ -412,12 +442,13 @@ def _callbacks(protocol, model, state, shuffled, seeds, save, progress):
 
         noise: list[np.ndarray] = []
         clean: list[np.ndarray] | None = None  # weights before the noise, while a batch is in flight
+        noisy = protocol.noisy_variables(model)
 
         def on_train_batch_begin(self, batch, logs=None):
             _sync(self.model)
             rng = np.random.default_rng([seeds["noise"], state["current_epoch"], batch])
             self.noise, self.clean = [], []
-            for variable in self.model.trainable_variables:
+            for variable in self.noisy:
                 value = _value(variable)
                 eps = rng.normal(0.0, protocol.weight_noise, variable.shape).astype(value.dtype)
                 variable.assign(value + eps)
@@ -426,14 +457,14 @@ def _callbacks(protocol, model, state, shuffled, seeds, save, progress):
 
         def on_train_batch_end(self, batch, logs=None):
             _sync(self.model)
-            for variable, eps in zip(self.model.trainable_variables, self.noise):
+            for variable, eps in zip(self.noisy, self.noise):
                 variable.assign(_value(variable) - eps)
             self.noise, self.clean = [], None
 
         def undo_pending(self) -> None:
             """After an interrupt inside a batch: go back to the clean weights from before that batch."""
             if self.clean is not None:
-                for variable, value in zip(self.model.trainable_variables, self.clean):
+                for variable, value in zip(self.noisy, self.clean):
                     variable.assign(value)
                 self.noise, self.clean = [], None
 
@@ -518,7 +549,8 @@ def train_minibatch(
     if workdir is not None:
         workdir.mkdir(parents=True, exist_ok=True)
     data = _load_data(experiment, task_cfg, seeds["data"])
-    model = build_model(experiment, model_cfg, protocol, seeds["init"])
+    model = build_model(experiment, model_cfg, protocol, seeds["init"],
+                        steps_per_epoch=_batches_per_epoch(data["train"], protocol.batch_size))
 
     state: dict[str, Any] = {"epoch": 0, "history": {}, "best": None, "best_epoch": None, "wait": 0,
                              "stopped_early": False, "repeated_sequences": 0, "batches_in_epoch": 0,
@@ -585,6 +617,7 @@ def train_minibatch(
         repeated_sequences=int(state["repeated_sequences"]),
         train_seconds=train_seconds,
         stopped_early=bool(state["stopped_early"]),
+        final_weights=model.get_weights() if status == "completed" else None,
     )
 
 
@@ -611,7 +644,8 @@ def bench_minibatch(protocol: MinibatchProtocol, *, experiment, task_cfg, model_
     """Time ``updates`` training batches (after 2 warm-up batches) and estimate epoch and run time."""
     seeds = derive_seeds(seed)
     data = _load_data(experiment, task_cfg, seeds["data"])
-    model = build_model(experiment, model_cfg, protocol, seeds["init"])
+    model = build_model(experiment, model_cfg, protocol, seeds["init"],
+                        steps_per_epoch=_batches_per_epoch(data["train"], protocol.batch_size))
     updates = updates or 20
     fit_x, shuffled = _fit_input(data["train"], protocol.batch_size, seeds["shuffle"])
     if shuffled is not None:
@@ -736,4 +770,5 @@ def search_learning_rate(protocol: MinibatchProtocol, *, experiment, task_cfg, m
         repeated_sequences=sum(r.repeated_sequences for r in results),
         train_seconds=sum(r.train_seconds for r in results), stopped_early=best.stopped_early,
         learning_rate=rates[chosen], candidates=rows,
+        final_weights=best.final_weights if status == "completed" else None,
     )

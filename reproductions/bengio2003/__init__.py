@@ -15,6 +15,7 @@ from .data import brown_stream, brown_windows, prepare_brown
 from .model import build_nplm, nplm_parameter_count
 from .ngram import DeletedInterpolation, KneserNey
 from .protocol import NgramProtocol, NPLMProtocol, class_based, deleted_interpolation, kneser_ney
+from .data_rule import record_label
 from .summary import report_notes, report_plots
 
 EXPERIMENTS = {

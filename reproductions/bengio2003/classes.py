@@ -217,19 +217,32 @@ class ClassNgram:
         self.num_classes = int(classes.max()) + 1
         self.class_model = KneserNey(order, self.num_classes)
         self.emission: np.ndarray | None = None
+        self.unseen_words = 0
 
     def fit(self, train: np.ndarray) -> "ClassNgram":
+        """Emissions and the class KN model from the training ids.
+
+        Vocabulary words that never occur in the training part (the whole-stream vocabulary has some) go to one
+        extra class of their own, emitted uniformly: the class KN model gives that never-seen class its share of
+        the uniform floor, as a word-level KN model gives each unseen word its share (SRILM spreads the left-over
+        unigram mass over such "zeroton" words likewise; docs/deviations.md, Bengio B3).
+        """
         train = np.asarray(train, np.int64)
         counts = np.bincount(train, minlength=self.vocab_size).astype(np.float64)
         unseen = np.flatnonzero(counts == 0)
         if len(unseen):
-            raise DataError(f"{len(unseen)} vocabulary words never occur in the training part, so P(w | class) = "
-                            f"count(w)/count(class) would give them probability 0; build the vocabulary from the "
-                            f"training part (task.vocab_counts: train)")
+            self.classes = self.classes.copy()
+            self.classes[unseen] = self.num_classes
+            if np.any(np.bincount(self.classes, minlength=self.num_classes + 1)[: self.num_classes] == 0):
+                raise DataError("every word class needs at least one word seen in the training part")
+            self.num_classes += 1
+            self.class_model = KneserNey(self.order, self.num_classes)
+            counts[unseen] = 1.0  # uniform within the extra class
         class_counts = np.bincount(self.classes, weights=counts, minlength=self.num_classes)
         if np.any(class_counts == 0):
             raise ValueError("every class needs at least one word seen in training")
         self.emission = counts / class_counts[self.classes]
+        self.unseen_words = len(unseen)
         self.class_model.fit(self.classes[train])
         return self
 
@@ -242,4 +255,5 @@ class ClassNgram:
         return self.class_model.prob(self.classes[context], self.classes[target]) * self.emission[target]
 
     def describe(self) -> dict[str, Any]:
-        return {"classes": self.num_classes, **self.class_model.describe()}
+        return {"classes": self.num_classes, "words_unseen_in_training": self.unseen_words,
+                **self.class_model.describe()}

@@ -8,10 +8,15 @@ Every model of Table 1 (the n-grams and the networks) scores the same tokens, so
 * training: every token from position :data:`FIRST_SCORED` = 4 on (the first 4 words of the corpus have no full
   5-gram context; 799,996 of 800,000 tokens).
 
-Vocabulary: words of frequency ≤ 3 become ``<unk>`` (§4). Counted over the training part by default
-(``vocab_counts: train``, no peeking at valid/test: |V| = 14,114 with NLTK's copy); ``stream`` counts over the
-whole corpus like the paper may have (|V| = 17,905; the paper: 16,383 on its 1,181,041-word version).
-See docs/deviations.md (Bengio section).
+The stream (§4: "1,181,041 words" counting the "syntactical marks used to separate texts and paragraphs"): NLTK's
+texts in file-id order, each paragraph followed by :data:`PARAGRAPH_MARK` and each text by :data:`TEXT_MARK`
+(``separators: true``, the default: 1,161,192 words + 15,667 + 500 marks = 1,177,359 tokens). ``separators: false``
+gives NLTK's bare 1,161,192 words.
+
+Vocabulary: words of frequency ≤ 3 become ``<unk>`` (§4), counted over the whole stream by default
+(``vocab_counts: stream``, the paper's reading: §4 counts the 47,578 distinct words over the stream, then merges the
+rare ones "reducing the vocabulary size to |V| = 16,383"); ``vocab_counts: train`` counts the training part only
+(a labelled variant, no peeking at valid/test). See docs/deviations.md (Bengio section, D1 and D4).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Literal
 
 import numpy as np
 
-from lstm_hist.data.brown import Vocab, brown_splits, build_vocab, load_brown_tokens
+from lstm_hist.data.brown import Vocab, brown_splits, build_vocab, load_brown_texts
 from lstm_hist.errors import UserError
 
 from .ngram import windows
@@ -30,6 +35,31 @@ from .ngram import windows
 FIRST_SCORED = 4
 TRAIN_TOKENS, VALID_TOKENS = 800_000, 200_000
 VocabCounts = Literal["train", "stream"]
+# One symbol each, written so that no Brown word can equal them (no Brown token contains "<").
+PARAGRAPH_MARK, TEXT_MARK = "<p>", "<text>"
+
+
+def bengio_stream_tokens(texts: list[list[list[str]]], separators: bool = True) -> list[str]:
+    """The word stream of ``texts`` (each a list of paragraphs of words), in order.
+
+    With ``separators``, every paragraph is followed by :data:`PARAGRAPH_MARK` and every text, after its last
+    paragraph's mark, by :data:`TEXT_MARK`: one symbol per paragraph and one per text, the "syntactical marks used to
+    separate texts and paragraphs" that §4 counts in its stream (their exact form is not stated).
+    """
+    tokens: list[str] = []
+    for text in texts:
+        for paragraph in text:
+            tokens.extend(paragraph)
+            if separators:
+                tokens.append(PARAGRAPH_MARK)
+        if separators:
+            tokens.append(TEXT_MARK)
+    return tokens
+
+
+def load_bengio_stream(data_dir: str | None = None, separators: bool = True) -> list[str]:
+    """NLTK's Brown as :func:`bengio_stream_tokens` lays it out (file-id order ca01 … cr09)."""
+    return bengio_stream_tokens(load_brown_texts(data_dir), separators)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,16 +91,30 @@ def prepare_brown(
     valid_tokens: int = VALID_TOKENS,
     test_tokens: int | None = None,
     min_count: int = 4,
-    vocab_counts: VocabCounts = "train",
+    vocab_counts: VocabCounts = "stream",
+    separators: bool = True,
     data_dir: str | None = None,
 ) -> BrownStream:
     """Read, split (§4: first 800,000 / next 200,000 / rest), build the vocabulary, encode. Cached per arguments.
 
-    ``test_tokens`` None = the rest (161,192 with NLTK's copy); smaller values cut the stream (smoke runs).
+    ``test_tokens`` None = the rest (177,359 with NLTK's copy and separators, 161,192 without); smaller values cut the
+    stream (smoke runs, whose "stream" for ``vocab_counts`` is then the cut one).
     """
+    tokens = load_bengio_stream(data_dir, separators)
+    return encode_stream(tokens, train_tokens, valid_tokens, test_tokens, min_count, vocab_counts)
+
+
+def encode_stream(
+    tokens: list[str],
+    train_tokens: int = TRAIN_TOKENS,
+    valid_tokens: int = VALID_TOKENS,
+    test_tokens: int | None = None,
+    min_count: int = 4,
+    vocab_counts: VocabCounts = "stream",
+) -> BrownStream:
+    """Split a token stream by position, build the vocabulary (§4's rare-word rule over ``vocab_counts``), encode."""
     if vocab_counts not in ("train", "stream"):
         raise UserError(f"vocab_counts must be 'train' or 'stream', got {vocab_counts!r}")
-    tokens = load_brown_tokens(data_dir)
     train, valid, test = brown_splits(tokens, train=train_tokens, valid=valid_tokens)
     if test_tokens is not None:
         test = test[:test_tokens]
@@ -86,7 +130,8 @@ def brown_windows(
     valid_tokens: int = VALID_TOKENS,
     test_tokens: int | None = None,
     min_count: int = 4,
-    vocab_counts: VocabCounts = "train",
+    vocab_counts: VocabCounts = "stream",
+    separators: bool = True,
     data_dir: str | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """The NPLM task (``lstm_hist.training.minibatch`` contract): ``{"train"|"valid"|"test": (context, next word)}``.
@@ -95,7 +140,7 @@ def brown_windows(
     """
     if order < 2:
         raise UserError(f"task.order must be >= 2, got {order}")
-    stream = prepare_brown(train_tokens, valid_tokens, test_tokens, min_count, vocab_counts, data_dir)
+    stream = prepare_brown(train_tokens, valid_tokens, test_tokens, min_count, vocab_counts, separators, data_dir)
     return {name: stream.windows(name, order) for name in ("train", "valid", "test")}
 
 
@@ -104,8 +149,9 @@ def brown_stream(
     valid_tokens: int = VALID_TOKENS,
     test_tokens: int | None = None,
     min_count: int = 4,
-    vocab_counts: VocabCounts = "train",
+    vocab_counts: VocabCounts = "stream",
+    separators: bool = True,
     data_dir: str | None = None,
 ) -> BrownStream:
     """The n-gram task: the whole encoded stream and its part bounds (the n-gram protocol takes windows itself)."""
-    return prepare_brown(train_tokens, valid_tokens, test_tokens, min_count, vocab_counts, data_dir)
+    return prepare_brown(train_tokens, valid_tokens, test_tokens, min_count, vocab_counts, separators, data_dir)

@@ -38,7 +38,7 @@ def build_nplm(
     """Bengio et al. (2003) eq. 1 as an uncompiled ``keras.Model``: context ids (B, n − 1) → logits (B, |V|).
 
     Args:
-        vocab_size: |V| (Brown with NLTK's copy and training-part counts: 14,114; the paper: 16,383).
+        vocab_size: |V| (Brown with NLTK's copy as the configs prepare it: 17,907; the paper: 16,383).
         order: n, so the context has n − 1 words (Table 1: 5 or 3).
         hidden: h, tanh hidden units; 0 = no hidden layer (MLP3/4).
         features: m, word-feature dimension (Table 1: 30 or 60).

@@ -35,7 +35,7 @@ import contextlib
 import dataclasses
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
@@ -47,7 +47,7 @@ from .classes import ClassNgram, exchange_clustering
 from .data import prepare_brown
 from .ngram import DeletedInterpolation, KneserNey
 
-STREAM_KEYS = ("train_tokens", "valid_tokens", "test_tokens", "min_count", "vocab_counts", "data_dir")
+STREAM_KEYS = ("train_tokens", "valid_tokens", "test_tokens", "min_count", "vocab_counts", "separators", "data_dir")
 
 
 def _stream_for(task_cfg: dict):
@@ -110,6 +110,8 @@ class NPLMProtocol(minibatch.MinibatchProtocol):
     em_iterations: EM iterations of that trigram's bin weights (§4.1: about 5).
     (the other fields: see MinibatchProtocol)
     """
+
+    metrics_from_model_alone: ClassVar[bool] = False  # the headline numbers mix in a trigram (Table 1 "mix")
 
     optimizer: str = "sgd"
     loss: str = "token_nll"
@@ -283,9 +285,24 @@ class NgramResult:
         return [{"trial": 0, "status": self.status, **self.info}]
 
 
+def _unseen_word_share(part: str, unseen: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """How a part's tokens whose word never occurs in the training part fare: their share of the tokens, their mean
+    NLL, and what they add to the part's mean NLL (whole-stream vocabulary, docs/deviations.md Bengio D4 and B3)."""
+    if not unseen.any():
+        return {f"{part}_unseen_in_train_share": 0.0}
+    nll = -np.log(p[unseen])
+    return {f"{part}_unseen_in_train_share": float(unseen.mean()),
+            f"{part}_unseen_in_train_nll": float(nll.mean()),
+            f"{part}_unseen_in_train_nll_contribution": float(nll.sum() / len(p))}
+
+
 @dataclasses.dataclass
 class NgramProtocol:
     """Fit on the training part (EM on validation for deleted interpolation), score every part (no fields)."""
+
+    # The fit is a deterministic function of the corpus and the seed: `lstm-hist evaluate` refits instead of
+    # loading weights (an n-gram's "weights" are its counts of the corpus).
+    evaluation_refits = True
 
     def run(self, *, experiment, task_cfg, model_cfg, seed, workdir=None, resume=False, progress=None):
         spec = experiment.model(**model_cfg)
@@ -304,12 +321,16 @@ class NgramProtocol:
             else:
                 model.fit(train)
         fit_seconds = time.perf_counter() - start
+        unseen = np.bincount(train, minlength=stream.vocab_size) == 0
         for part in ("train", "valid", "test"):
-            p = model.prob(*stream.windows(part, spec.order))
+            context, target = stream.windows(part, spec.order)
+            p = model.prob(context, target)
             nll = float(-np.log(p).sum())
             evaluation[f"{part}_nll"] = M.mean_nll_per_token(nll, len(p))
             evaluation[f"{part}_perplexity"] = M.perplexity(nll, len(p))
             evaluation[f"{part}_tokens"] = len(p)
+            if part != "train":
+                evaluation.update(_unseen_word_share(part, unseen[target], p))
             if progress is not None:
                 progress({"part": part, "perplexity": evaluation[f"{part}_perplexity"]})
         evaluation["vocab_size"] = stream.vocab_size

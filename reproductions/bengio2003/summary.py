@@ -8,6 +8,10 @@ computed from whatever records exist, never from typed numbers::
 
 Mixture rows without their own record take the ``mix_*`` numbers of the odd row's record (same network, same
 trigram, see docs/deviations.md (Bengio section) N8) and say so.
+
+Only records of the same data preparation are compared (:mod:`.data_rule`: where the rare-word rule counts, whether
+the separator marks are in the stream): "ours" uses the records made on the configs' current preparation, names the
+Table 1 rows that have none yet, and names the rows shown from an earlier preparation, which it leaves out.
 """
 
 from __future__ import annotations
@@ -19,16 +23,19 @@ from typing import Any
 
 import numpy as np
 
-from lstm_hist.config import load_config
 from lstm_hist.registry import list_experiments
 
+from .data_rule import CURRENT_RULE, DataRule, data_rule, is_earlier_data, rule_text
 
-def latest_records(runs_dir: str | Path) -> dict[str, dict]:
-    """The latest completed, non-smoke record per bengio2003 id."""
+
+def latest_records(runs_dir: str | Path, rule: DataRule = CURRENT_RULE) -> dict[str, dict]:
+    """The latest completed, non-smoke record per bengio2003 id among those made on the data preparation ``rule``."""
     out: dict[str, tuple[str, dict]] = {}
     for path in sorted(Path(runs_dir, "bengio2003").glob("*.json")):
         record = json.loads(path.read_text())
         if record.get("smoke") or record.get("status") != "completed" or record.get("kind") == "estimate":
+            continue
+        if data_rule(record) != rule:
             continue
         end = (record.get("provenance") or {}).get("end", "")
         if record["id"] not in out or end >= out[record["id"]][0]:
@@ -36,9 +43,10 @@ def latest_records(runs_dir: str | Path) -> dict[str, dict]:
     return {k: v[1] for k, v in out.items()}
 
 
-def table1(runs_dir: str | Path) -> list[dict[str, Any]]:
-    """One row per Table 1 config: paper's numbers, ours (or None), where ours come from."""
-    records = latest_records(runs_dir)
+def table1(runs_dir: str | Path, rule: DataRule = CURRENT_RULE) -> list[dict[str, Any]]:
+    """One row per Table 1 config: paper's numbers, ours on the preparation ``rule`` (or None), where ours come
+    from."""
+    records = latest_records(runs_dir, rule)
     rows = []
     for entry in list_experiments("bengio2003"):
         if entry.get("table") != "Table 1":
@@ -96,11 +104,12 @@ def gains(rows: list[dict[str, Any]], which: str) -> dict[str, Any]:
 
 
 def report_notes(records: list[dict]) -> list[str]:
-    """The Table 1 caption's comparison for ``lstm-hist report``: paper vs ours, from the chosen records."""
+    """The Table 1 caption's comparison for ``lstm-hist report``: paper vs ours, from the chosen records of the
+    current data preparation only."""
+    table = [r for r in records if r.get("table") == "Table 1" and r.get("status") == "completed"]
+    current = [r for r in table if data_rule(r) == CURRENT_RULE]
     rows = []
-    for record in records:
-        if record.get("table") != "Table 1" or record.get("status") != "completed":
-            continue
+    for record in current:
         label = record.get("row") or record["id"]
         if record.get("overrides"):
             label += f" [{', '.join(record['overrides'])}]"
@@ -108,8 +117,8 @@ def report_notes(records: list[dict]) -> list[str]:
         rows.append({"id": record["id"], "row": label, "paper": record.get("reported") or {},
                      "ours": {k: metrics.get(k) for k in ("valid_perplexity", "test_perplexity")}})
     # The paper's line uses every printed Table 1 row, not only the rows we have records for.
-    paper_rows = [{"id": e["id"], "row": e["row"], "paper": e["reported"], "ours": {}}
-                  for e in list_experiments("bengio2003") if e.get("table") == "Table 1"]
+    entries = [e for e in list_experiments("bengio2003") if e.get("table") == "Table 1"]
+    paper_rows = [{"id": e["id"], "row": e["row"], "paper": e["reported"], "ours": {}} for e in entries]
     lines = []
     for which, source in (("paper", paper_rows), ("ours", rows)):
         g = gains(source, which)
@@ -126,7 +135,29 @@ def report_notes(records: list[dict]) -> list[str]:
     return ["### The paper's headline comparison (Table 1 caption)", "",
             "Computed from the records above, never typed: how far the best n-gram's test perplexity lies above "
             "that of the network with the lowest validation perplexity (paper: +24 %; deleted interpolation +33 %). "
-            + _training_caveat(records), "", *lines, "", *_borrowed_mixtures(records)]
+            + _training_caveat(current), "", *lines, *_coverage(entries, current, table), "",
+            *_borrowed_mixtures(current)]
+
+
+def _coverage(entries: list[dict], current: list[dict], table: list[dict]) -> list[str]:
+    """Which Table 1 rows our line lacks on the current preparation, and which rows above are from an earlier one."""
+    have = {r["id"] for r in current if not r.get("overrides")}
+    mixed = {f"bengio2003/mlp{int(r['id'].rsplit('mlp', 1)[1]) + 1}" for r in current if not r.get("overrides")
+             and r["id"].split("/", 1)[1].startswith("mlp") and "mix_test_perplexity" in (r.get("metrics") or {})}
+    missing = [e["row"] for e in sorted(entries, key=_table_order) if e["id"] not in have | mixed]
+    lines = []
+    if missing:
+        lines.append(f"- **ours** uses only records made on the configs' data preparation ({rule_text(CURRENT_RULE)}); "
+                     f"Table 1 rows without one yet, so not in our line: {', '.join(missing)}.")
+    if all(e["row"] in missing for e in entries if e["id"].split("/", 1)[1].startswith("mlp")):
+        lines.append("- **ours**: no ratio yet — no network row has a record on this preparation.")
+    earlier = list(dict.fromkeys((r.get("row") or r["id"], rule_text(data_rule(r))) for r in table
+                                 if is_earlier_data(r)))
+    for text in dict.fromkeys(t for _, t in earlier):
+        names = ", ".join(row for row, t in earlier if t == text)
+        lines.append(f"- Rows above from an earlier data preparation ({text}), left out of our line and not "
+                     f"comparable with the others: {names}.")
+    return lines
 
 
 def _borrowed_mixtures(records: list[dict]) -> list[str]:
@@ -153,6 +184,7 @@ def report_plots(records: list[dict], img_dir: Path) -> list[tuple[str, Path]]:
     """For ``lstm-hist report``: validation perplexity per epoch of each network record (committed configs only;
     a mixture row trains the same network as the row before it, so it is left out), with our Kneser–Ney trigram
     and best class-based row as reference lines."""
+    records = [r for r in records if data_rule(r) == CURRENT_RULE]
     networks = [r for r in records if r.get("table") == "Table 1" and r.get("status") == "completed"
                 and not r.get("overrides") and not ((r.get("config") or {}).get("protocol") or {}).get("mixture_weight")
                 and (r.get("trials") or [{}])[0].get("history", {}).get("val_loss")]
@@ -229,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     rows = table1(argv[0] if argv else "results")
     keys = ("train_perplexity", "valid_perplexity", "test_perplexity")
+    print(f"Records made on the configs' data preparation only: {rule_text(CURRENT_RULE)}.\n")
     print("| row | paper train | paper valid | paper test | ours train | ours valid | ours test | record |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -241,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             text = ", ".join(f"{k}={v:+.1%}" if k.endswith("above_best_network") else
                              (f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}") for k, v in g.items())
             print(f"{which}: {text}")
+        else:
+            print(f"{which}: no ratio — no network row has a record on this preparation yet")
     return 0
 
 

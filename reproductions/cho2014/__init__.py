@@ -9,6 +9,7 @@ needs Moses, WMT'14 and MERT (shared/papers/cho2014_chung2014.md A.4, A.5). The 
 """
 
 from .cell import GRU2014Cell
+from .gradients import GRADIENT_UNITS  # lstm-hist gradients
 
 EXPERIMENTS: dict = {}  # no runnable experiment of this paper; the cell is exercised by reproductions.chung2014
 
@@ -22,4 +23,4 @@ CITATION = """@inproceedings{cho2014rnnencdec,
   archivePrefix = {arXiv}
 }"""
 
-__all__ = ["CITATION", "EXPERIMENTS", "GRU2014Cell"]
+__all__ = ["CITATION", "EXPERIMENTS", "GRADIENT_UNITS", "GRU2014Cell"]

@@ -18,22 +18,33 @@ import keras
 from reproductions.cho2014 import GRU2014Cell
 
 from .cells import PeepholeLSTMCell, TanhRNNCell
+from .initializers import BlockOrthogonal
 
 UNITS = ("tanh", "gru", "lstm")
 TABLE1_UNITS = {"lstm": 36, "gru": 46, "tanh": 100}  # Table 1, music
 TABLE1_PARAMETERS = {"lstm": 19_800, "gru": 20_200, "tanh": 20_100}  # Table 1, "≈" as printed
 
 
+GATE_BLOCKS = {"tanh": 1, "gru": 3, "lstm": 4}  # n×n blocks of each cell's recurrent kernel
+RECURRENT_INITS = ("uniform", "orthogonal")
+
+
 def make_cell(unit: str, units: int, *, init_range: float = 0.1, use_bias: bool = True,
-              gru_reset_after: bool = False, gru_update_convention: str = "chung", seed: int | None = None):
-    """The recurrent cell of one Table 2 column, all weights uniform in ±init_range, biases zero."""
+              gru_reset_after: bool = False, gru_update_convention: str = "chung", seed: int | None = None,
+              recurrent_init: str = "uniform"):
+    """The recurrent cell of one Table 2 column: input weights (and peepholes) uniform in ±init_range, biases zero,
+    the recurrent kernel uniform too (``recurrent_init="uniform"``) or one random orthogonal n×n block per gate
+    (``"orthogonal"``, Pylearn2's recurrent layers used by jych/librnn)."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}, received unit={unit!r}")
+    if recurrent_init not in RECURRENT_INITS:
+        raise ValueError(f"recurrent_init must be one of {RECURRENT_INITS}, received recurrent_init={recurrent_init!r}")
 
     def uniform(offset):
         return keras.initializers.RandomUniform(-init_range, init_range, seed=None if seed is None else seed + offset)
 
-    common = dict(units=units, use_bias=use_bias, kernel_initializer=uniform(0), recurrent_initializer=uniform(1))
+    recurrent = uniform(1) if recurrent_init == "uniform" else BlockOrthogonal(GATE_BLOCKS[unit], seed=seed)
+    common = dict(units=units, use_bias=use_bias, kernel_initializer=uniform(0), recurrent_initializer=recurrent)
     if unit == "gru":
         return GRU2014Cell(reset_after=gru_reset_after, update_convention=gru_update_convention, **common)
     if unit == "lstm":
@@ -61,6 +72,7 @@ def build_music_model(
     gru_update_convention: Literal["cho", "chung"] = "chung",
     fast_path: bool = True,
     unroll: bool = False,
+    recurrent_init: Literal["uniform", "orthogonal"] = "uniform",
 ) -> keras.Model:
     """Next-step model of D-dimensional binary frames: ``x (B, T, D) → logits (B, T, D)``.
 
@@ -76,6 +88,8 @@ def build_music_model(
         input projection hoisted out of the time loop; issue 13); False = the generic ``keras.layers.RNN``.
         Not used with ``unroll: true``.
     unroll: unroll the time loop (only for short fixed-length inputs).
+    recurrent_init: "uniform" (±init_range, like every other weight) or "orthogonal" (one random orthogonal block
+        per gate, the Pylearn2 layers of jych/librnn; docs/deviations.md (Chung section)).
     trials: must be None (the shared layer passes it; Chung's protocol trains one network per run).
     """
     if trials is not None:
@@ -83,7 +97,7 @@ def build_music_model(
     if not isinstance(dim, int) or dim < 1:
         raise ValueError(f"dim must be a positive int, received dim={dim!r}")
     cell = make_cell(unit, units, init_range=init_range, use_bias=use_bias, gru_reset_after=gru_reset_after,
-                     gru_update_convention=gru_update_convention)
+                     gru_update_convention=gru_update_convention, recurrent_init=recurrent_init)
     inputs = keras.Input(shape=(None, dim), name="frames")
     hidden = recurrent_layer(cell, unit, unroll=unroll, fast_path=fast_path)(inputs)
     logits = keras.layers.Dense(
@@ -116,6 +130,7 @@ def build_speech_model(
     gru_update_convention: Literal["cho", "chung"] = "chung",
     fast_path: bool = True,
     unroll: bool = False,
+    recurrent_init: Literal["uniform", "orthogonal"] = "uniform",
 ) -> keras.Model:
     """Raw-speech model (§4): ``x (B, T, 20 samples) → raw mixture parameters (B, T, K·(2·10 + 1))``.
 
@@ -124,7 +139,7 @@ def build_speech_model(
         LSTM's 3·n peepholes); the mixture output layer adds units·K·21 + K·21 (docs/deviations.md).
     input_samples, output_samples: samples read and predicted per step (§4: 20 and 10).
     components: Gaussians in the output mixture (§4: 20); the output layout is :mod:`reproductions.chung2014.mog`'s.
-    init_range, use_bias, gru_*: as for :func:`build_music_model`.
+    init_range, use_bias, gru_*, recurrent_init: as for :func:`build_music_model`.
     trials: must be None (one network per run).
     fast_path: as for :func:`build_music_model`.
     """
@@ -137,7 +152,7 @@ def build_speech_model(
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{name} must be a positive int, received {name}={value!r}")
     cell = make_cell(unit, units, init_range=init_range, use_bias=use_bias, gru_reset_after=gru_reset_after,
-                     gru_update_convention=gru_update_convention)
+                     gru_update_convention=gru_update_convention, recurrent_init=recurrent_init)
     inputs = keras.Input(shape=(None, input_samples), name="samples")
     hidden = recurrent_layer(cell, unit, unroll=unroll, fast_path=fast_path)(inputs)
     mixture = keras.layers.Dense(

@@ -1,25 +1,33 @@
 """Whether Chung et al.'s ranking of tanh / GRU / LSTM holds per data set, from the run records (§4, Table 2).
 
-Table 2 rows are named ``"<data set> / <unit>"``; for each data set the units are ranked by test NLL (lower is
-better), the paper's printed numbers against ours. The report (``lstm-hist report``) appends this under the
-paper's tables via :func:`report_notes`.
+Table 2 rows are named ``"<data set> / <unit>"``; for each data set the units are ranked by their mean test NLL over
+seeds (lower is better), the paper's printed numbers against ours, and every pair the paper orders is checked
+against the seeds' spread. The report (``lstm-hist report``) appends this under the paper's tables via
+:func:`report_notes`.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
+
+import numpy as np
 
 from lstm_hist.config import paper_metrics, reference_note
 
 
-def rankings(records: list[dict], metric: str = "test_nll") -> list[dict]:
-    """One entry per data set with both the paper's and our order of the units (only rows with both numbers).
+def _unit_stats(values: list[float]) -> dict:
+    arr = np.asarray(values, float)
+    return {"mean": float(arr.mean()), "sd": float(arr.std(ddof=1)) if len(arr) > 1 else None, "n": len(arr)}
 
-    Rows run with ``--set`` overrides count, labelled, when no plain row of that unit exists."""
-    by_set: dict[str, dict[str, tuple[float, float, bool]]] = defaultdict(dict)
+
+def _runs_by_unit(records: list[dict], metric: str) -> dict[str, dict[str, dict]]:
+    """data set → unit → the runs of one protocol variant: the plain rows (no ``--set``) when there are any, else
+    the override variant with the most runs (labelled reduced). Seeds of one variant are pooled."""
+    groups: dict[str, dict[str, dict[tuple, dict]]] = defaultdict(lambda: defaultdict(dict))
     for record in records:
         row = str(record.get("row") or "")
-        if " / " not in row:
+        if " / " not in row or record.get("status") != "completed":
             continue
         data_set, unit = (part.strip() for part in row.split(" / ", 1))
         if reference_note(record.get("reported")):
@@ -28,33 +36,69 @@ def rankings(records: list[dict], metric: str = "test_nll") -> list[dict]:
         ours = (record.get("metrics") or {}).get(metric)
         if not isinstance(paper, (int, float)) or not isinstance(ours, (int, float)):
             continue
-        if record.get("status") != "completed":
-            continue
-        plain = not record.get("overrides")
-        if unit in by_set[data_set] and by_set[data_set][unit][2] and not plain:
-            continue  # keep the plain row over an override variant
-        by_set[data_set][unit] = (float(paper), float(ours), plain)
+        variant = tuple(record.get("overrides") or ())
+        group = groups[data_set][unit].setdefault(variant, {"paper": float(paper), "values": []})
+        group["values"].append(float(ours))
+    out: dict[str, dict[str, dict]] = {}
+    for data_set, units in groups.items():
+        out[data_set] = {}
+        for unit, variants in units.items():
+            variant = () if () in variants else max(variants, key=lambda v: len(variants[v]["values"]))
+            chosen = variants[variant]
+            out[data_set][unit] = {"paper": chosen["paper"], **_unit_stats(chosen["values"]), "plain": variant == ()}
+    return out
+
+
+def _separated(a: dict, b: dict) -> bool | None:
+    """Whether two units' means differ by more than the sum of their seeds' sds (None: a unit has one run)."""
+    if a["sd"] is None or b["sd"] is None:
+        return None
+    return abs(a["mean"] - b["mean"]) > a["sd"] + b["sd"]
+
+
+def rankings(records: list[dict], metric: str = "test_nll") -> list[dict]:
+    """One entry per data set with at least two units: the paper's order, ours (by seed mean), per-unit mean, sd
+    and n, and ``spread``: "beyond" (every pair the paper orders is ours in the same order and separated by more
+    than the sds), "within" (a pair is undecided or reversed, but within the spread), "reversed" (a pair is
+    reversed beyond the spread) or "n=1" (some unit has a single run, so there is no spread to compare with)."""
     out = []
-    for data_set, units in by_set.items():
+    for data_set, units in _runs_by_unit(records, metric).items():
         if len(units) < 2:
             continue
-        paper_order = sorted(units, key=lambda u: units[u][0])
-        our_order = sorted(units, key=lambda u: units[u][1])
-        out.append({"data_set": data_set, "paper": paper_order, "ours": our_order,
-                    "holds": paper_order == our_order, "reduced": [u for u in units if not units[u][2]]})
+        paper_order = sorted(units, key=lambda u: units[u]["paper"])
+        our_order = sorted(units, key=lambda u: units[u]["mean"])
+        verdicts = []
+        for better, worse in itertools.combinations(paper_order, 2):
+            same = units[better]["mean"] < units[worse]["mean"]
+            separated = _separated(units[better], units[worse])
+            verdicts.append("n=1" if separated is None else
+                            ("beyond" if same else "reversed") if separated else "within")
+        spread = next((v for v in ("n=1", "reversed", "within") if v in verdicts), "beyond")
+        out.append({"data_set": data_set, "paper": paper_order, "ours": our_order, "holds": paper_order == our_order,
+                    "reduced": [u for u in units if not units[u]["plain"]], "units": units, "spread": spread})
     return out
+
+
+SPREAD_WORDS = {"beyond": "yes, beyond the seeds' spread", "within": "within the seeds' spread",
+                "reversed": "no, reversed beyond the seeds' spread", "n=1": "one run per unit: no spread"}
+
+
+def _cell(unit: str, stats: dict) -> str:
+    sd = f" ± {stats['sd']:.2f}" if stats["sd"] is not None else ""
+    return f"{unit} {stats['mean']:.2f}{sd} (n={stats['n']})"
 
 
 def report_notes(records: list[dict]) -> list[str]:
     ranks = rankings(records)
     if not ranks:
         return []
-    lines = ["### Does the paper's ranking hold? (test NLL, best first)", "",
-             "| data set | paper | ours | same order |", "|---|---|---|---|"]
+    lines = ["### Does the paper's ranking hold? (test NLL, mean ± sd over seeds (n), best first)", "",
+             "| data set | paper | ours | same order | paper's pairs vs the spread |", "|---|---|---|---|---|"]
     for r in ranks:
         note = f" (rows run with a reduced protocol: {', '.join(r['reduced'])})" if r["reduced"] else ""
-        lines.append(f"| {r['data_set']} | {' < '.join(r['paper'])} | {' < '.join(r['ours'])} | "
-                     f"{'yes' if r['holds'] else 'no'}{note} |")
-    lines += ["", "Single seed per row; differences of a few hundredths of a nat are within what another seed or "
-              "learning-rate sample changes.", ""]
+        ours = " < ".join(_cell(u, r["units"][u]) for u in r["ours"])
+        lines.append(f"| {r['data_set']} | {' < '.join(r['paper'])} | {ours} | "
+                     f"{'yes' if r['holds'] else 'no'}{note} | {SPREAD_WORDS[r['spread']]} |")
+    lines += ["", "A pair counts as separated when the two means differ by more than the sum of the two seeds' "
+              "standard deviations.", ""]
     return lines

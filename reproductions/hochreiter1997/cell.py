@@ -93,6 +93,9 @@ class LSTM1997Cell(keras.layers.Layer):
         input_gate_bias: initial input-gate bias per block (Table 10 "igb"); None = random like the rest.
         output_gate_bias: initial output-gate bias per block (Table 10 "ogb"); None = random.
         init_range: weights start uniform in [−init_range, init_range] (0.2 in Exps 1–2, 0.1 in Exps 3–6).
+        input_gate_bias_range: with ``input_gate_bias`` None, the random input-gate biases start uniform in
+            [−r, r] with this r instead of init_range (Exp 1: Table 10's "r" = [−0.1, 0.1] against the §5.1
+            text's [−0.2, 0.2], erratum 3); None = init_range.
         truncate_gradient: the paper's truncated gradient (default) or the full gradient.
         initial_activation: y^u(0) of every cell and gate at a sequence start. The paper resets "all
             activations" without a value (s_c(0) = 0 is stated); 0.0 is the usual modern choice, 0.5 is what
@@ -126,6 +129,7 @@ class LSTM1997Cell(keras.layers.Layer):
         truncate_gradient: bool = True,
         initial_activation: float = 0.0,
         trials: int | None = None,
+        input_gate_bias_range: float | None = None,
         seed: int | None = None,
         **kwargs,
     ):
@@ -147,6 +151,8 @@ class LSTM1997Cell(keras.layers.Layer):
             )
         if not init_range > 0:
             raise ValueError(f"`init_range` must be positive, received init_range={init_range!r}")
+        if input_gate_bias_range is not None and not input_gate_bias_range > 0:
+            raise ValueError(f"`input_gate_bias_range` must be positive, received {input_gate_bias_range!r}")
         for name, values, present in (
             ("input_gate_bias", input_gate_bias, gate_bias),
             ("output_gate_bias", output_gate_bias, gate_bias and output_gate),
@@ -168,6 +174,7 @@ class LSTM1997Cell(keras.layers.Layer):
         self.input_gate_bias = None if input_gate_bias is None else [float(v) for v in input_gate_bias]
         self.output_gate_bias = None if output_gate_bias is None else [float(v) for v in output_gate_bias]
         self.init_range = float(init_range)
+        self.input_gate_bias_range = None if input_gate_bias_range is None else float(input_gate_bias_range)
         self.truncate_gradient = truncate_gradient
         self.initial_activation = float(initial_activation)
         self.trials = trials
@@ -181,9 +188,10 @@ class LSTM1997Cell(keras.layers.Layer):
     def _shape(self, *shape):
         return shape if self.trials is None else (self.trials, *shape)
 
-    def _uniform(self, offset):
+    def _uniform(self, offset, limit=None):
         seed = None if self.seed is None else self.seed + offset
-        return keras.initializers.RandomUniform(-self.init_range, self.init_range, seed=seed)
+        limit = self.init_range if limit is None else limit
+        return keras.initializers.RandomUniform(-limit, limit, seed=seed)
 
     def build(self, input_shape):
         n_in = input_shape[-1]
@@ -206,7 +214,8 @@ class LSTM1997Cell(keras.layers.Layer):
         )
         self.input_gate_bias_weight = self.output_gate_bias_weight = None
         if self.gate_bias:
-            init = self._uniform(3) if self.input_gate_bias is None else _PerTrialConstant(self.input_gate_bias)
+            init = (self._uniform(3, self.input_gate_bias_range) if self.input_gate_bias is None
+                    else _PerTrialConstant(self.input_gate_bias))  # fmt: skip
             self.input_gate_bias_weight = self.add_weight(
                 name="input_gate_bias", shape=self._shape(self.blocks), initializer=init
             )
@@ -220,6 +229,13 @@ class LSTM1997Cell(keras.layers.Layer):
 
     def _bias(self, batch_rows):
         """The bias of every unit, or None; (units,) or, with trials, (B, units) trial-major."""
+        bias = self.unit_bias()
+        if bias is None or self.trials is None:
+            return bias
+        return ops.repeat(bias, batch_rows // self.trials, axis=0)
+
+    def unit_bias(self):
+        """The bias of every unit [cells, input gates, output gates], or None; (units,) or (trials, units)."""
         parts = []
         for weight, size in (
             (self.cell_bias_weight, self.cells),
@@ -231,10 +247,7 @@ class LSTM1997Cell(keras.layers.Layer):
             parts.append(weight if weight is not None else ops.zeros(self._shape(size), dtype=self.compute_dtype))
         if all(w is None for w in (self.cell_bias_weight, self.input_gate_bias_weight)):
             return None
-        bias = ops.concatenate(parts, axis=-1)
-        if self.trials is None:
-            return bias
-        return ops.repeat(bias, batch_rows // self.trials, axis=0)
+        return ops.concatenate(parts, axis=-1)
 
     def project_inputs(self, inputs):
         """net contributions of the inputs and biases: (B, [L,] in) → (B, [L,] units). Hoistable out of time."""
@@ -289,6 +302,7 @@ class LSTM1997Cell(keras.layers.Layer):
             "input_gate_bias": self.input_gate_bias,
             "output_gate_bias": self.output_gate_bias,
             "init_range": self.init_range,
+            "input_gate_bias_range": self.input_gate_bias_range,
             "truncate_gradient": self.truncate_gradient,
             "initial_activation": self.initial_activation,
             "trials": self.trials,
@@ -299,7 +313,7 @@ class LSTM1997Cell(keras.layers.Layer):
 CELL_ARGS = (
     "blocks", "block_size", "output_gate", "recurrent", "cell_bias", "gate_bias", "cell_input_activation",
     "cell_output_activation", "input_gate_bias", "output_gate_bias", "init_range", "truncate_gradient",
-    "initial_activation", "trials", "seed",
+    "initial_activation", "trials", "seed", "input_gate_bias_range",
 )  # fmt: skip
 
 
@@ -308,7 +322,10 @@ class LSTM1997(keras.layers.Layer):
     """Hochreiter & Schmidhuber (1997) LSTM layer: :class:`LSTM1997Cell` run over a sequence.
 
     Same arguments as :class:`LSTM1997Cell`, plus ``return_sequences`` (False: the cell outputs y^c at each
-    sequence's last real step; True: at every step). The input projection of all steps is one matmul before
+    sequence's last real step; True: at every step) and ``fast_path`` (True: on JAX with the truncated gradient,
+    the forward scan and a closed-form backward without a pass through time, ``fast_jax``; otherwise, and with
+    False, the generic ``keras.ops`` loop below, which every backend runs; both give the same numbers to float
+    tolerance, tests/test_h97_fast_path.py). The input projection of all steps is one matmul before
     the time loop; only the recurrent part runs inside ``keras.ops.scan``. A mask (B, L) freezes the states
     on padded steps, so the last state is the one at each sequence's own end.
 
@@ -325,11 +342,12 @@ class LSTM1997(keras.layers.Layer):
         ])
     """
 
-    def __init__(self, blocks: int, return_sequences: bool = False, **kwargs):
+    def __init__(self, blocks: int, return_sequences: bool = False, fast_path: bool = True, **kwargs):
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in CELL_ARGS}
         super().__init__(**kwargs)
         self.cell = LSTM1997Cell(blocks, **cell_kwargs, name="cell")
         self.return_sequences = return_sequences
+        self.fast_path = bool(fast_path)
         self.supports_masking = True
 
     def build(self, input_shape):
@@ -338,7 +356,15 @@ class LSTM1997(keras.layers.Layer):
     def compute_mask(self, inputs, mask=None):
         return mask if self.return_sequences else None
 
+    def uses_fast_path(self) -> bool:
+        """Whether ``call`` takes the JAX fast path (``fast_jax``): asked for, JAX backend, truncated gradient."""
+        return self.fast_path and self.cell.truncate_gradient and keras.backend.backend() == "jax"
+
     def call(self, inputs, mask=None, training=False):
+        if self.uses_fast_path():
+            from . import fast_jax
+
+            return fast_jax.call(self.cell, inputs, mask, self.return_sequences)
         cell = self.cell
         projected = cell.project_inputs(inputs)  # (B, L, units), hoisted out of the loop
         states = cell.get_initial_state(ops.shape(inputs)[0])
@@ -376,6 +402,7 @@ class LSTM1997(keras.layers.Layer):
         return {
             **super().get_config(),
             "return_sequences": self.return_sequences,
+            "fast_path": self.fast_path,
             **{k: cell_config[k] for k in CELL_ARGS},
         }
 

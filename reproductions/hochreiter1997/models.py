@@ -28,6 +28,8 @@ def build_network(
     outputs_every_step: bool = False,
     output_sees_inputs: bool = False,
     seed: int | None = None,
+    input_gate_bias_range: float | None = None,
+    fast_path: bool = True,
 ) -> keras.Model:
     """A Table 10 network: 1997 memory-cell blocks, then logistic output units.
 
@@ -42,6 +44,9 @@ def build_network(
     units as well as the cells; with ``recurrent=False`` the cell and its gate see the inputs only. The
     sizes of Table 10 follow (tests/test_h97_models.py): e.g. Exp 2a, 101 inputs, one cell with an input gate
     and no output gate, 101 outputs, no biases: 101·102 + 101 + 101 = 10,504 weights.
+
+    ``fast_path`` (not the paper's: how it is computed) selects the JAX fast path of :class:`LSTM1997` where it
+    applies; False (``--set model.fast_path=false``) forces the generic ``keras.ops`` loop.
     """
     if output_sees_inputs and not outputs_every_step:
         raise ValueError("`output_sees_inputs` needs `outputs_every_step=True` (Exp 2a/2b), "
@@ -62,9 +67,11 @@ def build_network(
         init_range=init_range,
         truncate_gradient=truncate_gradient,
         initial_activation=initial_activation,
+        input_gate_bias_range=input_gate_bias_range,
         trials=trials,
         seed=seed,
         return_sequences=outputs_every_step,
+        fast_path=fast_path,
         name="lstm1997",
     )(x, mask=mask)
     if output_sees_inputs:

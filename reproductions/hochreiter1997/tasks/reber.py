@@ -71,15 +71,23 @@ def decode(x: np.ndarray, length: int) -> str:
     return "".join(SYMBOLS[int(k)] for k in np.argmax(x[:length], axis=-1))
 
 
-def embedded_reber(rng: np.random.Generator, n: int, max_length: int = 50) -> SequenceBatch:
-    """§5.1: ``n`` embedded Reber strings with next-symbol targets at every step (y is (n, L, 7))."""
+def embedded_reber(rng: np.random.Generator, n: int, max_length: int = 50, distinct: bool = False) -> SequenceBatch:
+    """§5.1: ``n`` embedded Reber strings with next-symbol targets at every step (y is (n, L, 7)).
+
+    ``distinct``: draw until ``n`` different strings are found, in order of first occurrence (a training set
+    of 256 different strings; the default keeps the grammar's own frequencies, about 97 different strings in
+    256 draws). §5.1 does not say which (docs/deviations.md, E1.6).
+    """
     if max_length < 9:
         raise ValueError(f"`max_length` must be at least 9 (the shortest string), received max_length={max_length!r}")
-    strings = []
+    strings: list[str] = []
+    seen: set[str] = set()
     while len(strings) < n:
         s = embedded_reber_string(rng)
-        if len(s) <= max_length:
-            strings.append(s)
+        if len(s) > max_length or (distinct and s in seen):
+            continue
+        strings.append(s)
+        seen.add(s)
     return encode(strings, max_length)
 
 
@@ -117,7 +125,7 @@ def _legal_sets(s: str) -> list[str]:
     return out
 
 
-def max_length(max_length: int = 50) -> int:  # noqa: D103 - the padded length is the cap itself
+def max_length(max_length: int = 50, distinct: bool = False) -> int:  # noqa: D103 - the padded length is the cap
     return max_length
 
 

@@ -1,0 +1,70 @@
+"""A row's headline over seeds: the mean with its sample standard deviation and n (CONVENTIONS: seeds and spread).
+
+Used by ``lstm-hist report`` (rows with completed records of several seeds) and by a campaign's closing summary.
+A record's seed is its ``seed`` field, or ``seeds.base`` in records written before that field existed.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable, Iterable
+
+
+def record_seed(record: dict) -> int | None:
+    seed = record.get("seed", (record.get("seeds") or {}).get("base"))
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+
+def row_key(record: dict) -> str:
+    """The report's row key: the id, plus the ``--set`` overrides of a run off the paper's config."""
+    return record["id"] + "".join(f" {item}" for item in record.get("overrides") or [])
+
+
+def mean_sd(values: Iterable[float]) -> tuple[float, float | None, int]:
+    """``(mean, sample sd or None for n=1, n)`` of the finite numbers in ``values``; n=0 gives (nan, None, 0)."""
+    xs = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
+    if not xs:
+        return math.nan, None, 0
+    mean = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else None
+    return mean, sd, len(xs)
+
+
+def format_mean_sd(values: Iterable[float], fmt: Callable[[object], str]) -> str:
+    mean, sd, n = mean_sd(values)
+    if n == 0:
+        return fmt(None)
+    if sd is None:
+        return f"{fmt(mean)} (n=1)"
+    return f"{fmt(mean)} ± {fmt(sd)} (n={n})"
+
+
+def latest_per_seed(loaded: Iterable[tuple[Path, dict]], *, smoke: bool = False) -> dict[str, dict[int, dict]]:
+    """row key → seed → that seed's latest completed record (smoke runs only with ``smoke=True``)."""
+    out: dict[str, dict[int, dict]] = {}
+    for _, record in loaded:
+        if record.get("kind") == "estimate" or record.get("status") != "completed" or bool(record.get("smoke")) != smoke:
+            continue
+        seed = record_seed(record)
+        if seed is None:
+            continue
+        seeds = out.setdefault(row_key(record), {})
+        end = (record.get("provenance") or {}).get("end") or ""
+        if seed not in seeds or end >= ((seeds[seed].get("provenance") or {}).get("end") or ""):
+            seeds[seed] = record
+    return out
+
+
+def metric_over_seeds(per_seed: dict[int, dict], key: str) -> list[float]:
+    return [(r.get("metrics") or {}).get(key) for _, r in sorted(per_seed.items())]
+
+
+def report_cell(per_seed: dict[int, dict] | None, key: str, value, fmt: Callable[[object], str]) -> str:
+    """The report's "ours" cell: mean ± sd (n) over seeds when the row has completed records of two or more
+    seeds, else the one record's value."""
+    if per_seed and len(per_seed) >= 2:
+        values = metric_over_seeds(per_seed, key)
+        if sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) >= 2:
+            return format_mean_sd(values, fmt)
+    return fmt(value)
