@@ -54,6 +54,7 @@ from lstm_hist import interrupt, run_state
 from lstm_hist.errors import UserError
 from lstm_hist.evaluation import metrics as M
 from lstm_hist.training.divergence import exploded
+from lstm_hist.training.trim import trim_padding
 
 CHECKPOINT = "minibatch"  # lstm_hist.run_state writes minibatch.json (state) and minibatch.npz (arrays)
 STATE_FILE = f"{CHECKPOINT}.json"
@@ -308,7 +309,7 @@ def _eval_batches(split, batch_size: int):
     if _is_arrays(split):
         n = len(split[0])
         for start in range(0, n, batch_size):
-            part = [a[start : start + batch_size] for a in split]
+            part = trim_padding(tuple(a[start : start + batch_size] for a in split))
             yield part[0], part[1], (part[2] if len(part) == 3 else None)
         return
     if hasattr(split, "as_numpy_iterator"):
@@ -413,7 +414,7 @@ def _fit_input(split, batch_size: int, shuffle_seed: int):
 
         def __getitem__(self, index: int):
             rows = self.order[index * batch_size : (index + 1) * batch_size]
-            return tuple(a[rows] for a in split)
+            return trim_padding(tuple(a[rows] for a in split))
 
     dataset = EpochShuffled()
     return dataset, dataset
@@ -570,7 +571,8 @@ def train_minibatch(
 
     train, valid = data["train"], data["valid"]
     fit_x, shuffled = _fit_input(train, protocol.batch_size, seeds["shuffle"])
-    validation = tuple(valid) if _is_arrays(valid) else valid
+    eval_batch_size = protocol.eval_batch_size or protocol.batch_size
+    validation = _fit_input(valid, eval_batch_size, 0)[0]  # in order, each batch cut to its length (trim.py)
     callbacks = _callbacks(protocol, model, state, shuffled, seeds, save, progress)
 
     status = "completed"
@@ -578,8 +580,7 @@ def train_minibatch(
     done = state["epoch"] >= protocol.epochs or state["stopped_early"]
     if not done:
         try:
-            model.fit(fit_x, validation_data=validation, validation_batch_size=protocol.eval_batch_size or
-                      protocol.batch_size, epochs=protocol.epochs, initial_epoch=state["epoch"],
+            model.fit(fit_x, validation_data=validation, epochs=protocol.epochs, initial_epoch=state["epoch"],
                       callbacks=callbacks, verbose=0, shuffle=False)  # shuffle=False: the order is ours
         except KeyboardInterrupt:
             status = "interrupted"
@@ -663,7 +664,10 @@ def bench_minibatch(protocol: MinibatchProtocol, *, experiment, task_cfg, model_
         batch = batch_at(full[i % len(full)])
         model.train_on_batch(batch[0], batch[1], sample_weight=batch[2] if len(batch) > 2 else None)
 
-    for i in range(2):
+    warm = {}  # one batch of each shape the timed loop meets: each compiles once (trim.py buckets)
+    for i in range(updates):
+        warm.setdefault(tuple(np.shape(a) for a in batch_at(full[i % len(full)])), i)
+    for i in [0, 1, *warm.values()]:
         step(i)
     start = time.perf_counter()
     for i in range(updates):

@@ -52,6 +52,15 @@ def make_cell(unit: str, units: int, *, init_range: float = 0.1, use_bias: bool 
     return TanhRNNCell(**common)
 
 
+def recurrent_layer(cell, unit: str, *, unroll: bool = False, fast_path: bool = True) -> keras.layers.Layer:
+    """The whole-sequence layer: the fast one where it supports the cell, else ``keras.layers.RNN``."""
+    from .fast_rnn import FastRecurrent, supports_fast
+
+    if fast_path and not unroll and supports_fast(cell):
+        return FastRecurrent(cell, name=f"{unit}_rnn")
+    return keras.layers.RNN(cell, return_sequences=True, unroll=unroll, name=f"{unit}_rnn")
+
+
 def build_music_model(
     trials: int | None = None,
     unit: Literal["tanh", "gru", "lstm"] = "gru",
@@ -61,6 +70,7 @@ def build_music_model(
     use_bias: bool = True,
     gru_reset_after: bool = False,
     gru_update_convention: Literal["cho", "chung"] = "chung",
+    fast_path: bool = True,
     unroll: bool = False,
     recurrent_init: Literal["uniform", "orthogonal"] = "uniform",
 ) -> keras.Model:
@@ -74,6 +84,9 @@ def build_music_model(
     use_bias: biases in the recurrent layer (not in the papers' equations; Pylearn2 layers have them).
     gru_reset_after: False = reset before the recurrent product (Chung §3.2, Cho v3 eq. 8); True = v1.
     gru_update_convention: "chung" (§3.2, the default here) or "cho" (eq. 7): equivalent families.
+    fast_path: True = :class:`~reproductions.chung2014.fast_rnn.FastRecurrent` (the same equations and weights,
+        input projection hoisted out of the time loop; issue 13); False = the generic ``keras.layers.RNN``.
+        Not used with ``unroll: true``.
     unroll: unroll the time loop (only for short fixed-length inputs).
     recurrent_init: "uniform" (±init_range, like every other weight) or "orthogonal" (one random orthogonal block
         per gate, the Pylearn2 layers of jych/librnn; docs/deviations.md (Chung section)).
@@ -86,7 +99,7 @@ def build_music_model(
     cell = make_cell(unit, units, init_range=init_range, use_bias=use_bias, gru_reset_after=gru_reset_after,
                      gru_update_convention=gru_update_convention, recurrent_init=recurrent_init)
     inputs = keras.Input(shape=(None, dim), name="frames")
-    hidden = keras.layers.RNN(cell, return_sequences=True, unroll=unroll, name=f"{unit}_rnn")(inputs)
+    hidden = recurrent_layer(cell, unit, unroll=unroll, fast_path=fast_path)(inputs)
     logits = keras.layers.Dense(
         dim, name="note_logits",
         kernel_initializer=keras.initializers.RandomUniform(-init_range, init_range),
@@ -115,6 +128,7 @@ def build_speech_model(
     use_bias: bool = True,
     gru_reset_after: bool = False,
     gru_update_convention: Literal["cho", "chung"] = "chung",
+    fast_path: bool = True,
     unroll: bool = False,
     recurrent_init: Literal["uniform", "orthogonal"] = "uniform",
 ) -> keras.Model:
@@ -127,6 +141,7 @@ def build_speech_model(
     components: Gaussians in the output mixture (§4: 20); the output layout is :mod:`reproductions.chung2014.mog`'s.
     init_range, use_bias, gru_*, recurrent_init: as for :func:`build_music_model`.
     trials: must be None (one network per run).
+    fast_path: as for :func:`build_music_model`.
     """
     from .mog import mog_output_size
 
@@ -139,7 +154,7 @@ def build_speech_model(
     cell = make_cell(unit, units, init_range=init_range, use_bias=use_bias, gru_reset_after=gru_reset_after,
                      gru_update_convention=gru_update_convention, recurrent_init=recurrent_init)
     inputs = keras.Input(shape=(None, input_samples), name="samples")
-    hidden = keras.layers.RNN(cell, return_sequences=True, unroll=unroll, name=f"{unit}_rnn")(inputs)
+    hidden = recurrent_layer(cell, unit, unroll=unroll, fast_path=fast_path)(inputs)
     mixture = keras.layers.Dense(
         mog_output_size(output_samples, components), name="mixture_parameters",
         kernel_initializer=keras.initializers.RandomUniform(-init_range, init_range),
