@@ -108,28 +108,24 @@ def _head(record: dict) -> list[str]:
     return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
 
-def _bound_table(record: dict) -> list[str]:
+def _unit_table(record: dict, key: str, cell) -> list[str]:
+    """One line per unit whose results carry ``key``, one ``cell(result)`` per task and condition."""
     lines = []
     for unit in record["units"].values():
         results = [unit["results"][t][c] for t, c in _columns(record)]
-        if "bound" not in results[0]:
-            continue
-        cells = [f"{_num(r['state_factor']['median'], 4)} ≤ {_num(r['bound']['median'], 4)} "
-                 f"({r['bound_holds']['inits']}/{r['bound_holds']['of']})" for r in results]
-        lines.append("| " + " | ".join([unit["label"]] + cells) + " |")
+        if key in results[0]:
+            lines.append("| " + " | ".join([unit["label"]] + [cell(r) for r in results]) + " |")
     return _head(record) + lines if lines else []
+
+
+def _bound_table(record: dict) -> list[str]:
+    return _unit_table(record, "bound", lambda r: f"{_num(r['state_factor']['median'], 4)} ≤ "
+                       f"{_num(r['bound']['median'], 4)} ({r['bound_holds']['inits']}/{r['bound_holds']['of']})")
 
 
 def _cec_table(record: dict) -> list[str]:
-    lines = []
-    for unit in record["units"].values():
-        results = [unit["results"][t][c] for t, c in _columns(record)]
-        if "cec_factor" not in results[0]:
-            continue
-        cells = [f"{_num(r['cec_factor']['max_abs_deviation'])} ({_num(r['cec_factor'].get('median_abs_deviation'))}; "
-                 f"{r['cec_factor']['ratios']} ratios)" for r in results]
-        lines.append("| " + " | ".join([unit["label"]] + cells) + " |")
-    return _head(record) + lines if lines else []
+    return _unit_table(record, "cec_factor", lambda r: f"{_num(r['cec_factor']['max_abs_deviation'])} "
+                       f"({_num(r['cec_factor'].get('median_abs_deviation'))}; {r['cec_factor']['ratios']} ratios)")
 
 
 def _command(record: dict) -> str:
