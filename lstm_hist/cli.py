@@ -264,6 +264,7 @@ def _register_browse(sub: Any, fmt_class: Any) -> None:
     _add_backend(p)
     p.set_defaults(func=cmd_describe)
 
+
 def _register_run(sub: Any, fmt_class: Any) -> None:
     """``run``."""
     from lstm_hist.registry import DEFAULT_ID
@@ -292,6 +293,7 @@ def _register_run(sub: Any, fmt_class: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
 
+
 def _register_results(sub: Any, fmt_class: Any) -> None:
     """``report`` and ``cite``."""
     p = sub.add_parser("report", help="regenerate the results page from run records", formatter_class=fmt_class,
@@ -317,6 +319,7 @@ def _register_results(sub: Any, fmt_class: Any) -> None:
     p.add_argument("--bibtex", action="store_true", help="BibTeX instead of a one-line citation")
     p.set_defaults(func=cmd_cite)
 
+
 def _register_bench(sub: Any, fmt_class: Any) -> None:
     """``bench``."""
     p = sub.add_parser("bench", help="time a few updates and estimate the full run", formatter_class=fmt_class,
@@ -332,6 +335,7 @@ def _register_bench(sub: Any, fmt_class: Any) -> None:
     p.add_argument("--save", action="store_true", help="also write <out>/estimates/<paper>.<row>.json for the report")
     p.add_argument("--out", default="results", help="where --save writes (default: results/)")
     p.set_defaults(func=cmd_bench)
+
 
 def _register_data(sub: Any) -> None:
     try:

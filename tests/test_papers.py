@@ -89,14 +89,9 @@ def test_a_protocol_off_the_contract_is_refused_before_it_runs(configs, monkeypa
         cli.main(["run", "adding_t10", "--out", str(tmp_path), "--quiet"])
 
 
-@dataclasses.dataclass(frozen=True)
-class NoBench(TrainingProtocol):  # the contract's default bench
-    trials: int = 10
-    max_sequences: int = 1000
-    learning_rate: float = 0.5
-
-    def run(self, **kwargs):
-        raise AssertionError("never called")
+@dataclasses.dataclass
+class NoBench(NotAProtocol, TrainingProtocol):  # on the contract, with its default bench
+    pass
 
 
 def test_bench_of_a_protocol_without_bench_is_one_error_line(configs, monkeypatch, capsys):
