@@ -15,7 +15,7 @@ from typing import Any
 
 import lstm_hist
 from lstm_hist import records
-from lstm_hist.config import paper_metrics
+from lstm_hist.reported import paper_metrics
 from lstm_hist.errors import UserError
 
 CFF_FILE = "CITATION.cff"
@@ -100,7 +100,7 @@ def headline(record: dict) -> list[tuple[str, Any, Any]]:
 
 def result_sentence(record: dict, path: Path) -> str:
     """One sentence naming the numbers, the row, the record, the commit and the environment."""
-    from lstm_hist.runner import fmt
+    from lstm_hist.formatting import fmt
 
     prov = record.get("provenance") or {}
     versions = prov.get("versions") or {}

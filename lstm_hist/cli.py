@@ -1,4 +1,5 @@
-"""The ``lstm-hist`` command: list · describe · run · campaign · report · cite · evaluate · bench · data.
+"""The ``lstm-hist`` command: list · describe · run · campaign · report · summary · cite · evaluate · bench · data ·
+gradients.
 
 The backend is selected (``KERAS_BACKEND``) before any command touches Keras, which is why every import of a
 module that may pull in Keras happens inside the command functions. A :class:`UserError` becomes one
@@ -15,7 +16,6 @@ from typing import Any, Sequence
 
 from lstm_hist import __version__
 from lstm_hist.backend import BACKENDS, require_installed, select_backend
-from lstm_hist.config import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.quiet import silence
 
@@ -30,6 +30,7 @@ Reproduce historical sequence-model papers and put the paper's numbers beside ou
 examples:
   lstm-hist list                              # every reproducible table row
   lstm-hist describe adding_t100              # config, paper numbers, parameter count
+  lstm-hist describe cho2014                  # a paper: its experiments, rows and citation
   lstm-hist run                               # the default: hochreiter1997/adding_t100, JAX on CPU
   lstm-hist run adding_t100 --smoke           # a seconds-long end-to-end check of the same config
   lstm-hist run adding_t100 --trials 3 --set protocol.max_sequences=100000
@@ -44,104 +45,55 @@ examples:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from lstm_hist.registry import list_experiments
+    from lstm_hist.registry import list_experiments, papers
 
     entries = list_experiments(args.paper)
     if args.json:
         print(json.dumps(entries, indent=2, default=str, ensure_ascii=False))
         return 0
-    if not entries:
+    # Papers are packages; one without configs (cho2014: a cell and a citation) is listed below the rows.
+    rowless = [p for p in papers() if args.paper in (None, p) and not any(e["paper"] == p for e in entries)]
+    if entries:
+        _print_rows(entries, args.wide)
+    elif not rowless:
         print("no experiments found (configs/<paper>/*.yaml)")
-        return 0
+    for paper in rowless:
+        print(f"{paper}: a paper without table rows (lstm-hist describe {paper})")
+    return 0
+
+
+def _print_rows(entries: list[dict], wide: bool) -> None:
     from lstm_hist.columns import fit_columns
-    from lstm_hist.runner import fmt, table_lines
+    from lstm_hist.formatting import fmt, table_lines
+    from lstm_hist.reported import paper_metrics
 
     rows = []
     for e in entries:
         reported = ", ".join(f"{k}={fmt(v)}" for k, v in paper_metrics(e["reported"]).items())
         rows.append([e["id"], e.get("table") or "", e.get("row") or "", e.get("title") or "", reported])
     headers = ["id", "table", "row", "title", "paper reports"]
-    if not args.wide:  # the title mostly repeats table and row; `describe` and --wide show it
+    if not wide:  # the title mostly repeats table and row; `describe` and --wide show it
         headers, rows = ["id", "table", "row", "paper reports"], [r[:3] + r[4:] for r in rows]
         rows = fit_columns(headers, rows, LIST_WIDTH, shrink=(1, 2, 3))
     for line in table_lines(headers, rows):
         print(line)
-    return 0
 
 
 LIST_WIDTH = 100
 
 
-def describe_data(exp_id: str) -> dict[str, Any]:
-    """The ``describe --json`` object: the list entry plus ``parameters`` and the resolved ``config``."""
-    from lstm_hist.registry import list_experiments, load
-
-    full, path, experiment, cfg = load(exp_id)
-    entry = next(e for e in list_experiments(full.split("/", 1)[0]) if e["id"] == full)
-    config = {k: v for k, v in cfg.items() if k != "smoke"}
-    return {
-        **entry,
-        "description": getattr(experiment, "description", ""),
-        "parameters": count_parameters(experiment, cfg, path),
-        "config": config,
-    }
-
-
-def count_parameters(experiment: Any, cfg: dict, path: Any) -> int | None:
-    """Trainable parameters of one trial's model (``trials=None``), built on a one-sequence batch if needed."""
-    from lstm_hist.errors import ConfigError
-
-    try:
-        model = experiment.model(trials=None, **cfg["model"])
-        if not getattr(model, "built", True) and experiment.task is not None:
-            import numpy as np
-
-            batch = experiment.task(np.random.default_rng(0), 1, **cfg["task"])
-            model([batch.x, batch.mask()])
-    except ValueError as exc:
-        raise ConfigError(f"{path}: model: {exc}") from None
-    weights = getattr(model, "trainable_weights", None)
-    if weights is not None:
-        import math
-
-        return int(sum(math.prod(w.shape) for w in weights))
-    return int(model.count_params())
-
-
 def cmd_describe(args: argparse.Namespace) -> int:
-    data = describe_data(args.id)
+    from lstm_hist import describe
+    from lstm_hist.registry import paper_info, papers
+
+    paper = args.id in papers()  # a paper key: the paper, whether or not it has table rows
+    data = paper_info(args.id) if paper else describe.describe_data(args.id)
     if args.json:
         print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
-        return 0
-    import yaml
-
-    from lstm_hist.runner import fmt
-
-    where = ", ".join(str(x) for x in (data.get("section"), data.get("table"), data.get("row")) if x)
-    print(f"{data['id']} — {data.get('title') or ''}")
-    if where:
-        print(f"  paper:       {where}")
-    if data.get("description"):
-        print(f"  experiment:  {data['description']}")
-    print(f"  parameters:  {fmt(data['parameters'])} trainable (one trial)")
-    if data.get("expected_wall_time"):
-        print(f"  wall time:   {data['expected_wall_time']}")
-    print(f"  command:     {data.get('command') or 'lstm-hist run ' + data['id']}")
-    print(f"  config file: {data['path']}")
-    if paper_metrics(data["reported"]):
-        print("  paper reports:")
-        for key, value in paper_metrics(data["reported"]).items():
-            print(f"    {key}: {fmt(value)}")
-    if reference_note(data["reported"]):
-        print(f"  note:        {reference_note(data['reported'])}")
-    if comparisons(data["reported"]):
-        print("  comparison methods the paper prints for this table (not run here):")
-        for row in comparisons(data["reported"]):
-            print("    " + ", ".join(f"{k} {v}" if k != "method" else str(v) for k, v in row.items()))
-    print("  config:")
-    for line in yaml.safe_dump({k: data["config"][k] for k in ("task", "model", "protocol")},
-                               sort_keys=False).splitlines():
-        print("    " + line)
+    elif paper:
+        describe.print_paper(data)
+    else:
+        describe.print_row(data)
     return 0
 
 
@@ -198,7 +150,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from lstm_hist.runner import bench_experiment
+    from lstm_hist.bench import bench_experiment
 
     if args.save:
         from lstm_hist.outputs import writable_dir
@@ -251,32 +203,71 @@ def _add_overrides(parser: argparse.ArgumentParser) -> None:
 def build_parser(with_data: bool) -> argparse.ArgumentParser:
     """The argument parser; the real ``data`` group is registered only when it is the command being run, so that
     other commands never import the data package (and what it imports)."""
-    from lstm_hist.registry import DEFAULT_ID
-
     fmt_class = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog="lstm-hist", description=DESCRIPTION, formatter_class=fmt_class)
     parser.add_argument("--version", action="version", version=f"lstm-hist {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
+    _register_browse(sub, fmt_class)
+    _register_run(sub, fmt_class)
+    _register_results(sub, fmt_class)
+
+    from lstm_hist.evaluate import register as register_evaluate
+
+    register_evaluate(sub, fmt_class, _add_backend)
+
+    _register_bench(sub, fmt_class)
+
+    from lstm_hist.campaign.cli import register as register_campaign
+
+    register_campaign(sub, _add_backend, _add_overrides)
+
+    from lstm_hist.paper_summary import register as register_summary
+
+    register_summary(sub, fmt_class)
+
+    from lstm_hist.gradients.cli import register as register_gradients
+
+    register_gradients(sub)
+
+    if with_data:
+        _register_data(sub)
+    else:
+        p = sub.add_parser("data", help="download, verify and locate data sets (lstm-hist data --help)",
+                           add_help=False)
+        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.set_defaults(func=cmd_data_missing, _data_problem="not loaded")
+    return parser
+
+
+def _register_browse(sub: Any, fmt_class: Any) -> None:
+    """``list`` and ``describe``."""
     p = sub.add_parser("list", help="list the experiments (one per paper table row)", formatter_class=fmt_class,
                        description="List the experiments.\n\nexamples:\n  lstm-hist list\n"
                                    "  lstm-hist list --paper hochreiter1997 --json")
-    p.add_argument("--paper", help="only this paper (a folder under configs/)")
+    p.add_argument("--paper", help="only this paper (a package under reproductions/)")
     p.add_argument("--json", action="store_true", help="machine-readable output: a JSON array")
     p.add_argument("--wide", action="store_true",
                    help=f"print every column in full (default: fit {LIST_WIDTH} columns, cutting the text columns)")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("describe", help="show one experiment: paper numbers, config, parameter count",
+    p = sub.add_parser("describe", help="show one experiment (paper numbers, config, parameter count) or one paper",
                        formatter_class=fmt_class,
-                       description="Show one experiment. Builds its model to count parameters (imports Keras).\n\n"
+                       description="Show one experiment. Builds its model to count parameters (imports Keras). "
+                                   "Given a paper key, show the paper: its experiments, rows and citation.\n\n"
                                    "examples:\n  lstm-hist describe adding_t100\n"
-                                   "  lstm-hist describe hochreiter1997/adding_t100 --json")
-    p.add_argument("id", help="experiment id (paper/row) or its unique row part")
+                                   "  lstm-hist describe hochreiter1997/adding_t100 --json\n"
+                                   "  lstm-hist describe cho2014")
+    p.add_argument("id", help="experiment id (paper/row), its unique row part, or a paper key")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     _add_backend(p)
     p.set_defaults(func=cmd_describe)
+
+
+def _register_run(sub: Any, fmt_class: Any) -> None:
+    """``run``."""
+    from lstm_hist.registry import DEFAULT_ID
 
     p = sub.add_parser("run", help="run an experiment and write its record", formatter_class=fmt_class,
                        description="Run an experiment, write a run record, print paper vs ours.\n\n"
@@ -302,6 +293,9 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
 
+
+def _register_results(sub: Any, fmt_class: Any) -> None:
+    """``report`` and ``cite``."""
     p = sub.add_parser("report", help="regenerate the results page from run records", formatter_class=fmt_class,
                        description="Write docs/results.md (paper vs ours) from the run records.\n\n"
                                    "examples:\n  lstm-hist report\n  lstm-hist report --runs runs --out /tmp/r.md\n"
@@ -325,10 +319,9 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--bibtex", action="store_true", help="BibTeX instead of a one-line citation")
     p.set_defaults(func=cmd_cite)
 
-    from lstm_hist.evaluate import register as register_evaluate
 
-    register_evaluate(sub, fmt_class, _add_backend)
-
+def _register_bench(sub: Any, fmt_class: Any) -> None:
+    """``bench``."""
     p = sub.add_parser("bench", help="time a few updates and estimate the full run", formatter_class=fmt_class,
                        description="Time a few updates of an experiment's protocol and print the estimate.\n\n"
                                    "examples:\n  lstm-hist bench adding_t100 --updates 200\n"
@@ -342,23 +335,6 @@ def build_parser(with_data: bool) -> argparse.ArgumentParser:
     p.add_argument("--save", action="store_true", help="also write <out>/estimates/<paper>.<row>.json for the report")
     p.add_argument("--out", default="results", help="where --save writes (default: results/)")
     p.set_defaults(func=cmd_bench)
-
-    from lstm_hist.campaign.cli import register as register_campaign
-
-    register_campaign(sub, _add_backend, _add_overrides)
-
-    from lstm_hist.gradients.cli import register as register_gradients
-
-    register_gradients(sub)
-
-    if with_data:
-        _register_data(sub)
-    else:
-        p = sub.add_parser("data", help="download, verify and locate data sets (lstm-hist data --help)",
-                           add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
-        p.set_defaults(func=cmd_data_missing, _data_problem="not loaded")
-    return parser
 
 
 def _register_data(sub: Any) -> None:

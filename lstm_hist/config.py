@@ -9,19 +9,20 @@ the run measure something other than the paper's row).
 
 from __future__ import annotations
 
-import collections.abc
 import copy
 import dataclasses
 import difflib
 import inspect
-import types
 import typing
 from pathlib import Path
-from typing import Any, Callable, Iterable, Literal, Union
+from typing import Any, Callable, Iterable
 
 import yaml
 
+from lstm_hist.config_types import check_type, coerce_floats, type_name
 from lstm_hist.errors import ConfigError
+# Re-exported: the reported-block readers lived here before lstm_hist.reported.
+from lstm_hist.reported import COMPARISONS, REFERENCE_ONLY, comparisons, paper_metrics, reference_note  # noqa: F401
 
 TOP_LEVEL_KEYS = (
     "experiment",
@@ -99,11 +100,6 @@ def load_config(path: str | Path) -> dict:
     return cfg
 
 
-# The other methods a paper table prints beside its own (RTRL, BPTT, ...): quoted, never run, so they are
-# strings in the paper's notation ("≈170", ">200,000") and kept out of the paper-vs-ours metric columns.
-COMPARISONS = "comparisons"
-
-
 def _check_comparisons(value: Any, path: Path) -> None:
     if value is None:
         return
@@ -117,26 +113,6 @@ def _check_comparisons(value: Any, path: Path) -> None:
             if not isinstance(cell, (str, int, float)) or isinstance(cell, bool):
                 raise ConfigError(f"{where}[{i}].{key} must be a number or a string as printed, "
                                   f"got {type(cell).__name__}")
-
-
-# A note that the paper's numbers of a row come from another data set (Chung's non-public Ubisoft speech beside
-# our FSDD runs); the report marks those numbers with a dagger and prints the note.
-REFERENCE_ONLY = "reference_only"
-
-
-def paper_metrics(reported: dict | None) -> dict:
-    """The paper's numbers for this row under the evaluator's metric keys (no comparisons, no reference note)."""
-    return {k: v for k, v in (reported or {}).items() if k not in (COMPARISONS, REFERENCE_ONLY)}
-
-
-def reference_note(reported: dict | None) -> str | None:
-    note = (reported or {}).get(REFERENCE_ONLY)
-    return str(note) if note else None
-
-
-def comparisons(reported: dict | None) -> list[dict]:
-    """The comparison-method rows the paper prints for this row's table (empty when none)."""
-    return list((reported or {}).get(COMPARISONS) or [])
 
 
 # ------------------------------------------------------------------------------------------------ validation
@@ -283,115 +259,6 @@ def apply_overrides(
     if experiment is not None:
         validate_config(out, experiment, source)
     return out
-
-
-# ------------------------------------------------------------------------------------------------ type checks
-
-
-def coerce_floats(value: Any, annotation: Any) -> Any:
-    """``value`` with strings that Python's float() reads turned into floats where ``annotation`` wants a float.
-
-    YAML 1.1 (PyYAML) reads ``1e-3`` and ``1e8`` as strings (it wants ``1.0e-3``), so a learning rate written the
-    way users write it would be refused as a string; a field that also accepts strings keeps the string.
-    """
-    if check_type(value, annotation):
-        return value
-    if isinstance(value, str):
-        if _accepts_float(annotation):
-            try:
-                return float(value.strip())
-            except ValueError:
-                return value
-        return value
-    if isinstance(value, list):
-        origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-        if origin is Union or origin is types.UnionType:
-            for arm in args:
-                if arm is not type(None) and check_type(coerced := coerce_floats(value, arm), arm):
-                    return coerced
-            return value
-        if origin in (list, collections.abc.Sequence) and args:
-            return [coerce_floats(v, args[0]) for v in value]
-        if origin is tuple and args:
-            if len(args) == 2 and args[1] is Ellipsis:
-                return [coerce_floats(v, args[0]) for v in value]
-            if len(args) == len(value):
-                return [coerce_floats(v, a) for v, a in zip(value, args)]
-    return value
-
-
-def _accepts_float(annotation: Any) -> bool:
-    """Whether ``annotation`` takes a float but not a str (a str field keeps what the user typed)."""
-    origin = typing.get_origin(annotation)
-    if origin is Union or origin is types.UnionType:
-        arms = typing.get_args(annotation)
-        return any(_accepts_float(a) for a in arms) and not any(a is str for a in arms)
-    return annotation is float
-
-
-def check_type(value: Any, annotation: Any) -> bool:
-    """Whether a YAML-loaded ``value`` fits ``annotation`` (the subset configs use).
-
-    int accepts no bool; float accepts int but no bool; tuple accepts a YAML list; unknown annotations accept
-    anything rather than block a config on a type this checker does not model.
-    """
-    if annotation is Any or annotation is inspect.Parameter.empty:
-        return True
-    if annotation is None or annotation is type(None):
-        return value is None
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is Union or origin is types.UnionType:
-        return any(check_type(value, arm) for arm in args)
-    if origin is Literal:
-        return any(value == arg and type(value) is type(arg) for arg in args)
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if annotation is str:
-        return isinstance(value, str)
-    if origin in (list, collections.abc.Sequence) or annotation is list:
-        if not isinstance(value, (list, tuple)):
-            return False
-        return all(check_type(v, args[0]) for v in value) if args else True
-    if origin is tuple or annotation is tuple:
-        if not isinstance(value, (list, tuple)):
-            return False
-        if not args:
-            return True
-        if len(args) == 2 and args[1] is Ellipsis:
-            return all(check_type(v, args[0]) for v in value)
-        return len(value) == len(args) and all(check_type(v, a) for v, a in zip(value, args))
-    if origin is dict or annotation is dict:
-        if not isinstance(value, dict):
-            return False
-        if len(args) == 2:
-            return all(check_type(k, args[0]) and check_type(v, args[1]) for k, v in value.items())
-        return True
-    if isinstance(annotation, type):
-        return isinstance(value, annotation)
-    return True
-
-
-def type_name(annotation: Any) -> str:
-    """A readable name: ``int``, ``float | None``, ``list[int]``, ``one of 'a', 'b'``."""
-    if annotation is None or annotation is type(None):
-        return "None"
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is Union or origin is types.UnionType:
-        return " | ".join(type_name(a) for a in args)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in args)
-    if origin is not None and args:
-        inner = ", ".join("..." if a is Ellipsis else type_name(a) for a in args)
-        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
-    if isinstance(annotation, type):
-        return annotation.__name__
-    return str(annotation).replace("typing.", "")
 
 
 # ---------------------------------------------------------------------------------------------------- helpers

@@ -29,6 +29,8 @@ The capabilities a caller may ask for are class attributes with explicit default
   recompute them from the kept weights (False when other predictions are mixed in, e.g. the NPLM's trigram
   mixture); ``True``.
 * :meth:`TrainingProtocol.bench` — times a few updates; the default says the protocol cannot be benchmarked.
+* :meth:`TrainingProtocol.test_from_weights` — the final test again from a record's kept weights (``lstm-hist
+  evaluate``, e.g. the 1997 online protocol's per-trial test); the default says the protocol does not offer it.
 """
 
 from __future__ import annotations
@@ -48,6 +50,10 @@ TrialRow = dict[str, Any]
 
 class BenchUnavailable(UserError):
     """``lstm-hist bench`` on a protocol that does not implement :meth:`TrainingProtocol.bench`."""
+
+
+class EvaluationUnavailable(UserError):
+    """``lstm-hist evaluate`` on a protocol that does not implement :meth:`TrainingProtocol.test_from_weights`."""
 
 
 class _InstanceDefault:
@@ -148,3 +154,11 @@ class TrainingProtocol(abc.ABC):
         The default raises :class:`BenchUnavailable`.
         """
         raise BenchUnavailable(f"protocol {type(self).__name__} has no bench()")
+
+    def test_from_weights(self, *, experiment: Any, task_cfg: dict[str, Any], model_cfg: dict[str, Any], seed: int,
+                          weights: list) -> dict[str, Any]:
+        """The final test of a finished run again, from its kept weights (``RunResult.final_weights``): the
+        per-trial test metrics by key (arrays with one value per trial), for ``lstm-hist evaluate`` to compare
+        with the record. The default raises :class:`EvaluationUnavailable`."""
+        raise EvaluationUnavailable(f"protocol {type(self).__name__} cannot recompute its test from kept weights; "
+                                    "rerun the row to check it")

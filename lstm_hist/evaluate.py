@@ -71,7 +71,7 @@ def evaluate_record(path: str | Path, rtol: float = 1e-6) -> list[Check]:
     _, _, experiment, _ = load(record["id"])
     protocol = experiment.protocol(**(cfg.get("protocol") or {}))
     seed = _seed(record)
-    if getattr(protocol, "evaluation_refits", False):
+    if protocol.evaluation_refits:
         return _refit(record, experiment, protocol, cfg, seed, rtol)
     from lstm_hist.training.minibatch import MinibatchProtocol
     from lstm_hist.training.online import OnlineProtocol
@@ -116,7 +116,7 @@ def _online(path, record, experiment, protocol, cfg, seed, rtol) -> list[Check]:
 def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
     from lstm_hist.training import minibatch
 
-    if not getattr(protocol, "metrics_from_model_alone", True):
+    if not protocol.metrics_from_model_alone:
         # e.g. the NPLM's protocol mixes in a trigram after training: the model's own scores are not the record's.
         raise UserError(f"{path}: {type(protocol).__name__} reports more than the model's own evaluation; "
                         "evaluate recomputes the plain minibatch protocol's metrics only")
@@ -146,7 +146,7 @@ def report_lines(path: Path, checks: list[Check], rtol: float) -> tuple[list[str
     """Printable lines and whether everything matched."""
     if not checks:
         raise UserError(f"{path}: nothing in the record to compare with what was recomputed")
-    from lstm_hist.runner import fmt, table_lines
+    from lstm_hist.formatting import fmt, table_lines
 
     rows = [[c.key, _exact(c.recorded), _exact(c.recomputed),
              "identical" if c.identical else ("match" if c.match else "DIFFERS")] for c in checks]

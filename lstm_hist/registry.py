@@ -1,8 +1,10 @@
 """Experiment ids → config files and paper modules.
 
-An id is ``<paper>/<config stem>`` (``hochreiter1997/adding_t100``): the paper is a folder under ``configs/`` and a
-module ``reproductions.<paper>``. Listing reads YAML only, so ``lstm-hist list`` never pays for importing Keras;
-the paper module (which imports Keras) is loaded only when an experiment is actually described or run.
+An id is ``<paper>/<config stem>`` (``hochreiter1997/adding_t100``): the paper is a package
+``reproductions.<paper>`` and its rows are the YAML files of ``configs/<paper>/``. Papers are found from the
+packages (a paper may have no rows: cho2014); listing reads YAML and package folders only, so ``lstm-hist list``
+never pays for importing Keras; the paper module (which imports Keras) is loaded only when an experiment or a paper
+is described, run or cited.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Callable
 
 import lstm_hist
 from lstm_hist.config import load_config, validate_config
@@ -34,6 +36,9 @@ __all__ = [
     "get_experiment",
     "load",
     "citation",
+    "paper_info",
+    "paper_hook",
+    "paper_hooks",
 ]
 
 DEFAULT_ID = "hochreiter1997/adding_t100"
@@ -65,9 +70,9 @@ def all_ids() -> list[str]:
 
 
 def papers() -> list[str]:
-    """Every paper key: a folder under configs/ that holds at least one config, or a package under
-    reproductions/ (a paper with no table rows of its own, like cho2014, still has a citation)."""
-    return sorted({exp_id.split("/", 1)[0] for exp_id in all_ids()} | set(_paper_packages()))
+    """Every paper key: a package under reproductions/ (with or without table rows: cho2014 has none), or a
+    folder under configs/ with rows (whose missing package ``load`` then names)."""
+    return sorted(set(_paper_packages()) | {exp_id.split("/", 1)[0] for exp_id in all_ids()})
 
 
 def _paper_packages() -> list[str]:
@@ -139,9 +144,8 @@ def list_experiments(paper: str | None = None) -> list[dict[str, Any]]:
                 "path": str(path),
             }
         )
-    if paper is not None and not out:
-        known = papers()
-        raise UserError(f"no experiments for paper {paper!r}; papers: {', '.join(known) or '(none)'}")
+    if paper is not None and not out and paper not in papers():
+        raise UserError(f"no experiments for paper {paper!r}; papers: {', '.join(papers()) or '(none)'}")
     return out
 
 
@@ -168,10 +172,7 @@ def load(exp_id: str) -> tuple[str, Path, Experiment, dict]:
     path = _config_files()[full]
     cfg = load_config(path)
     paper = full.split("/", 1)[0]
-    module = import_paper_module(paper)
-    experiments = getattr(module, "EXPERIMENTS", None)
-    if not isinstance(experiments, dict):
-        raise UserError(f"paper module reproductions.{paper} has no EXPERIMENTS dict")
+    experiments = _experiments(import_paper_module(paper), paper)
     name = cfg["experiment"]
     if name not in experiments:
         close = difflib.get_close_matches(str(name), list(experiments), n=3)
@@ -183,6 +184,28 @@ def load(exp_id: str) -> tuple[str, Path, Experiment, dict]:
     experiment = experiments[name]
     validate_config(cfg, experiment, path)
     return full, path, experiment, cfg
+
+
+def _experiments(module: ModuleType, paper: str) -> dict[str, Experiment]:
+    experiments = getattr(module, "EXPERIMENTS", None)  # required of every paper package (may be empty)
+    if not isinstance(experiments, dict):
+        raise UserError(f"paper module reproductions.{paper} has no EXPERIMENTS dict")
+    return experiments
+
+
+def paper_info(paper: str) -> dict[str, Any]:
+    """What ``lstm-hist describe PAPER`` shows: the one-line citation, the package docstring's first paragraph after
+    the title, the experiments (name → description) and the row ids (possibly none). Imports the paper module."""
+    if paper not in papers():
+        raise UserError(f"unknown paper {paper!r}; papers: {', '.join(papers()) or '(none)'}")
+    module = import_paper_module(paper)
+    _, bibtex = citation(paper)
+    paragraphs = [p.strip() for p in (module.__doc__ or "").split("\n\n") if p.strip()]
+    experiments = _experiments(module, paper)
+    return {"paper": paper, "citation": format_citation(bibtex),
+            "summary": paragraphs[1] if len(paragraphs) > 1 else "",
+            "experiments": {name: exp.description for name, exp in experiments.items()},
+            "rows": [e for e in all_ids() if e.split("/", 1)[0] == paper]}
 
 
 def citation(paper_or_id: str) -> tuple[str, str]:
@@ -211,6 +234,13 @@ def format_citation(bibtex: str) -> str:
         pages = f", {fields['pages'].replace('--', '–')}" if fields.get("pages") else ""
         parts.append(f"{venue} {vol}{num}{pages}.".replace(" .", "."))
     return " ".join(parts)
+
+
+def paper_hook(paper: str, name: str) -> Callable | None:
+    """``reproductions.<paper>.<name>`` when the paper supplies that optional hook (e.g. the report's
+    ``record_label``), else None. The hooks a paper may supply are listed in docs/architecture.md."""
+    hook = getattr(import_paper_module(paper), name, None)
+    return hook if callable(hook) else None
 
 
 def paper_hooks(attribute: str) -> dict[str, object]:

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from lstm_hist import config_drift, records, seed_stats
-from lstm_hist.config import comparisons, paper_metrics, reference_note
+from lstm_hist.reported import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
-from lstm_hist.runner import fmt, trial_values
+from lstm_hist.formatting import fmt, trial_values
 from lstm_hist.scorecard import record_anchor, scorecard_lines
 
 SHOWN_STATUSES = ("completed", "interrupted")
@@ -97,6 +97,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
     over_seeds = seed_stats.latest_per_seed([(p, r) for p, r in loaded if EXPLORATIONS not in p.parts])
     estimates = {k: v for d in runs_dirs if (d / "estimates").is_dir() for k, v in load_estimates(d).items()}
     configs = _registry_entries()
+    by_id = {entry["id"]: entry for entry in configs}
     # natural order, so MLP2 comes before MLP10 and T=500 before T=1000
     order = {entry["id"]: i for i, entry in enumerate(sorted(configs, key=lambda e: _natural_key(e["id"])))}
 
@@ -125,15 +126,17 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
         lines += [f"## {paper}", ""]
         for table, entries in sorted(by_paper[paper].items(), key=lambda kv: _table_order(kv[0])):
             lines += [f"### {table}", ""]
-            lines += _table(entries, out_dir, over_seeds, stale)
+            lines += _table(entries, out_dir, over_seeds, stale, by_id)
             lines.append("")
             lines += _comparison_table(_table_comparisons(configs, paper, table))
-        lines += _paper_notes(paper, [r for t in by_paper[paper].values() for _, r in t])
+        recs = [r for t in by_paper[paper].values() for _, r in t]
+        paper_configs = [entry for entry in configs if entry["paper"] == paper]
+        lines += _paper_notes(paper, recs, paper_configs)
         if plots:
-            image = _plot(paper, [r for t in by_paper[paper].values() for _, r in t], out_dir)
+            image = _plot(paper, recs, out_dir)
             if image is not None:
                 lines += [f"![sequences to criterion, {paper}]({_link(image, out_dir)})", ""]
-            lines += _paper_plots(paper, [r for t in by_paper[paper].values() for _, r in t], out_dir)
+            lines += _paper_plots(paper, recs, paper_configs, out_dir)
 
     shown = {record["id"] for _, record in chosen.values()}
     missing = [entry for entry in configs if entry["id"] not in shown]
@@ -176,7 +179,7 @@ def _paper_numbers(record: dict) -> tuple[dict, str | None]:
 
 
 def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | None = None,
-           stale: dict[Path, list[str]] | None = None) -> list[str]:
+           stale: dict[Path, list[str]] | None = None, configs: dict[str, dict] | None = None) -> list[str]:
     keys: list[str] = []
     notes: list[str] = []
     for _, record in entries:
@@ -199,7 +202,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | N
         label = record.get("row") or record["id"]
         if record.get("overrides"):
             label = f"{label} [{', '.join(record['overrides'])}]"
-        paper_label = _record_label(record)
+        paper_label = _record_label(record, (configs or {}).get(record["id"]))
         if paper_label is None and (stale or {}).get(path):  # the paper's own label already says what changed
             paper_label = f"*({config_drift.drift_text(stale[path])})*"
         label = " ".join(filter(None, (label, paper_label)))
@@ -234,33 +237,33 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | N
 
 
 def _paper_hook(paper: str, name: str):
-    """A paper module's report hook, or None; the shared layer reaches the module only through the registry."""
+    """A paper's report hook, or None. Hooks are handed the chosen records and the paper's config entries
+    (``registry.list_experiments``), so a paper never fetches either from the shared layer."""
     from lstm_hist import registry
 
     try:
-        module = registry.import_paper_module(paper)
+        return registry.paper_hook(paper, name)
     except Exception as exc:  # a paper module that cannot import must not block the report of the records
         warnings.warn(f"report: no {name} for {paper} ({exc})", stacklevel=2)
         return None
-    hook = getattr(module, name, None)
-    return hook if callable(hook) else None
 
 
-def _record_label(record: dict) -> str | None:
-    """What a paper module adds to a row's label (``record_label(record)``, e.g. Bengio's "earlier data")."""
+def _record_label(record: dict, config: dict | None) -> str | None:
+    """What a paper adds to a row's label (``record_label(record, config)``, e.g. Bengio's "earlier data");
+    ``config`` is the row's config entry, None for a row whose config is gone."""
     hook = _paper_hook(record.get("paper") or record["id"].split("/", 1)[0], "record_label")
-    return hook(record) if hook else None
+    return hook(record, config) if hook else None
 
 
-def _paper_notes(paper: str, recs: list[dict]) -> list[str]:
-    """Lines a paper module adds under its tables (``report_notes(records)``, e.g. Chung's ranking per data
+def _paper_notes(paper: str, recs: list[dict], configs: list[dict]) -> list[str]:
+    """Lines a paper adds under its tables (``report_notes(records, configs)``, e.g. Chung's ranking per data
     set)."""
     hook = _paper_hook(paper, "report_notes")
-    return list(hook(recs)) if hook else []
+    return list(hook(recs, configs)) if hook else []
 
 
-def _paper_plots(paper: str, recs: list[dict], out_dir: Path) -> list[str]:
-    """Images a paper module draws from its records (``report_plots(records, img_dir) -> [(caption, path)]``,
+def _paper_plots(paper: str, recs: list[dict], configs: list[dict], out_dir: Path) -> list[str]:
+    """Images a paper draws from its records (``report_plots(records, configs, img_dir) -> [(caption, path)]``,
     e.g. Bengio's validation curves), as markdown; none without matplotlib."""
     hook = _paper_hook(paper, "report_plots")
     if hook is None:
@@ -271,7 +274,7 @@ def _paper_plots(paper: str, recs: list[dict], out_dir: Path) -> list[str]:
         return []
     matplotlib.use("Agg")
     lines: list[str] = []
-    for caption, path in hook(recs, out_dir / "img"):
+    for caption, path in hook(recs, configs, out_dir / "img"):
         lines += [f"![{caption}]({_link(Path(path), out_dir)})", ""]
     return lines
 

@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lstm_hist.contract import TrainingProtocol
 from lstm_hist.errors import UserError
 from lstm_hist.records import atomic_write, to_jsonable
 
@@ -51,7 +52,7 @@ def fingerprint(task_cfg: dict, model_cfg: dict, protocol: Any, seed: int, backe
     """What makes a checkpoint resumable, as 16 hex digits.
 
     ``protocol`` is the protocol dataclass (every field, defaults included) or a plain dict; fields named in its
-    class attribute ``resumable_changes`` (e.g. ``epochs``: asking for more is allowed) are left out.
+    ``TrainingProtocol.resumable_changes`` (e.g. ``epochs``: asking for more is allowed) are left out.
     """
     from lstm_hist.backend import current_backend
 
@@ -59,7 +60,7 @@ def fingerprint(task_cfg: dict, model_cfg: dict, protocol: Any, seed: int, backe
         fields = dataclasses.asdict(protocol)
     else:
         fields = dict(protocol or {})
-    for name in getattr(protocol, "resumable_changes", ()):
+    for name in protocol.resumable_changes if isinstance(protocol, TrainingProtocol) else ():
         fields.pop(name, None)
     text = json.dumps({"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": int(seed),
                        "backend": backend or current_backend()}, sort_keys=True, default=str)

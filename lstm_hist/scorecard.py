@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lstm_hist.config import paper_metrics, reference_note
+from lstm_hist.reported import paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.tolerance import judge, row_rules
 from lstm_hist.verdict import describe
@@ -148,7 +148,7 @@ def _status_cell(judged: dict) -> str:
 
 
 def _verdict_cell(v, tolerance) -> str:
-    from lstm_hist.runner import fmt
+    from lstm_hist.formatting import fmt
 
     ours = "not measured" if v.ours is None else fmt(v.ours)
     ratio = f" = {v.ratio:.3g}×" if v.ratio is not None else ""

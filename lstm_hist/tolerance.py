@@ -103,7 +103,7 @@ def judge(reported: dict, metrics: dict, tolerance: dict) -> list[Verdict]:
 def record_verdicts(record: dict, root: Path | None = None) -> list[Verdict]:
     """The verdicts of one run record, as the scorecard judges its row: what ``lstm-hist run`` prints at the end
     (empty for a row whose paper column is another data set's, or that no tolerance covers)."""
-    from lstm_hist.config import paper_metrics, reference_note
+    from lstm_hist.reported import paper_metrics, reference_note
 
     if reference_note(record.get("reported")):
         return []

@@ -20,7 +20,7 @@ import dataclasses
 import math
 from typing import Any
 
-from lstm_hist.config import paper_metrics, reference_note
+from lstm_hist.reported import paper_metrics, reference_note
 
 DEFAULT_TOLERANCE = 0.25  # |ours - paper| <= 25% of |paper| counts as agreeing, unless a config says otherwise
 
@@ -78,7 +78,7 @@ def _number(value: Any) -> float | None:
 
 
 def _fmt(value: Any) -> str:
-    from lstm_hist.runner import fmt
+    from lstm_hist.formatting import fmt
 
     return fmt(value)
 

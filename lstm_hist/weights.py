@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from lstm_hist.contract import RunResult
 from lstm_hist.errors import UserError
 from lstm_hist.records import atomic_write
 
@@ -37,14 +37,14 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def keep_final_weights(record_path: str | Path, result: Any, limit: int = LIMIT_BYTES) -> dict | None:
+def keep_final_weights(record_path: str | Path, result: RunResult, limit: int = LIMIT_BYTES) -> dict | None:
     """Write ``result.final_weights`` beside the record when the run completed and they fit ``limit``.
 
     Returns what the record's ``final_weights`` says: ``{"kept": True, "file", "sha256", "bytes", "arrays"}``,
     ``{"kept": False, "bytes", "reason"}`` when over the limit, or None when the protocol gave no weights.
     """
-    arrays = getattr(result, "final_weights", None)
-    if arrays is None or getattr(result, "status", None) != "completed":
+    arrays = result.final_weights
+    if arrays is None or result.status != "completed":
         return None
     arrays = [np.asarray(a) for a in arrays]
     size = int(sum(a.nbytes for a in arrays))

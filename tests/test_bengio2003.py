@@ -19,6 +19,13 @@ TOY = np.array([0, 1, 0, 1, 0, 2, 0, 1])  # V = 4: word 3 never occurs
 CURRENT_TASK = {"vocab_counts": "stream", "separators": True}  # the configs' data preparation (data_rule)
 
 
+def _configs() -> list[dict]:
+    """The paper's config entries, as the report and `lstm-hist summary` hand them to the summary hooks."""
+    from lstm_hist.registry import list_experiments
+
+    return list_experiments("bengio2003")
+
+
 # ------------------------------------------------------------------------------------------------ n-grams
 
 
@@ -322,19 +329,18 @@ def test_full_brown_baselines_reproduce_the_recorded_numbers():
 def test_summary_fills_mixture_rows_from_the_odd_rows_record_and_computes_the_caption_ratios(tmp_path):
     from reproductions.bengio2003.summary import gains, table1
 
-    folder = tmp_path / "bengio2003"
-    folder.mkdir()
+    loaded = []
     def write(name, exp_id, metrics, **extra):
         record = {"id": exp_id, "status": "completed", "smoke": False, "metrics": metrics,
                   "provenance": {"end": "2026-01-01T00:00:00"}, "config": {"task": CURRENT_TASK}, **extra}
-        (folder / f"{name}.json").write_text(json.dumps(record))
+        loaded.append((tmp_path / "bengio2003" / f"{name}.json", record))
     write("mlp1-1", "bengio2003/mlp1", {"train_perplexity": 150.0, "valid_perplexity": 250.0,
                                         "test_perplexity": 240.0, "mix_valid_perplexity": 225.0,
                                         "mix_test_perplexity": 200.0}, overrides=["protocol.epochs=1"])
     write("del_int-1", "bengio2003/del_int", {"train_perplexity": 30.0, "valid_perplexity": 260.0,
                                               "test_perplexity": 250.0})
     write("kn3-smoke", "bengio2003/kn3", {"valid_perplexity": 1.0, "test_perplexity": 1.0}, smoke=True)
-    rows = {r["id"]: r for r in table1(tmp_path)}
+    rows = {r["id"]: r for r in table1(loaded, _configs())}
     assert rows["bengio2003/mlp2"]["ours"] == {"valid_perplexity": 225.0, "test_perplexity": 200.0}
     assert "mix_* of" in rows["bengio2003/mlp2"]["source"] and "epochs=1" in rows["bengio2003/mlp2"]["source"]
     assert rows["bengio2003/kn3"]["ours"] == {}  # smoke records never count
@@ -348,7 +354,7 @@ def test_summary_fills_mixture_rows_from_the_odd_rows_record_and_computes_the_ca
 def test_report_notes_recompute_the_papers_headline_ratios_from_the_configs():
     from reproductions.bengio2003.summary import report_notes
 
-    text = "\n".join(report_notes([]))  # no records: only the paper's line, from Table 1's printed numbers
+    text = "\n".join(report_notes([], _configs()))  # no records: only the paper's line, from Table 1's printed numbers
     assert "**paper**" in text and "MLP10, test 252" in text
     assert "(+24% relative to the network)" in text and "deleted interpolation +33%" in text
     assert "- **ours**: best network" not in text and "no ratio yet" in text
@@ -363,19 +369,19 @@ def test_report_notes_say_whether_the_networks_stopped_early_or_at_their_cap():
                 "metrics": {"stopped_early": stopped, "best_epoch": best, "epochs": epochs,
                             "valid_perplexity": 200.0, "test_perplexity": 190.0}}
 
-    capped = "\n".join(report_notes([record("MLP1", False, 15), record("MLP9", True, 12)]))
+    capped = "\n".join(report_notes([record("MLP1", False, 15), record("MLP9", True, 12)], _configs()))
     assert "1 of the 2 network records (MLP1) ended at their epoch cap" in capped
     assert "still falling" in capped
-    worse_at_end = "\n".join(report_notes([record("MLP1", False, 14)]))
+    worse_at_end = "\n".join(report_notes([record("MLP1", False, 14)], _configs()))
     assert "ended at their epoch cap" in worse_at_end and "still falling" not in worse_at_end
-    assert "All 1 network records stopped early" in "\n".join(report_notes([record("MLP1", True, 10)]))
+    assert "All 1 network records stopped early" in "\n".join(report_notes([record("MLP1", True, 10)], _configs()))
     longer = record("MLP1", True, 15, 17, ["protocol.epochs=50"])
     longer["metrics"]["test_perplexity"] = 189.96
-    both = "\n".join(report_notes([record("MLP1", False, 15), longer]))
+    both = "\n".join(report_notes([record("MLP1", False, 15), longer], _configs()))
     assert ("(MLP1 rerun with protocol.epochs=50 stopped early after epoch 17 and kept epoch 15, test 190.0, "
             "against epoch 15, test 190.0 in the capped run)") in both
     # an overridden (labelled) run is not the committed config and does not count
-    only_labelled = "\n".join(report_notes([record("MLP9", False, 1, 1, ["protocol.epochs=1"])]))
+    only_labelled = "\n".join(report_notes([record("MLP9", False, 1, 1, ["protocol.epochs=1"])], _configs()))
     assert "No network row has a record of the committed config" in only_labelled
 
 
@@ -401,11 +407,11 @@ def test_report_plots_draw_one_curve_per_network_and_skip_mixtures_and_overrides
     original = plt.Axes.plot
     monkeypatch.setattr(plt.Axes, "plot", lambda self, *a, **k: drawn.append(k.get("label")) or original(self, *a, **k))
     out = report_plots([record("MLP1"), record("MLP2", mixture=0.5), record("MLP9", overrides=["protocol.epochs=1"]),
-                        kn3], tmp_path / "img")
+                        kn3], _configs(), tmp_path / "img")
     assert drawn == ["MLP1"]
     (caption, path), = out
     assert "validation perplexity" in caption and path.exists() and path.stat().st_size > 1000
-    assert report_plots([kn3], tmp_path / "none") == []
+    assert report_plots([kn3], _configs(), tmp_path / "none") == []
 
 
 def test_report_notes_read_a_mixture_row_without_its_own_record_from_the_row_before():
@@ -415,9 +421,9 @@ def test_report_notes_read_a_mixture_row_without_its_own_record_from_the_row_bef
             "reported": {}, "config": {"task": CURRENT_TASK}, "metrics": {"stopped_early": True, "best_epoch": 3, "epochs": 5,
                                         "valid_perplexity": 230.0, "test_perplexity": 222.0,
                                         "mix_valid_perplexity": 196.25, "mix_test_perplexity": 187.75}}
-    text = "\n".join(report_notes([mlp3]))
+    text = "\n".join(report_notes([mlp3], _configs()))
     assert "**MLP4** has no record of its own: the MLP3 record's 0.5 mixture" in text
     assert "valid 196.2, test 187.8 (paper 286, 272)" in text
     assert "**MLP8**" not in text  # no MLP7 record to read
     mlp4 = {**mlp3, "id": "bengio2003/mlp4", "row": "MLP4"}
-    assert "has no record of its own" not in "\n".join(report_notes([mlp3, mlp4]))
+    assert "has no record of its own" not in "\n".join(report_notes([mlp3, mlp4], _configs()))

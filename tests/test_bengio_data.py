@@ -61,6 +61,7 @@ def test_records_are_labelled_by_the_data_preparation_they_ran_on():
 
 
 def test_caption_block_compares_only_records_of_the_current_preparation():
+    from lstm_hist.registry import list_experiments
     from reproductions.bengio2003.summary import report_notes
 
     def record(row, exp_id, valid, test, task, **metrics):
@@ -73,7 +74,7 @@ def test_caption_block_compares_only_records_of_the_current_preparation():
     kn3 = record("KN3", "kn3", 330.0, 310.0, now)
     del_int = record("Del. Int.", "del_int", 356.0, 330.0, now)
     old_net = record("MLP1", "mlp1", 200.0, 190.0, old, stopped_early=False, best_epoch=15, epochs=15)
-    text = "\n".join(report_notes([kn3, del_int, old_net]))
+    text = "\n".join(report_notes([kn3, del_int, old_net], list_experiments("bengio2003")))
     assert "**paper**" in text and "- **ours**: best network" not in text  # no ratio mixing preparations
     assert "no ratio yet — no network row has a record on this preparation" in text
     assert "rows without one yet, so not in our line: MLP1, MLP2" in text and "Kneser-Ney back-off n=3," not in text
@@ -81,7 +82,7 @@ def test_caption_block_compares_only_records_of_the_current_preparation():
     assert "not comparable with the others: MLP1." in text
     new_net = record("MLP1", "mlp1", 300.0, 280.0, now, stopped_early=True, best_epoch=20, epochs=22,
                      mix_valid_perplexity=290.0, mix_test_perplexity=270.0)
-    text = "\n".join(report_notes([kn3, del_int, new_net]))
+    text = "\n".join(report_notes([kn3, del_int, new_net], list_experiments("bengio2003")))
     assert "- **ours**: best network (lowest validation perplexity) MLP1, test 280" in text
     assert "deleted interpolation +18%" in text and "MLP1, MLP2" not in text and "MLP3" in text
 

@@ -150,7 +150,7 @@ def test_table1_parameter_counts(unit, units, dim, recurrent, total):
 
 
 def test_describe_prints_the_parameter_count_of_a_table2_row():
-    from lstm_hist.cli import describe_data
+    from lstm_hist.describe import describe_data
 
     assert describe_data("chung2014/jsb_lstm")["parameters"] == 22_812
     with pytest.raises(ValueError, match="trials"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import ClassVar
 
 import pytest
@@ -131,6 +132,16 @@ def test_every_paper_protocol_implements_the_contract():
     for paper, experiments in found.items():
         for name, experiment in experiments.items():
             assert issubclass(experiment.protocol, TrainingProtocol), f"{paper}/{name}: {experiment.protocol}"
+            # The runner passes the contract's keywords; an override must accept them (checked here, never sniffed
+            # at run time).
+            for method, names in (("run", RUN_KEYWORDS), ("bench", BENCH_KEYWORDS)):
+                params = inspect.signature(getattr(experiment.protocol, method)).parameters
+                takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+                assert takes_any or set(names) <= set(params), f"{paper}/{name}: {method} lacks {set(names) - set(params)}"
+
+
+RUN_KEYWORDS = ("experiment", "task_cfg", "model_cfg", "seed", "workdir", "resume", "progress")
+BENCH_KEYWORDS = ("experiment", "task_cfg", "model_cfg", "seed", "updates", "reported")
 
 
 def test_protocol_fingerprints_unchanged_by_the_contract():
@@ -168,3 +179,9 @@ def test_result_fields_may_be_redeclared_as_required_fields():
     result = Ordered("completed", 2, {"seed": 1}, 3)
     assert (result.repeated_sequences, result.seeds, result.trials, result.final_weights) == (2, {"seed": 1}, 3, None)
     assert contract.record_fields(result, 1)["seeds"] == {"seed": 1, "base": 1}
+
+
+def test_default_test_from_weights_is_a_user_error_naming_the_protocol():
+    with pytest.raises(contract.EvaluationUnavailable, match="Minimal cannot recompute its test"):
+        Minimal().test_from_weights(experiment=None, task_cfg={}, model_cfg={}, seed=0, weights=[])
+    assert issubclass(contract.EvaluationUnavailable, UserError)

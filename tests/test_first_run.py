@@ -154,7 +154,7 @@ def test_data_list_shows_the_size_of_fsdd(capsys):
 
 
 def test_run_summary_has_no_spread_column_without_trials(tmp_path):
-    from lstm_hist.runner import print_summary
+    from lstm_hist.run_summary import print_summary
 
     record = {"id": "fakepaper/adding_t10", "title": "t", "status": "interrupted", "metrics": {"ppl": 3.0},
               "reported": {"ppl": 2.0}, "trials": [], "provenance": {}}

@@ -6,7 +6,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from lstm_hist.cli import describe_data  # noqa: E402
+from lstm_hist.describe import describe_data  # noqa: E402
 from lstm_hist.registry import list_experiments, load  # noqa: E402
 from reproductions.hochreiter1997 import build_network  # noqa: E402
 

@@ -94,15 +94,16 @@ def test_report_links_the_images_a_paper_module_draws(results, tmp_path, monkeyp
 
     seen = []
 
-    def report_plots(recs, img_dir):
-        seen.append([r["id"] for r in recs])
+    def report_plots(recs, configs, img_dir):
+        seen.append(([r["id"] for r in recs], [c["id"] for c in configs]))
         img_dir.mkdir(parents=True, exist_ok=True)
         (img_dir / "curves.png").write_bytes(b"png")
         return [("curves, fakepaper", img_dir / "curves.png")]
 
     monkeypatch.setattr(registry.import_paper_module("fakepaper"), "report_plots", report_plots, raising=False)
     text = write_report(results, tmp_path / "docs" / "results.md").read_text()
-    assert seen == [["fakepaper/adding_t10"]]  # the chosen records only
+    # the chosen records only, and the paper's config entries (rows without a record too)
+    assert seen == [(["fakepaper/adding_t10"], ["fakepaper/adding_t10", "fakepaper/adding_t20"])]
     assert "![curves, fakepaper](img/curves.png)" in text
     assert "curves" not in write_report(results, tmp_path / "r.md", plots=False).read_text()
 
@@ -113,7 +114,7 @@ def test_report_without_records(tmp_path, configs):
 
 
 def test_trial_spread_counts_solved_trials_only():
-    from lstm_hist.runner import spread, trial_values
+    from lstm_hist.formatting import spread, trial_values
 
     trials = [{"solved": True, "sequences": 100}, {"solved": False, "sequences": 10**6},
               {"solved": True, "sequences": 300}]
@@ -152,3 +153,18 @@ def test_report_shows_mean_sd_and_n_over_seeds(results, tmp_path):
     assert cells[2] == "0.8 ± 0.141 (n=2)" and cells[4] == "2,000 ± 707 (n=2)"  # seeds 0 and 1, latest of each
     (variant,) = [line for line in text.splitlines() if line.startswith("| T=10 [protocol.trials=2]")]
     assert "1,500" in variant and "±" not in variant
+
+
+def test_report_hands_notes_and_labels_the_records_and_configs(results, tmp_path, monkeypatch):
+    """Papers supply, the shared layer asks: a hook gets what it needs as arguments, never fetches it."""
+    from lstm_hist import registry
+
+    module = registry.import_paper_module("fakepaper")
+    monkeypatch.setattr(module, "report_notes", lambda recs, configs: [
+        f"notes over {len(recs)} record(s) and {len(configs)} config(s): {configs[0]['reported']['sequences_mean']}"],
+        raising=False)
+    monkeypatch.setattr(module, "record_label", lambda record, config: f"*(row config {config['id']})*",
+                        raising=False)
+    text = write_report(results, tmp_path / "r.md", plots=False).read_text()
+    assert "notes over 1 record(s) and 2 config(s): 2000" in text
+    assert "*(row config fakepaper/adding_t10)*" in text

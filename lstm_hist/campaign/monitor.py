@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TextIO
 
 from lstm_hist import progress_file, seed_stats
-from lstm_hist.config import paper_metrics
+from lstm_hist.reported import paper_metrics
 from lstm_hist.progress import format_duration, format_progress
-from lstm_hist.runner import fmt, table_lines
+from lstm_hist.formatting import fmt, table_lines
 
 
 def eta_text(data: dict | None, now: float | None = None) -> str:

@@ -37,8 +37,9 @@ def is_earlier_data(record: dict) -> bool:
     return data_rule(record) != CURRENT_RULE and not is_labelled_variant(record)
 
 
-def record_label(record: dict) -> str | None:
-    """For ``lstm-hist report``: a row label suffix marking a record made on an earlier preparation."""
+def record_label(record: dict, config: dict | None = None) -> str | None:
+    """For ``lstm-hist report``: a row label suffix marking a record made on an earlier preparation (the row's
+    config entry, handed by the report, is not needed: the record's own config says which preparation it used)."""
     if record.get("table") != "Table 1" or not is_earlier_data(record):
         return None
     return f"*(earlier data: {rule_text(data_rule(record))})*"

@@ -4,7 +4,10 @@ The caption: the deleted-interpolation trigram's test perplexity is 33 % above t
 validation perplexity (MLP10, 252), and the best n-gram (class-based, 312) 24 % above it. Here the same ratios are
 computed from whatever records exist, never from typed numbers::
 
-    python -m reproductions.bengio2003.summary results        # (or any folder of run records)
+    lstm-hist summary bengio2003 --runs results        # (or any folder of run records)
+
+The shared layer hands every function here the records and the paper's config entries (``summary_lines``,
+``report_notes``, ``report_plots``); this module reads no file and asks no registry.
 
 Mixture rows without their own record take the ``mix_*`` numbers of the odd row's record (same network, same
 trigram, see docs/deviations.md (Bengio section) N8) and say so.
@@ -16,24 +19,19 @@ Table 1 rows that have none yet, and names the rows shown from an earlier prepar
 
 from __future__ import annotations
 
-import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lstm_hist.registry import list_experiments
-
 from .data_rule import CURRENT_RULE, DataRule, data_rule, is_earlier_data, rule_text
 
 
-def latest_records(runs_dir: str | Path, rule: DataRule = CURRENT_RULE) -> dict[str, dict]:
+def latest_records(loaded: list[tuple[Path, dict]], rule: DataRule = CURRENT_RULE) -> dict[str, dict]:
     """The latest completed, non-smoke record per bengio2003 id among those made on the data preparation ``rule``."""
     out: dict[str, tuple[str, dict]] = {}
-    for path in sorted(Path(runs_dir, "bengio2003").glob("*.json")):
-        record = json.loads(path.read_text())
-        if record.get("smoke") or record.get("status") != "completed" or record.get("kind") == "estimate":
+    for path, record in sorted(loaded, key=lambda item: str(item[0])):
+        if not str(record.get("id", "")).startswith("bengio2003/") or record.get("smoke") or record.get("status") != "completed" or record.get("kind") == "estimate":
             continue
         if data_rule(record) != rule:
             continue
@@ -43,12 +41,12 @@ def latest_records(runs_dir: str | Path, rule: DataRule = CURRENT_RULE) -> dict[
     return {k: v[1] for k, v in out.items()}
 
 
-def table1(runs_dir: str | Path, rule: DataRule = CURRENT_RULE) -> list[dict[str, Any]]:
-    """One row per Table 1 config: paper's numbers, ours on the preparation ``rule`` (or None), where ours come
-    from."""
-    records = latest_records(runs_dir, rule)
+def table1(loaded: list[tuple[Path, dict]], configs: list[dict], rule: DataRule = CURRENT_RULE) -> list[dict[str, Any]]:
+    """One row per Table 1 config (``configs``: the paper's config entries): paper's numbers, ours on the preparation
+    ``rule`` (or None) from the records ``loaded`` (path, record), where ours come from."""
+    records = latest_records(loaded, rule)
     rows = []
-    for entry in list_experiments("bengio2003"):
+    for entry in configs:
         if entry.get("table") != "Table 1":
             continue
         exp_id, reported = entry["id"], entry["reported"]
@@ -103,9 +101,9 @@ def gains(rows: list[dict[str, Any]], which: str) -> dict[str, Any]:
     return out
 
 
-def report_notes(records: list[dict]) -> list[str]:
+def report_notes(records: list[dict], configs: list[dict]) -> list[str]:
     """The Table 1 caption's comparison for ``lstm-hist report``: paper vs ours, from the chosen records of the
-    current data preparation only."""
+    current data preparation only; ``configs`` (the paper's config entries) give every printed Table 1 row."""
     table = [r for r in records if r.get("table") == "Table 1" and r.get("status") == "completed"]
     current = [r for r in table if data_rule(r) == CURRENT_RULE]
     rows = []
@@ -117,7 +115,7 @@ def report_notes(records: list[dict]) -> list[str]:
         rows.append({"id": record["id"], "row": label, "paper": record.get("reported") or {},
                      "ours": {k: metrics.get(k) for k in ("valid_perplexity", "test_perplexity")}})
     # The paper's line uses every printed Table 1 row, not only the rows we have records for.
-    entries = [e for e in list_experiments("bengio2003") if e.get("table") == "Table 1"]
+    entries = [e for e in configs if e.get("table") == "Table 1"]
     paper_rows = [{"id": e["id"], "row": e["row"], "paper": e["reported"], "ours": {}} for e in entries]
     lines = []
     for which, source in (("paper", paper_rows), ("ours", rows)):
@@ -136,7 +134,7 @@ def report_notes(records: list[dict]) -> list[str]:
             "Computed from the records above, never typed: how far the best n-gram's test perplexity lies above "
             "that of the network with the lowest validation perplexity (paper: +24 %; deleted interpolation +33 %). "
             + _training_caveat(current), "", *lines, *_coverage(entries, current, table), "",
-            *_borrowed_mixtures(current)]
+            *_borrowed_mixtures(current, configs)]
 
 
 def _coverage(entries: list[dict], current: list[dict], table: list[dict]) -> list[str]:
@@ -160,12 +158,12 @@ def _coverage(entries: list[dict], current: list[dict], table: list[dict]) -> li
     return lines
 
 
-def _borrowed_mixtures(records: list[dict]) -> list[str]:
+def _borrowed_mixtures(records: list[dict], configs: list[dict]) -> list[str]:
     """Mixture rows (MLP2, 4, …) without a record of their own, read from the ``mix_*`` of the row before: the
     same network and trigram (docs/deviations.md, Bengio N8)."""
     by_id = {r["id"]: r for r in records if r.get("status") == "completed" and not r.get("overrides")}
     lines = []
-    for entry in list_experiments("bengio2003"):
+    for entry in configs:
         stem = entry["id"].split("/", 1)[1]
         if entry["id"] in by_id or not stem.startswith("mlp") or int(stem[3:]) % 2:
             continue
@@ -180,7 +178,7 @@ def _borrowed_mixtures(records: list[dict]) -> list[str]:
     return [*lines, ""] if lines else []
 
 
-def report_plots(records: list[dict], img_dir: Path) -> list[tuple[str, Path]]:
+def report_plots(records: list[dict], configs: list[dict], img_dir: Path) -> list[tuple[str, Path]]:
     """For ``lstm-hist report``: validation perplexity per epoch of each network record (committed configs only;
     a mixture row trains the same network as the row before it, so it is left out), with our Kneser–Ney trigram
     and best class-based row as reference lines."""
@@ -257,27 +255,24 @@ def _training_caveat(records: list[dict]) -> str:
             "so our line compares networks trained for the paper's 10–20 epochs, not to convergence.")
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    rows = table1(argv[0] if argv else "results")
+def summary_lines(loaded: list[tuple[Path, dict]], configs: list[dict]) -> list[str]:
+    """``lstm-hist summary bengio2003``: Table 1 paper vs ours and the caption's ratios, from the records ``loaded``
+    (path, record) and the paper's config entries."""
+    rows = table1(loaded, configs)
     keys = ("train_perplexity", "valid_perplexity", "test_perplexity")
-    print(f"Records made on the configs' data preparation only: {rule_text(CURRENT_RULE)}.\n")
-    print("| row | paper train | paper valid | paper test | ours train | ours valid | ours test | record |")
-    print("|---|---|---|---|---|---|---|---|")
+    lines = [f"Records made on the configs' data preparation only: {rule_text(CURRENT_RULE)}.", "",
+             "| row | paper train | paper valid | paper test | ours train | ours valid | ours test | record |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [r["row"]] + [str(r["paper"].get(k, "")) for k in keys] + \
             [f"{r['ours'][k]:.1f}" if r["ours"].get(k) is not None else "" for k in keys] + [r["source"] or "—"]
-        print("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cells) + " |")
     for which in ("paper", "ours"):
         g = gains(rows, which)
         if g:
             text = ", ".join(f"{k}={v:+.1%}" if k.endswith("above_best_network") else
                              (f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}") for k, v in g.items())
-            print(f"{which}: {text}")
+            lines.append(f"{which}: {text}")
         else:
-            print(f"{which}: no ratio — no network row has a record on this preparation yet")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            lines.append(f"{which}: no ratio — no network row has a record on this preparation yet")
+    return lines

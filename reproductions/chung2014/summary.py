@@ -13,7 +13,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from lstm_hist.config import paper_metrics, reference_note
+from lstm_hist.reported import paper_metrics, reference_note
 
 
 def _unit_stats(values: list[float]) -> dict:
@@ -88,7 +88,9 @@ def _cell(unit: str, stats: dict) -> str:
     return f"{unit} {stats['mean']:.2f}{sd} (n={stats['n']})"
 
 
-def report_notes(records: list[dict]) -> list[str]:
+def report_notes(records: list[dict], configs: list[dict] | None = None) -> list[str]:
+    """For ``lstm-hist report``: the ranking table per data set from the chosen records (the paper's config entries
+    are not needed: each record carries its row's ``reported`` numbers)."""
     ranks = rankings(records)
     if not ranks:
         return []
