@@ -169,14 +169,16 @@ def protocol_epoch(exp_id: str, variant: str) -> dict:
 
     from lstm_hist.registry import load
     from lstm_hist.training import minibatch
+    from lstm_hist.training.minibatch import data, shuffled
+    from lstm_hist.training.trim import trim_padding
 
     _, _, experiment, cfg = load(exp_id)
     protocol = experiment.protocol(**{**cfg["protocol"], "lr_candidates": None, "epochs": 2,
                                       "early_stopping_patience": None})
     marks = []
     model_cfg = {**cfg["model"], "fast_path": variant == "fast"}
-    keep = (lambda batch: batch) if variant == "main" else minibatch.trim_padding
-    with mock.patch.object(minibatch, "trim_padding", keep):
+    keep = (lambda batch: batch) if variant == "main" else trim_padding
+    with mock.patch.object(data, "trim_padding", keep), mock.patch.object(shuffled, "trim_padding", keep):
         result = minibatch.train_minibatch(protocol, experiment=experiment, task_cfg=cfg["task"],
                                            model_cfg=model_cfg, seed=0,
                                            progress=lambda info: marks.append(time.process_time()))

@@ -17,7 +17,6 @@ says which were bit-identical. Exit 0 when everything matches, 1 when something 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -122,13 +121,11 @@ def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
                         "evaluate recomputes the plain minibatch protocol's metrics only")
     weights = load_final_weights(path, record)
     metrics = record.get("metrics") or {}
-    single = dataclasses.replace(protocol, lr_candidates=None,
-                                 learning_rate=metrics.get("learning_rate") or protocol.learning_rate)
+    single = protocol.evaluation_protocol(metrics)
     seeds = record.get("seeds") or minibatch.derive_seeds(_seed(record))
-    # The same split the run scored (a private helper of the protocol module, reused rather than copied).
-    data = minibatch._load_data(experiment, cfg["task"], seeds["data"])
+    data = minibatch.load_data(experiment, cfg["task"], seeds["data"])  # the same splits the run scored
     model = minibatch.build_model(experiment, cfg["model"], single, seeds["init"],
-                                  steps_per_epoch=minibatch._batches_per_epoch(data["train"], single.batch_size))
+                                  steps_per_epoch=minibatch.batches_per_epoch(data["train"], single.batch_size))
     model.set_weights(weights)
     recomputed: dict[str, float] = {}
     for name in ("train", "valid", "test"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -44,6 +45,16 @@ EXPERIMENT = Experiment(task=toy_task, model=toy_model, protocol=MinibatchProtoc
 def protocol(**overrides) -> MinibatchProtocol:
     fields = dict(optimizer="rmsprop", learning_rate=0.02, batch_size=32, epochs=3, clipnorm=1.0)
     return MinibatchProtocol(**{**fields, **overrides})
+
+
+def with_callbacks(*extra, **overrides) -> MinibatchProtocol:
+    """``protocol(**overrides)`` whose ``extra_callbacks`` hook adds ``extra`` (the same fingerprint)."""
+
+    class WithCallbacks(MinibatchProtocol):
+        def extra_callbacks(self, model, state):
+            return list(extra)
+
+    return WithCallbacks(**{**dataclasses.asdict(protocol()), **overrides})
 
 
 def run(proto, workdir, resume=False, progress=None, task_cfg=None, seed=3):
@@ -111,13 +122,10 @@ def test_interrupt_inside_an_epoch_checkpoints_and_counts_repeated_examples(tmp_
             if self.params and batch == 2:  # third batch of the first epoch
                 raise KeyboardInterrupt
 
-    original = MB._callbacks
-    monkeypatch.setattr(MB, "_callbacks", lambda *a, **k: original(*a, **k) + [CtrlC()])
-    result = run(protocol(weight_noise=0.01), tmp_path)
+    result = run(with_callbacks(CtrlC(), weight_noise=0.01), tmp_path)
     assert result.status == "interrupted" and result.epochs_run == 0
     assert result.repeated_sequences == 3 * 32
     assert (tmp_path / MB.WEIGHTS_FILE).exists()
-    monkeypatch.setattr(MB, "_callbacks", original)
     resumed = run(protocol(weight_noise=0.01), tmp_path, resume=True)
     assert resumed.status == "completed" and resumed.repeated_sequences == 3 * 32 and resumed.epochs_run == 3
 
@@ -134,10 +142,8 @@ def test_a_stop_request_whose_exception_was_swallowed_still_interrupts_at_the_ne
             if batch == 1:
                 interrupt.request(15)  # what the handler does, minus the raise native code swallowed
 
-    original = MB._callbacks
-    monkeypatch.setattr(MB, "_callbacks", lambda *a, **k: [SwallowedSignal()] + original(*a, **k))
     try:
-        result = run(protocol(), tmp_path)
+        result = run(with_callbacks(SwallowedSignal()), tmp_path)
     finally:
         interrupt.clear()
     assert result.status == "interrupted" and result.epochs_run == 0
@@ -186,8 +192,6 @@ def test_resume_needs_a_matching_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("field, value", [("optimizer", "adagrad"), ("batch_size", 0), ("learning_rate", 0.0),
                                           ("loss", "hinge"), ("monitor", "val_acc"), ("weight_noise", -1.0),
-                                          ("lr_candidates", 0), ("lr_log_range", (-6.0, -12.0)),
-                                          ("lr_log_base", 1.0), ("lr_sampling", "grid"),
                                           ("clipnorm_scope", "layer")])
 def test_protocol_rejects_bad_fields(field, value):
     with pytest.raises(UserError, match=field):
@@ -225,8 +229,12 @@ def test_token_nll_reports_perplexity_and_bench_estimates(tmp_path):
 
 def test_learning_rate_search_keeps_the_best_validation_candidate_and_resumes(tmp_path, monkeypatch):
     """Chung et al. §4: one run per candidate; the lowest validation NLL wins; test plays no part."""
-    proto = protocol(lr_candidates=3, lr_log_range=(-9.0, -1.0), lr_sampling="stratified", epochs=2)
-    rates = MB.sample_learning_rates(proto, seed=3)
+    from reproductions.chung2014 import lr_search
+    from reproductions.chung2014.protocol import ChungProtocol
+
+    proto = ChungProtocol(**{**dataclasses.asdict(protocol()), "lr_candidates": 3, "lr_log_range": (-9.0, -1.0),
+                             "lr_sampling": "stratified", "epochs": 2})
+    rates = lr_search.sample_learning_rates(proto, seed=3)
     seen: list[dict] = []
     result = run(proto, tmp_path, progress=seen.append)
     assert result.status == "completed"
@@ -244,16 +252,16 @@ def test_learning_rate_search_keeps_the_best_validation_candidate_and_resumes(tm
         assert (tmp_path / f"lr{k}" / MB.STATE_FILE).exists()
     # A resumed search reuses the finished candidates (no further training) and picks the same one.
     calls = []
-    original = MB.train_minibatch
-    monkeypatch.setattr(MB, "train_minibatch", lambda p, **kw: calls.append(kw["resume"]) or original(p, **kw))
+    original = lr_search.train_minibatch
+    monkeypatch.setattr(lr_search, "train_minibatch", lambda p, **kw: calls.append(kw["resume"]) or original(p, **kw))
     again = run(proto, tmp_path, resume=True)
     assert calls == [True, True, True] and again.metrics()["learning_rate"] == metrics["learning_rate"]
     assert again.metrics()["test_nll"] == pytest.approx(metrics["test_nll"])
 
 
 def test_global_clipnorm_is_keras_global_clipnorm():
-    per_var = MB._make_optimizer(protocol(clipnorm=1.0))
-    whole = MB._make_optimizer(protocol(clipnorm=1.0, clipnorm_scope="global"))
+    per_var = MB.default_optimizer(protocol(clipnorm=1.0))
+    whole = MB.default_optimizer(protocol(clipnorm=1.0, clipnorm_scope="global"))
     assert per_var.clipnorm == 1.0 and not per_var.global_clipnorm
     assert whole.global_clipnorm == 1.0 and not whole.clipnorm
 
