@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -93,6 +94,67 @@ def test_run_completes_reports_progress_and_evaluates_exactly(straight):
     assert metrics["test_steps"] == int(w.sum())
     assert result.per_trial()[0]["history"]["loss"] == result.history["loss"]
     assert set(result.seeds) >= {"base", "init", "shuffle", "noise", "data"} and result.repeated_sequences == 0
+
+
+def test_the_returned_final_weights_are_the_checkpoints_best_weights(straight):
+    """What a paper reads after training (Bengio's trigram mixture) is ``result.final_weights``, not the
+    checkpoint file: the two are the same arrays, bit for bit."""
+    result, tmp_path, _ = straight
+    with np.load(tmp_path / MB.WEIGHTS_FILE) as arrays:
+        best = [arrays[f"b{i}"] for i in range(len(result.final_weights))]
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(result.final_weights, best))
+
+
+@dataclasses.dataclass
+class HookedProtocol(MinibatchProtocol):
+    """Overrides every trainer hook that is not the optimizer's, and logs the calls."""
+
+    calls: ClassVar[list] = []
+
+    def make_loss(self):
+        self.calls.append("make_loss")
+        return super().make_loss()
+
+    def loss_totals(self, y, prediction, weight):
+        total, count = super().loss_totals(y, prediction, weight)
+        return 2.0 * total, count  # a scaled score: the evaluation must come from this hook
+
+    def checkpoint_arrays(self, model, state):
+        return {**super().checkpoint_arrays(model, state), "extra": np.array([state["epoch"]])}
+
+    def restore_checkpoint(self, model, arrays, state):
+        self.calls.append(("restored extra", int(arrays["extra"][0])))
+        super().restore_checkpoint(model, arrays, state)
+
+    def extra_callbacks(self, model, state):
+        import keras
+
+        calls = self.calls
+
+        class EpochLog(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                calls.append(("epoch end", state["epoch"]))  # after the trainer's own epoch end
+
+        return [EpochLog()]
+
+
+def test_a_protocol_subclass_supplies_loss_evaluation_callbacks_and_checkpoint_contents(tmp_path):
+    HookedProtocol.calls.clear()
+    fields = {**dataclasses.asdict(protocol()), "epochs": 1}
+    first = run(HookedProtocol(**fields), tmp_path)
+    assert HookedProtocol.calls == ["make_loss", ("epoch end", 1)]
+    with np.load(tmp_path / MB.WEIGHTS_FILE) as arrays:
+        assert arrays["extra"].tolist() == [1]
+    plain = {k: v for k, v in first.evaluation.items() if k.endswith("_steps")}
+    assert plain and all(first.evaluation[k.replace("_steps", "_nll")] > 0 for k in plain)
+    model = MB.build_model(EXPERIMENT, {"units": 8}, protocol(), 0)
+    model.set_weights(first.final_weights)
+    unscaled = MB.evaluate_split(model, toy_task()["test"], protocol(), "test")
+    assert first.evaluation["test_nll"] == pytest.approx(2.0 * unscaled["test_nll"], rel=1e-12)
+    HookedProtocol.calls.clear()
+    resumed = run(HookedProtocol(**{**fields, "epochs": 2}), tmp_path, resume=True)
+    assert resumed.epochs_run == 2 and ("restored extra", 1) in HookedProtocol.calls
+    assert HookedProtocol.calls[-1] == ("epoch end", 2)
 
 
 def test_resume_after_interrupt_equals_an_uninterrupted_run(tmp_path, straight):
