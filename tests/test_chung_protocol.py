@@ -14,7 +14,8 @@ from lstm_hist.config import load_config
 from lstm_hist.errors import UserError
 from reproductions.chung2014 import ChungProtocol, LinearDecayOverEpochs, RMSPropMomentum, build_music_model
 from reproductions.chung2014.initializers import BlockOrthogonal
-from reproductions.chung2014.protocol import recurrent_weight_matrices, sequence_sum_loss
+from reproductions.chung2014.losses import sequence_sum_loss
+from reproductions.chung2014.protocol import recurrent_weight_matrices
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "chung2014"
 

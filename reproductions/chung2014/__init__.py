@@ -20,11 +20,12 @@ from lstm_hist.training.minibatch import register_loss
 
 from .cells import PeepholeLSTMCell, TanhRNNCell
 from .gradients import GRADIENT_UNITS  # lstm-hist gradients
+from .losses import sequence_sum_loss, sequence_sum_totals
 from .models import (TABLE1_PARAMETERS, TABLE1_SPEECH_PARAMETERS, TABLE1_SPEECH_UNITS, TABLE1_UNITS,
                      build_music_model, build_speech_model, make_cell, recurrent_parameters)
 from .mog import mog_nll_loss, mog_nll_totals
 from .optimizer import LinearDecayOverEpochs, RMSPropMomentum
-from .protocol import ChungProtocol, sequence_sum_loss, sequence_sum_totals
+from .protocol import ChungProtocol
 from .speech import speech_task
 from .summary import report_notes
 from .tasks import music_task

@@ -25,7 +25,6 @@ import math
 from typing import Any
 
 from lstm_hist.errors import UserError
-from lstm_hist.evaluation import metrics as M
 from lstm_hist.training.minibatch import OPTIMIZERS, MinibatchProtocol
 
 from .lr_search import LR_SAMPLINGS, LRSearchResult, search_learning_rate
@@ -155,30 +154,3 @@ def recurrent_weight_matrices(model) -> list:
     if not out:
         raise UserError("protocol.weight_noise_scope: recurrent, but the model has no keras.layers.RNN layer")
     return out
-
-
-def sequence_sum_loss(protocol):
-    """``frame_nll_sequence_sum``: Bernoulli NLL summed over the notes and real steps of each sequence, averaged
-    over the sequences of the batch (with batch size 1: the piece's total NLL, the Pylearn2 cost of jych/librnn).
-
-    Keras's ``sum_over_batch_size`` divides the weighted sum by B·T (T the padded length); the per-step values are
-    multiplied by T first, so the result is Σ mask·nll / B.
-    """
-    import keras
-    from keras import ops
-
-    class FrameNLLSequenceSum(keras.losses.Loss):
-        def __init__(self, name: str = "frame_nll_sequence_sum", **kwargs):
-            kwargs.setdefault("reduction", "sum_over_batch_size")
-            super().__init__(name=name, **kwargs)
-
-        def call(self, y_true, y_pred):
-            per_step = M.bernoulli_nll_per_step_ops(y_true, y_pred, True)
-            return per_step * ops.cast(ops.shape(per_step)[1], per_step.dtype)
-
-    return FrameNLLSequenceSum()
-
-
-def sequence_sum_totals(y_true, logits, mask=None):
-    """Exact evaluation of ``frame_nll_sequence_sum`` runs: the per-step NLL of ``frame_nll_bernoulli``."""
-    return M.frame_nll_totals(y_true, logits, mask, from_logits=True)
