@@ -106,7 +106,8 @@ def _sample(split, n: int):
 
 def bench_row(exp_id: str, sequences: int, repeat: int, variants) -> dict:
     from lstm_hist.registry import load
-    from lstm_hist.training.minibatch import build_model, derive_seeds
+    from lstm_hist.seeds import minibatch_seeds
+    from lstm_hist.training.minibatch import build_model
     from lstm_hist.training.trim import trim_padding
 
     _, _, experiment, cfg = load(exp_id)
@@ -115,7 +116,7 @@ def bench_row(exp_id: str, sequences: int, repeat: int, variants) -> dict:
     data = experiment.task(**cfg["task"])
     padded = _sample(data["train"], sequences)
     cut = [trim_padding(b) for b in padded]
-    seed = derive_seeds(0)["init"]
+    seed = minibatch_seeds(0)["init"]
     models, batches = {}, {}
     for name in variants:
         if name == "keras_builtin":

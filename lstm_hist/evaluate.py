@@ -113,6 +113,7 @@ def _online(path, record, experiment, protocol, cfg, seed, rtol) -> list[Check]:
 
 
 def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
+    from lstm_hist.seeds import minibatch_seeds
     from lstm_hist.training import minibatch
 
     if not getattr(protocol, "metrics_from_model_alone", True):
@@ -122,7 +123,7 @@ def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
     weights = load_final_weights(path, record)
     metrics = record.get("metrics") or {}
     single = protocol.evaluation_protocol(metrics)
-    seeds = record.get("seeds") or minibatch.derive_seeds(_seed(record))
+    seeds = record.get("seeds") or minibatch_seeds(_seed(record))
     data = minibatch.load_data(experiment, cfg["task"], seeds["data"])  # the same splits the run scored
     model = minibatch.build_model(experiment, cfg["model"], single, seeds["init"],
                                   steps_per_epoch=minibatch.batches_per_epoch(data["train"], single.batch_size))

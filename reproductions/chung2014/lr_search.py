@@ -1,10 +1,14 @@
 """Chung et al. (2014) §4 learning-rate selection: one full training run per log-uniform candidate, the candidate
 with the lowest validation score kept.
 
-§4: "the learning rate [...] chosen among 10 samples from a log-uniform distribution over [...] (−12, −6)", on
-validation. :class:`~reproductions.chung2014.protocol.ChungProtocol`'s ``lr_*`` fields configure it; each
-candidate is one run of the shared minibatch trainer (``lstm_hist.training.minibatch.train_minibatch``) in its own
-checkpoint folder ``workdir/lr<k>``.
+§4: the learning rate is chosen on validation among 10 samples of a log-uniform distribution over (−12, −6).
+:class:`LearningRateSearch` (the base of :class:`~reproductions.chung2014.protocol.ChungProtocol`) holds the
+``lr_*`` fields and runs the search through the shared trainer's hooks (``run``, ``bench``,
+``evaluation_protocol``); each candidate is one run of the shared minibatch trainer
+(``lstm_hist.training.minibatch.train_minibatch``) in its own checkpoint folder ``workdir/lr<k>``.
+
+Why here and not in the shared layer: only Chung et al. select a hyper-parameter by retraining, and the candidates
+(log-uniform exponents of a base, their seed) are §4's rule.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from lstm_hist.training.minibatch import MinibatchResult, train_minibatch
+from lstm_hist.errors import UserError
+from lstm_hist.seeds import lr_candidates_rng
+from lstm_hist.training.minibatch import MinibatchProtocol, MinibatchResult, train_minibatch
 from lstm_hist.training.minibatch import checkpoint as minibatch_checkpoint
 
 LR_SAMPLINGS = ("iid", "stratified")
-LR_STREAM = 1412_3555  # the candidates' random stream: SeedSequence([seed, LR_STREAM]) (the arXiv number)
 
 
 def sample_learning_rates(protocol, seed: int) -> list[float]:
@@ -30,7 +35,7 @@ def sample_learning_rates(protocol, seed: int) -> list[float]:
     """
     n = int(protocol.lr_candidates or 1)
     low, high = protocol.lr_log_range
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), LR_STREAM]))
+    rng = lr_candidates_rng(seed)
     if protocol.lr_sampling == "stratified":
         edges = np.linspace(low, high, n + 1)
         exponents = rng.uniform(edges[:-1], edges[1:])
@@ -56,13 +61,60 @@ class LRSearchResult(MinibatchResult):
         """One row per learning-rate candidate (``chosen`` marks the one whose metrics are reported)."""
         return [dict(row) for row in self.candidates]
 
-    @classmethod
-    def single(cls, result: MinibatchResult, learning_rate: float) -> "LRSearchResult":
-        """A run without a search, as a search of one candidate: every record names its learning rate."""
-        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(MinibatchResult)}
-        row = {**result.per_trial()[0], "learning_rate": learning_rate,
-               "valid_nll": result.evaluation.get("valid_nll"), "chosen": result.status == "completed"}
-        return cls(**fields, learning_rate=learning_rate, candidates=[row])
+
+
+@dataclasses.dataclass
+class LearningRateSearch(MinibatchProtocol):
+    """The shared minibatch protocol with the §4 learning-rate search; its fields are ``protocol:`` keys.
+
+    lr_candidates: None = train once with ``learning_rate``. An int n = the search: n candidates
+        ``lr_log_base ** u`` with u log-uniform in ``lr_log_range`` (Chung: 10 samples of U(−12, −6)); one full
+        training run per candidate, each with its own checkpoint folder (``workdir/lr<k>``); the candidate with
+        the lowest validation NLL (``valid_nll``, or ``valid_mse``) is the result. ``learning_rate`` is then unused.
+    lr_log_range: (low, high) exponents of the candidates.
+    lr_log_base: the base of those exponents; the paper does not state it (e: natural logs, 6.1e-6 … 2.5e-3).
+    lr_sampling: "iid" (independent log-uniform samples, the paper) or "stratified" (one log-uniform sample in
+        each of n equal sub-ranges: the same marginal, but a small n still spans the range).
+    """
+
+    lr_candidates: int | None = None
+    lr_log_range: tuple[float, float] = (-12.0, -6.0)
+    lr_log_base: float = math.e
+    lr_sampling: str = "iid"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.lr_candidates is not None and self.lr_candidates < 1:
+            raise UserError(f"protocol.lr_candidates must be at least 1 or null, got {self.lr_candidates}")
+        bounds = tuple(float(v) for v in self.lr_log_range)
+        if len(bounds) != 2 or not bounds[0] <= bounds[1]:
+            raise UserError(f"protocol.lr_log_range must be [low, high] with low <= high, got {self.lr_log_range}")
+        self.lr_log_range = bounds
+        if not self.lr_log_base > 1:
+            raise UserError(f"protocol.lr_log_base must be > 1, got {self.lr_log_base}")
+        if self.lr_sampling not in LR_SAMPLINGS:
+            raise UserError(f"protocol.lr_sampling must be one of {', '.join(LR_SAMPLINGS)}, "
+                            f"got {self.lr_sampling!r}")
+
+    def run(self, **kwargs):
+        """The search when ``lr_candidates`` is set, else one run of the shared trainer."""
+        if self.lr_candidates is not None:
+            return search_learning_rate(self, **kwargs)
+        return super().run(**kwargs)
+
+    def bench(self, **kwargs) -> dict[str, Any]:
+        """The shared trainer's timing; a search trains once per candidate, so its run takes that many times."""
+        out = super().bench(**kwargs)
+        runs = self.lr_candidates or 1
+        wall = out.pop("estimated_wall_seconds") * runs
+        parameters = out.pop("parameters")
+        return {**out, "lr_candidates": runs, "estimated_wall_seconds": wall, "parameters": parameters}
+
+    def evaluation_protocol(self, metrics: dict[str, Any]) -> "LearningRateSearch":
+        """The chosen candidate's single run: its learning rate from the record (``lstm-hist evaluate`` rebuilds
+        the model with it; evaluation only predicts)."""
+        return dataclasses.replace(self, lr_candidates=None,
+                                   learning_rate=metrics.get("learning_rate") or self.learning_rate)
 
 
 def search_learning_rate(protocol, *, experiment, task_cfg, model_cfg, seed=0, workdir=None, resume=False,

@@ -13,28 +13,26 @@ validation, early stopping. Where §4 is silent, jych/librnn ``exp/music/jsb/gru
   Pylearn2 sigmoid cost ``.sum()``), which with batch size 1 fixes the gradient's scale against the RMS floor;
 * weight noise on the recurrent layer's weight matrices only (``weight_noise_scope: recurrent``).
 
-The learning-rate selection (``lr_candidates``, :mod:`.lr_search`) trains once per candidate; the optimiser and
-weight-noise placement plug into the shared trainer through the ``MinibatchProtocol`` hooks ``make_optimizer``
-and ``noisy_variables``.
+The optimiser and the weight-noise placement plug into the shared trainer through its hooks (``make_optimizer``,
+``noisy_variables``); the learning-rate search is :mod:`.lr_search`, the summed training cost :mod:`.losses`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from typing import Any
 
 from lstm_hist.errors import UserError
-from lstm_hist.training.minibatch import OPTIMIZERS, MinibatchProtocol
+from lstm_hist.training.minibatch import OPTIMIZERS, MinibatchResult
 
-from .lr_search import LR_SAMPLINGS, LRSearchResult, search_learning_rate
+from .lr_search import LearningRateSearch, LRSearchResult
 
 NOISE_SCOPES = ("recurrent", "all")
 
 
 @dataclasses.dataclass
-class ChungProtocol(MinibatchProtocol):
-    """:class:`~lstm_hist.training.minibatch.MinibatchProtocol` plus the authors' optimiser fields.
+class ChungProtocol(LearningRateSearch):
+    """:class:`~lstm_hist.training.minibatch.MinibatchProtocol` with the §4 learning-rate search (the ``lr_*``
+    fields of :class:`~reproductions.chung2014.lr_search.LearningRateSearch`) plus the authors' optimiser fields.
 
     stabilizer: floor on the RMS of ``rmsprop_momentum`` (librnn 1e-2).
     momentum_clipping: largest norm of one step over all parameters (librnn 1); null = no clip.
@@ -42,16 +40,6 @@ class ChungProtocol(MinibatchProtocol):
     lr_decay_epochs: the epoch at which the decay reaches its final value (librnn 500 = max_epochs).
     weight_noise_scope: "recurrent" (the recurrent layer's weight matrices: kernel, recurrent kernel and the
         LSTM's peepholes, no biases; Pylearn2's layers add noise to W and U only) or "all" trainable weights.
-    lr_candidates: None = train once with ``learning_rate``. An int n = the §4 learning-rate selection
-        (:mod:`.lr_search`): n candidates ``lr_log_base ** u`` with u log-uniform in ``lr_log_range`` (Chung: 10
-        samples of U(−12, −6)); one full training run per candidate, each with its own checkpoint folder
-        (``workdir/lr<k>``); the candidate with the lowest validation NLL (``valid_nll``, or ``valid_mse``) is
-        the result. ``learning_rate`` is then unused.
-    lr_log_range: (low, high) exponents of the candidates.
-    lr_log_base: the base of those exponents; the paper does not state it (e: natural logs, 6.1e-6 … 2.5e-3).
-    lr_sampling: "iid" (independent log-uniform samples, the paper) or "stratified" (one log-uniform sample in
-        each of n equal sub-ranges: the same marginal, but a small n still spans the range).
-    (the other fields: see MinibatchProtocol)
     """
 
     stabilizer: float = 1e-2
@@ -59,16 +47,11 @@ class ChungProtocol(MinibatchProtocol):
     lr_decay_factor: float | None = None
     lr_decay_epochs: int = 500
     weight_noise_scope: str = "all"
-    lr_candidates: int | None = None
-    lr_log_range: tuple[float, float] = (-12.0, -6.0)
-    lr_log_base: float = math.e
-    lr_sampling: str = "iid"
 
     optimizers = (*OPTIMIZERS, "rmsprop_momentum")
 
     def __post_init__(self):
         super().__post_init__()
-        self._check_search()
         if not self.stabilizer >= 0:
             raise UserError(f"protocol.stabilizer must be >= 0, got {self.stabilizer}")
         if self.momentum_clipping is not None and not self.momentum_clipping > 0:
@@ -84,19 +67,6 @@ class ChungProtocol(MinibatchProtocol):
             raise UserError("protocol.lr_decay_factor needs optimizer: rmsprop_momentum (set it to null otherwise)")
         if self.loss == "frame_nll_sequence_sum" and not self.from_logits:
             raise UserError("protocol.loss frame_nll_sequence_sum needs from_logits: true (the models output logits)")
-
-    def _check_search(self) -> None:
-        if self.lr_candidates is not None and self.lr_candidates < 1:
-            raise UserError(f"protocol.lr_candidates must be at least 1 or null, got {self.lr_candidates}")
-        bounds = tuple(float(v) for v in self.lr_log_range)
-        if len(bounds) != 2 or not bounds[0] <= bounds[1]:
-            raise UserError(f"protocol.lr_log_range must be [low, high] with low <= high, got {self.lr_log_range}")
-        self.lr_log_range = bounds
-        if not self.lr_log_base > 1:
-            raise UserError(f"protocol.lr_log_base must be > 1, got {self.lr_log_base}")
-        if self.lr_sampling not in LR_SAMPLINGS:
-            raise UserError(f"protocol.lr_sampling must be one of {', '.join(LR_SAMPLINGS)}, "
-                            f"got {self.lr_sampling!r}")
 
     def make_optimizer(self, steps_per_epoch: int | None = None):
         if self.optimizer != "rmsprop_momentum":
@@ -116,26 +86,15 @@ class ChungProtocol(MinibatchProtocol):
                                stabilizer=self.stabilizer, momentum_clipping=self.momentum_clipping, **clip)
 
     def run(self, **kwargs):
-        """The learning-rate search (``lr_candidates``), or one run of the shared trainer that also reports its
-        learning rate, so every record says which learning rate (``metrics.learning_rate``) and which epoch
-        (``metrics.best_epoch``) it kept."""
-        if self.lr_candidates is not None:
-            return search_learning_rate(self, **kwargs)
-        return LRSearchResult.single(super().run(**kwargs), self.learning_rate)
-
-    def bench(self, **kwargs) -> dict[str, Any]:
-        """The shared trainer's timing; a search trains once per candidate, so its run takes that many times."""
-        out = super().bench(**kwargs)
-        runs = self.lr_candidates or 1
-        wall = out.pop("estimated_wall_seconds") * runs
-        parameters = out.pop("parameters")
-        return {**out, "lr_candidates": runs, "estimated_wall_seconds": wall, "parameters": parameters}
-
-    def evaluation_protocol(self, metrics: dict[str, Any]) -> "ChungProtocol":
-        """The chosen candidate's single run: its learning rate from the record (the optimizer is rebuilt, not
-        used; evaluation only predicts)."""
-        return dataclasses.replace(self, lr_candidates=None,
-                                   learning_rate=metrics.get("learning_rate") or self.learning_rate)
+        """As the shared protocol; a run without a search also reports its one learning rate, so every record
+        says which learning rate (``metrics.learning_rate``) and which epoch (``metrics.best_epoch``) it kept."""
+        result = super().run(**kwargs)
+        if isinstance(result, LRSearchResult):
+            return result
+        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(MinibatchResult)}
+        row = {**result.per_trial()[0], "learning_rate": self.learning_rate,
+               "valid_nll": result.evaluation.get("valid_nll"), "chosen": result.status == "completed"}
+        return LRSearchResult(**fields, learning_rate=self.learning_rate, candidates=[row])
 
     def noisy_variables(self, model) -> list:
         if self.weight_noise_scope == "all":

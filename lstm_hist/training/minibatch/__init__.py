@@ -39,6 +39,10 @@ narrows it), and after the update the same noise is subtracted, so
 the gradient is taken at the noisy weights and applied to the clean ones (exact for SGD, RMSProp and Adam,
 whose update does not depend on the weight value). Validation and evaluation see clean weights.
 
+Random streams (``lstm_hist.seeds.minibatch_seeds``): ``init`` (the backend seed before the model is built),
+``shuffle`` (epoch e's order of an array split: ``default_rng([shuffle, e])``), ``noise`` (batch i of epoch e:
+``default_rng([noise, e, i])``) and ``data`` (the task's ``seed``).
+
 Modules: :mod:`.trainer` (one run), :mod:`.data` (splits, batches, exact evaluation), :mod:`.losses`,
 :mod:`.callbacks` and :mod:`.shuffled` (the Keras subclasses, imported when training starts, so importing this
 package loads no Keras), :mod:`.checkpoint`, :mod:`.bench`.
@@ -51,23 +55,27 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from lstm_hist.contract import TrainingProtocol
 from lstm_hist.errors import UserError
+from lstm_hist.seeds import minibatch_seeds
 
 from .bench import bench_minibatch
 from .checkpoint import CHECKPOINT, STATE_FILE, WEIGHTS_FILE, model_arrays, restore_model_arrays, sync, variable_value
 from .data import batches_per_epoch, evaluate_split, load_data
 from .losses import LOSSES, REGISTERED_LOSSES, LossSpec, batch_totals, build_loss, known_losses, register_loss
-from .trainer import MinibatchResult, build_model, default_optimizer, derive_seeds, train_minibatch
+from .trainer import MinibatchResult, build_model, default_optimizer, train_minibatch
 
 OPTIMIZERS = ("sgd", "rmsprop", "adam")
 
-# Earlier private names, kept for code written against them (lstm_hist.training.to_criterion, criterion_callback).
+# Earlier names, kept for code written against them: the seeds now come from lstm_hist.seeds; ``_sync`` and
+# ``_value`` were private (lstm_hist.training.to_criterion and criterion_callback imported them).
+derive_seeds = minibatch_seeds
 _sync, _value = sync, variable_value
 
 
 @dataclasses.dataclass
-class MinibatchProtocol:
-    """Fields are the ``protocol:`` keys of a config.
+class MinibatchProtocol(TrainingProtocol):
+    """Fields are the ``protocol:`` keys of a config (the contract: :class:`lstm_hist.contract.TrainingProtocol`).
 
     optimizer: "sgd" (Bengio et al. 2003), "rmsprop" (Chung et al. 2014) or "adam".
     learning_rate: step size.
@@ -192,7 +200,7 @@ class MinibatchProtocol:
         return train_minibatch(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed,
                                workdir=workdir, resume=resume, progress=progress)
 
-    def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None) -> dict[str, Any]:
+    def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None, reported=None) -> dict[str, Any]:
         return bench_minibatch(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed,
                                updates=updates)
 

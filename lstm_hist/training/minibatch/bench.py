@@ -7,14 +7,16 @@ import time
 import numpy as np
 
 from .data import batches_per_epoch, eval_batches, fit_input, load_data
-from .trainer import build_model, derive_seeds
+from lstm_hist.seeds import minibatch_seeds
+
+from .trainer import build_model
 
 
 def bench_minibatch(protocol, *, experiment, task_cfg, model_cfg, seed=0, updates=None):
     """Time ``updates`` training batches (after 2 warm-up batches) and estimate epoch and run time
     (``estimated_wall_seconds``: one training run of ``protocol.epochs``; a protocol that trains several times
     scales it)."""
-    seeds = derive_seeds(seed)
+    seeds = minibatch_seeds(seed)
     data = load_data(experiment, task_cfg, seeds["data"])
     model = build_model(experiment, model_cfg, protocol, seeds["init"],
                         steps_per_epoch=batches_per_epoch(data["train"], protocol.batch_size))

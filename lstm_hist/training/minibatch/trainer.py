@@ -15,13 +15,15 @@ from typing import Any, Callable
 import numpy as np
 
 from lstm_hist import run_state
+from lstm_hist.contract import RunResult
+from lstm_hist.seeds import minibatch_seeds
 
 from . import checkpoint
 from .data import accepts, batches_per_epoch, evaluate_split, fit_input, load_data, num_examples
 
 
 @dataclasses.dataclass
-class MinibatchResult:
+class MinibatchResult(RunResult):
     status: str  # completed | interrupted | diverged
     parameters: int
     epochs_run: int
@@ -48,13 +50,6 @@ class MinibatchResult:
         """One row: the minibatch protocol runs a single trial; the row carries the per-epoch history."""
         return [{"trial": 0, "status": self.status, "epochs": self.epochs_run, "best_epoch": self.best_epoch,
                  "history": self.history}]
-
-
-def derive_seeds(seed: int) -> dict[str, int]:
-    """Independent seeds for initialisation, data order, weight noise and the task, from one base seed."""
-    states = np.random.SeedSequence(seed).generate_state(4)
-    return {"base": int(seed), "init": int(states[0] % 2**31), "shuffle": int(states[1]),
-            "noise": int(states[2]), "data": int(states[3] % 2**31)}
 
 
 def default_optimizer(protocol):
@@ -108,7 +103,7 @@ def train_minibatch(
     progress: Callable[[dict], None] | None = None,
 ) -> MinibatchResult:
     """Fit, checkpoint every epoch, stop early on ``monitor``, evaluate every split exactly."""
-    seeds = derive_seeds(seed)
+    seeds = minibatch_seeds(seed)  # init, shuffle (epoch order: shuffled.py), noise (callbacks.py), data
     fingerprint = run_state.fingerprint(task_cfg, model_cfg, protocol, seed)
     workdir = Path(workdir) if workdir is not None else None
     saved = run_state.load(workdir, checkpoint.CHECKPOINT, fingerprint=fingerprint) if resume else None
