@@ -39,8 +39,8 @@ import numpy as np
 
 from lstm_hist.contract import RunResult, TrainingProtocol
 from lstm_hist.errors import UserError
-from lstm_hist.seeds import clustering_rng
 from lstm_hist.evaluation import metrics as M
+from lstm_hist.seeds import clustering_rng
 from lstm_hist.training import minibatch
 
 from .classes import ClassNgram, exchange_clustering
