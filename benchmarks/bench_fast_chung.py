@@ -106,7 +106,8 @@ def _sample(split, n: int):
 
 def bench_row(exp_id: str, sequences: int, repeat: int, variants) -> dict:
     from lstm_hist.registry import load
-    from lstm_hist.training.minibatch import build_model, derive_seeds
+    from lstm_hist.seeds import minibatch_seeds
+    from lstm_hist.training.minibatch import build_model
     from lstm_hist.training.trim import trim_padding
 
     _, _, experiment, cfg = load(exp_id)
@@ -115,7 +116,7 @@ def bench_row(exp_id: str, sequences: int, repeat: int, variants) -> dict:
     data = experiment.task(**cfg["task"])
     padded = _sample(data["train"], sequences)
     cut = [trim_padding(b) for b in padded]
-    seed = derive_seeds(0)["init"]
+    seed = minibatch_seeds(0)["init"]
     models, batches = {}, {}
     for name in variants:
         if name == "keras_builtin":
@@ -169,14 +170,16 @@ def protocol_epoch(exp_id: str, variant: str) -> dict:
 
     from lstm_hist.registry import load
     from lstm_hist.training import minibatch
+    from lstm_hist.training.minibatch import data, shuffled
+    from lstm_hist.training.trim import trim_padding
 
     _, _, experiment, cfg = load(exp_id)
     protocol = experiment.protocol(**{**cfg["protocol"], "lr_candidates": None, "epochs": 2,
                                       "early_stopping_patience": None})
     marks = []
     model_cfg = {**cfg["model"], "fast_path": variant == "fast"}
-    keep = (lambda batch: batch) if variant == "main" else minibatch.trim_padding
-    with mock.patch.object(minibatch, "trim_padding", keep):
+    keep = (lambda batch: batch) if variant == "main" else trim_padding
+    with mock.patch.object(data, "trim_padding", keep), mock.patch.object(shuffled, "trim_padding", keep):
         result = minibatch.train_minibatch(protocol, experiment=experiment, task_cfg=cfg["task"],
                                            model_cfg=model_cfg, seed=0,
                                            progress=lambda info: marks.append(time.process_time()))

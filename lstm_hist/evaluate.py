@@ -17,7 +17,6 @@ says which were bit-identical. Exit 0 when everything matches, 1 when something 
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -114,6 +113,7 @@ def _online(path, record, experiment, protocol, cfg, seed, rtol) -> list[Check]:
 
 
 def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
+    from lstm_hist.seeds import minibatch_seeds
     from lstm_hist.training import minibatch
 
     if not protocol.metrics_from_model_alone:
@@ -122,13 +122,11 @@ def _minibatch(path, record, experiment, protocol, cfg, rtol) -> list[Check]:
                         "evaluate recomputes the plain minibatch protocol's metrics only")
     weights = load_final_weights(path, record)
     metrics = record.get("metrics") or {}
-    single = dataclasses.replace(protocol, lr_candidates=None,
-                                 learning_rate=metrics.get("learning_rate") or protocol.learning_rate)
-    seeds = record.get("seeds") or minibatch.derive_seeds(_seed(record))
-    # The same split the run scored (a private helper of the protocol module, reused rather than copied).
-    data = minibatch._load_data(experiment, cfg["task"], seeds["data"])
+    single = protocol.evaluation_protocol(metrics)
+    seeds = record.get("seeds") or minibatch_seeds(_seed(record))
+    data = minibatch.load_data(experiment, cfg["task"], seeds["data"])  # the same splits the run scored
     model = minibatch.build_model(experiment, cfg["model"], single, seeds["init"],
-                                  steps_per_epoch=minibatch._batches_per_epoch(data["train"], single.batch_size))
+                                  steps_per_epoch=minibatch.batches_per_epoch(data["train"], single.batch_size))
     model.set_weights(weights)
     recomputed: dict[str, float] = {}
     for name in ("train", "valid", "test"):

@@ -175,6 +175,10 @@ def test_paper_sgd_decays_the_rate_and_the_weights_but_not_the_biases():
 
     protocol = NPLMProtocol(learning_rate=1e-3, lr_decay=1e-3, weight_decay=0.1, batch_size=10)
     optimizer = paper_sgd(protocol)
+    # The shared trainer gets it through its optimizer hook (no patching of the trainer's module).
+    hooked = protocol.make_optimizer(steps_per_epoch=5)
+    unnamed = [{k: v for k, v in o.get_config().items() if k != "name"} for o in (hooked, optimizer)]
+    assert type(hooked) is type(optimizer) and unnamed[0] == unnamed[1]
     # ε = ε₀·B / (1 + r·B·u): 0.01 at u = 0, 0.01 / 1.1 after u = 10 updates (100 examples)
     assert float(optimizer.learning_rate) == pytest.approx(0.01)
     assert float(optimizer._learning_rate(10)) == pytest.approx(0.01 / 1.1)
@@ -195,6 +199,8 @@ def test_nplm_protocol_rejects_what_the_paper_does_not_do():
         NPLMProtocol(optimizer="adam")
     with pytest.raises(UserError):
         NPLMProtocol(mixture_weight=1.0)
+    with pytest.raises(TypeError):  # the learning-rate search is Chung's (reproductions.chung2014.lr_search)
+        NPLMProtocol(lr_candidates=3)
 
 
 # ------------------------------------------------------------------------------------------------ Brown, configs, CLI

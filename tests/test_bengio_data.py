@@ -3,15 +3,20 @@ and how records of different preparations are kept apart in the report."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from lstm_hist.data.brown import split_paragraphs
+from lstm_hist.data import resolution as R
+from lstm_hist.data.brown import load_brown_tokens, split_paragraphs
+from lstm_hist.errors import DataError
 from reproductions.bengio2003.data import PARAGRAPH_MARK, TEXT_MARK, bengio_stream_tokens, encode_stream
+from reproductions.bengio2003.vocab import brown_splits, build_vocab, ngram_examples
 from reproductions.bengio2003.data_rule import CURRENT_RULE, data_rule, is_earlier_data, record_label
 
 # Two texts in NLTK's Brown file format: sentence lines, tab-indented, blank lines between paragraphs.
 FILE_A = "\n\n\tThe/at cat/nn sat/vbd ./.\n\n\n\tIt/pps ran/vbd ./.\nA/at dog/nn barked/vbd ./.\n\n"
 FILE_B = "\n\n\tThe/at end/nn ./.\n"
+needs_shared = pytest.mark.skipif(not R.shared_data_roots(), reason="shared/data is not beside this checkout")
 
 
 def test_blank_lines_separate_paragraphs_and_tags_are_stripped():
@@ -98,3 +103,45 @@ def test_ngram_records_say_what_words_unseen_in_training_cost():
     assert out["valid_unseen_in_train_nll"] == pytest.approx(15.0)
     assert out["valid_unseen_in_train_nll_contribution"] == pytest.approx(30.0 / 4)
     assert _unseen_word_share("test", np.zeros(3, bool), np.ones(3)) == {"test_unseen_in_train_share": 0.0}
+
+
+@needs_shared
+def test_the_bengio_split_of_brown():
+    tokens = load_brown_tokens()
+    train, valid, test = brown_splits(tokens)
+    assert (len(train), len(valid), len(test)) == (800_000, 200_000, 161_192)
+    vocab = build_vocab(train)
+    assert len(vocab) == 14_114  # 14,113 words seen ≥ 4 times in the training part, plus <unk>
+    assert len(build_vocab(tokens)) == 17_904 + 1  # whole stream: SOURCE.md's "types with frequency ≥ 4"
+
+
+def test_vocab_maps_rare_and_unseen_words_to_unk():
+    vocab = build_vocab("a a a a b b b b b c c c d".split(), min_count=4)
+    assert vocab.words == ("<unk>", "b", "a") and len(vocab) == 3
+    assert vocab.encode(["a", "c", "zzz", "b"]).tolist() == [2, 0, 0, 1]
+    assert vocab.decode([1, 0]) == ["b", "<unk>"]
+
+
+def test_ngram_examples_pair_each_word_with_its_context():
+    context, target = ngram_examples(np.arange(6), order=3)
+    assert context.tolist() == [[0, 1], [1, 2], [2, 3], [3, 4]] and target.tolist() == [2, 3, 4, 5]
+    with pytest.raises(DataError):
+        brown_splits(["w"] * 10, train=8, valid=2)
+
+
+@needs_shared
+@pytest.mark.slow
+def test_tfds_brown_builder_gives_back_the_bengio_split(tmp_path):
+    pytest.importorskip("tensorflow_datasets")
+    pytest.importorskip("importlib_resources")
+    from reproductions.bengio2003.tfds_brown import BrownBengio2003
+
+    builder = BrownBengio2003(data_dir=str(tmp_path))
+    builder.download_and_prepare()
+    train, valid, test = brown_splits(load_brown_tokens())
+    assert builder.info.splits["valid"].num_examples == 200
+    assert builder.info.metadata["vocab"] == list(build_vocab(train).words)
+    chunks = sorted(builder.as_dataset(split="test").as_numpy_iterator(), key=lambda e: int(e["position"]))
+    assert [t.decode() for e in chunks for t in e["tokens"]] == test
+    ids = np.concatenate([e["ids"] for e in chunks])
+    np.testing.assert_array_equal(ids, build_vocab(train).encode(test))

@@ -15,7 +15,6 @@ from keras import ops  # noqa: E402
 
 from lstm_hist import registry  # noqa: E402
 from lstm_hist.evaluation import metrics as M  # noqa: E402
-from lstm_hist.training.minibatch import MinibatchProtocol, sample_learning_rates  # noqa: E402
 from reproductions.chung2014 import (  # noqa: E402
     TABLE1_PARAMETERS,
     PeepholeLSTMCell,
@@ -23,9 +22,12 @@ from reproductions.chung2014 import (  # noqa: E402
     build_music_model,
     recurrent_parameters,
 )
+from reproductions.chung2014.lr_search import sample_learning_rates  # noqa: E402
+from reproductions.chung2014.protocol import ChungProtocol  # noqa: E402
 
 INPUTS, UNITS, STEPS, BATCH = 3, 4, 6, 2
 ROOT = Path(__file__).resolve().parent.parent
+PINNED_RATES_SEED0 = [0.0014424081813011818, 1.1978241980423967e-05]  # sample_learning_rates before issue 12
 
 
 def sigmoid(x):
@@ -192,18 +194,29 @@ def test_all_twelve_table2_configs_validate_and_carry_the_printed_numbers():
 
 
 def test_learning_rate_candidates_are_log_uniform_in_the_range():
-    protocol = MinibatchProtocol(lr_candidates=10)
+    protocol = ChungProtocol(lr_candidates=10)
     rates = sample_learning_rates(protocol, seed=0)
     assert len(rates) == 10 and len(set(rates)) == 10
     assert all(np.exp(-12) <= r <= np.exp(-6) for r in rates)
     assert rates == sample_learning_rates(protocol, seed=0)
     assert rates != sample_learning_rates(protocol, seed=1)
-    many = np.log(sample_learning_rates(MinibatchProtocol(lr_candidates=4000), seed=3))
+    many = np.log(sample_learning_rates(ChungProtocol(lr_candidates=4000), seed=3))
     assert abs(many.mean() - (-9.0)) < 0.1 and abs(many.std() - 6 / np.sqrt(12)) < 0.1  # uniform exponent
-    strat = np.log(sample_learning_rates(MinibatchProtocol(lr_candidates=3, lr_sampling="stratified"), seed=0))
+    strat = np.log(sample_learning_rates(ChungProtocol(lr_candidates=3, lr_sampling="stratified"), seed=0))
     assert [int(np.floor((e + 12) / 2)) for e in strat] == [0, 1, 2]  # one per third of [-12, -6]
-    base10 = sample_learning_rates(MinibatchProtocol(lr_candidates=5, lr_log_base=10.0, lr_log_range=(-3, -2)), 0)
+    base10 = sample_learning_rates(ChungProtocol(lr_candidates=5, lr_log_base=10.0, lr_log_range=(-3, -2)), 0)
     assert all(1e-3 <= r <= 1e-2 for r in base10)
+    # The stream is pinned: the first candidates of seed 0 (what the committed records trained with).
+    assert rates[:2] == pytest.approx(PINNED_RATES_SEED0, rel=1e-15)
+
+
+@pytest.mark.parametrize("field, value", [("lr_candidates", 0), ("lr_log_range", (-6.0, -12.0)),
+                                          ("lr_log_base", 1.0), ("lr_sampling", "grid")])
+def test_the_search_fields_are_checked(field, value):
+    from lstm_hist.errors import UserError
+
+    with pytest.raises(UserError, match=field):
+        ChungProtocol(**{field: value})
 
 
 def test_smoke_run_through_the_cli(tmp_path, capsys):

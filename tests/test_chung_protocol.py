@@ -14,7 +14,8 @@ from lstm_hist.config import load_config
 from lstm_hist.errors import UserError
 from reproductions.chung2014 import ChungProtocol, LinearDecayOverEpochs, RMSPropMomentum, build_music_model
 from reproductions.chung2014.initializers import BlockOrthogonal
-from reproductions.chung2014.protocol import recurrent_weight_matrices, sequence_sum_loss
+from reproductions.chung2014.losses import sequence_sum_loss
+from reproductions.chung2014.protocol import recurrent_weight_matrices
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs" / "chung2014"
 
@@ -194,13 +195,13 @@ def test_a_run_without_search_reports_its_learning_rate_and_epoch(monkeypatch):
 
 
 def test_weight_noise_touches_only_the_protocols_noisy_variables():
-    from lstm_hist.training import minibatch as MB
+    from lstm_hist.training.minibatch.callbacks import training_callbacks
 
     model = build_music_model(unit="gru", units=4, dim=6)
     model.compile(optimizer="sgd", loss="mse")
     protocol = ChungProtocol(weight_noise=0.5, weight_noise_scope="recurrent")
     state = {"current_epoch": 0, "batches_in_epoch": 0}
-    callbacks = MB._callbacks(protocol, model, state, None, {"noise": 7}, lambda: None, None)
+    callbacks = training_callbacks(protocol, model, state, None, 7, lambda: None, None)
     noise = next(c for c in callbacks if type(c).__name__ == "WeightNoise")
     noise.set_model(model)
     before = [np.array(keras.ops.convert_to_numpy(v.value)) for v in model.trainable_variables]

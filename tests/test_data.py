@@ -249,29 +249,10 @@ def test_note_lists_become_88_key_rolls():
 
 
 @needs_shared
-def test_brown_has_1161192_tokens_and_the_bengio_split():
+def test_brown_has_1161192_tokens():
     tokens = D.load_brown_tokens()
     assert len(tokens) == D.BROWN_TOKENS == 1_161_192
     assert tokens[:4] == ["The", "Fulton", "County", "Grand"]
-    train, valid, test = D.brown_splits(tokens)
-    assert (len(train), len(valid), len(test)) == (800_000, 200_000, 161_192)
-    vocab = D.build_vocab(train)
-    assert len(vocab) == 14_114  # 14,113 words seen ≥ 4 times in the training part, plus <unk>
-    assert len(D.build_vocab(tokens)) == 17_904 + 1  # whole stream: SOURCE.md's "types with frequency ≥ 4"
-
-
-def test_vocab_maps_rare_and_unseen_words_to_unk():
-    vocab = D.build_vocab("a a a a b b b b b c c c d".split(), min_count=4)
-    assert vocab.words == ("<unk>", "b", "a") and len(vocab) == 3
-    assert vocab.encode(["a", "c", "zzz", "b"]).tolist() == [2, 0, 0, 1]
-    assert vocab.decode([1, 0]) == ["b", "<unk>"]
-
-
-def test_ngram_examples_pair_each_word_with_its_context():
-    context, target = D.ngram_examples(np.arange(6), order=3)
-    assert context.tolist() == [[0, 1], [1, 2], [2, 3], [3, 4]] and target.tolist() == [2, 3, 4, 5]
-    with pytest.raises(DataError):
-        D.brown_splits(["w"] * 10, train=8, valid=2)
 
 
 # --------------------------------------------------------------------------------------------- FSDD
@@ -361,22 +342,3 @@ def test_data_cli_verifies_and_explains(capsys):
     assert "nottingham: 1 file(s) ok" in capsys.readouterr().out
     assert main(["data", "fetch", "muse_data"]) == 2
     assert "--accept-licence" in capsys.readouterr().err
-
-
-@needs_shared
-@pytest.mark.slow
-def test_tfds_brown_builder_gives_back_the_bengio_split(tmp_path):
-    pytest.importorskip("tensorflow_datasets")
-    pytest.importorskip("importlib_resources")
-    from lstm_hist.data.brown import brown_splits, build_vocab, load_brown_tokens
-    from lstm_hist.data.tfds_builders import BrownBengio2003
-
-    builder = BrownBengio2003(data_dir=str(tmp_path))
-    builder.download_and_prepare()
-    train, valid, test = brown_splits(load_brown_tokens())
-    assert builder.info.splits["valid"].num_examples == 200
-    assert builder.info.metadata["vocab"] == list(build_vocab(train).words)
-    chunks = sorted(builder.as_dataset(split="test").as_numpy_iterator(), key=lambda e: int(e["position"]))
-    assert [t.decode() for e in chunks for t in e["tokens"]] == test
-    ids = np.concatenate([e["ids"] for e in chunks])
-    np.testing.assert_array_equal(ids, build_vocab(train).encode(test))

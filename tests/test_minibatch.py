@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -46,6 +48,16 @@ def protocol(**overrides) -> MinibatchProtocol:
     return MinibatchProtocol(**{**fields, **overrides})
 
 
+def with_callbacks(*extra, **overrides) -> MinibatchProtocol:
+    """``protocol(**overrides)`` whose ``extra_callbacks`` hook adds ``extra`` (the same fingerprint)."""
+
+    class WithCallbacks(MinibatchProtocol):
+        def extra_callbacks(self, model, state):
+            return list(extra)
+
+    return WithCallbacks(**{**dataclasses.asdict(protocol()), **overrides})
+
+
 def run(proto, workdir, resume=False, progress=None, task_cfg=None, seed=3):
     return proto.run(experiment=EXPERIMENT, task_cfg=task_cfg or {}, model_cfg={"units": 8}, seed=seed,
                      workdir=workdir, resume=resume, progress=progress)
@@ -84,6 +96,67 @@ def test_run_completes_reports_progress_and_evaluates_exactly(straight):
     assert set(result.seeds) >= {"base", "init", "shuffle", "noise", "data"} and result.repeated_sequences == 0
 
 
+def test_the_returned_final_weights_are_the_checkpoints_best_weights(straight):
+    """What a paper reads after training (Bengio's trigram mixture) is ``result.final_weights``, not the
+    checkpoint file: the two are the same arrays, bit for bit."""
+    result, tmp_path, _ = straight
+    with np.load(tmp_path / MB.WEIGHTS_FILE) as arrays:
+        best = [arrays[f"b{i}"] for i in range(len(result.final_weights))]
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(result.final_weights, best))
+
+
+@dataclasses.dataclass
+class HookedProtocol(MinibatchProtocol):
+    """Overrides every trainer hook that is not the optimizer's, and logs the calls."""
+
+    calls: ClassVar[list] = []
+
+    def make_loss(self):
+        self.calls.append("make_loss")
+        return super().make_loss()
+
+    def loss_totals(self, y, prediction, weight):
+        total, count = super().loss_totals(y, prediction, weight)
+        return 2.0 * total, count  # a scaled score: the evaluation must come from this hook
+
+    def checkpoint_arrays(self, model, state):
+        return {**super().checkpoint_arrays(model, state), "extra": np.array([state["epoch"]])}
+
+    def restore_checkpoint(self, model, arrays, state):
+        self.calls.append(("restored extra", int(arrays["extra"][0])))
+        super().restore_checkpoint(model, arrays, state)
+
+    def extra_callbacks(self, model, state):
+        import keras
+
+        calls = self.calls
+
+        class EpochLog(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                calls.append(("epoch end", state["epoch"]))  # after the trainer's own epoch end
+
+        return [EpochLog()]
+
+
+def test_a_protocol_subclass_supplies_loss_evaluation_callbacks_and_checkpoint_contents(tmp_path):
+    HookedProtocol.calls.clear()
+    fields = {**dataclasses.asdict(protocol()), "epochs": 1}
+    first = run(HookedProtocol(**fields), tmp_path)
+    assert HookedProtocol.calls == ["make_loss", ("epoch end", 1)]
+    with np.load(tmp_path / MB.WEIGHTS_FILE) as arrays:
+        assert arrays["extra"].tolist() == [1]
+    plain = {k: v for k, v in first.evaluation.items() if k.endswith("_steps")}
+    assert plain and all(first.evaluation[k.replace("_steps", "_nll")] > 0 for k in plain)
+    model = MB.build_model(EXPERIMENT, {"units": 8}, protocol(), 0)
+    model.set_weights(first.final_weights)
+    unscaled = MB.evaluate_split(model, toy_task()["test"], protocol(), "test")
+    assert first.evaluation["test_nll"] == pytest.approx(2.0 * unscaled["test_nll"], rel=1e-12)
+    HookedProtocol.calls.clear()
+    resumed = run(HookedProtocol(**{**fields, "epochs": 2}), tmp_path, resume=True)
+    assert resumed.epochs_run == 2 and ("restored extra", 1) in HookedProtocol.calls
+    assert HookedProtocol.calls[-1] == ("epoch end", 2)
+
+
 def test_resume_after_interrupt_equals_an_uninterrupted_run(tmp_path, straight):
     straight, straight_dir, _ = straight
 
@@ -111,13 +184,10 @@ def test_interrupt_inside_an_epoch_checkpoints_and_counts_repeated_examples(tmp_
             if self.params and batch == 2:  # third batch of the first epoch
                 raise KeyboardInterrupt
 
-    original = MB._callbacks
-    monkeypatch.setattr(MB, "_callbacks", lambda *a, **k: original(*a, **k) + [CtrlC()])
-    result = run(protocol(weight_noise=0.01), tmp_path)
+    result = run(with_callbacks(CtrlC(), weight_noise=0.01), tmp_path)
     assert result.status == "interrupted" and result.epochs_run == 0
     assert result.repeated_sequences == 3 * 32
     assert (tmp_path / MB.WEIGHTS_FILE).exists()
-    monkeypatch.setattr(MB, "_callbacks", original)
     resumed = run(protocol(weight_noise=0.01), tmp_path, resume=True)
     assert resumed.status == "completed" and resumed.repeated_sequences == 3 * 32 and resumed.epochs_run == 3
 
@@ -134,10 +204,8 @@ def test_a_stop_request_whose_exception_was_swallowed_still_interrupts_at_the_ne
             if batch == 1:
                 interrupt.request(15)  # what the handler does, minus the raise native code swallowed
 
-    original = MB._callbacks
-    monkeypatch.setattr(MB, "_callbacks", lambda *a, **k: [SwallowedSignal()] + original(*a, **k))
     try:
-        result = run(protocol(), tmp_path)
+        result = run(with_callbacks(SwallowedSignal()), tmp_path)
     finally:
         interrupt.clear()
     assert result.status == "interrupted" and result.epochs_run == 0
@@ -186,8 +254,6 @@ def test_resume_needs_a_matching_checkpoint(tmp_path):
 
 @pytest.mark.parametrize("field, value", [("optimizer", "adagrad"), ("batch_size", 0), ("learning_rate", 0.0),
                                           ("loss", "hinge"), ("monitor", "val_acc"), ("weight_noise", -1.0),
-                                          ("lr_candidates", 0), ("lr_log_range", (-6.0, -12.0)),
-                                          ("lr_log_base", 1.0), ("lr_sampling", "grid"),
                                           ("clipnorm_scope", "layer")])
 def test_protocol_rejects_bad_fields(field, value):
     with pytest.raises(UserError, match=field):
@@ -225,8 +291,12 @@ def test_token_nll_reports_perplexity_and_bench_estimates(tmp_path):
 
 def test_learning_rate_search_keeps_the_best_validation_candidate_and_resumes(tmp_path, monkeypatch):
     """Chung et al. §4: one run per candidate; the lowest validation NLL wins; test plays no part."""
-    proto = protocol(lr_candidates=3, lr_log_range=(-9.0, -1.0), lr_sampling="stratified", epochs=2)
-    rates = MB.sample_learning_rates(proto, seed=3)
+    from reproductions.chung2014 import lr_search
+    from reproductions.chung2014.protocol import ChungProtocol
+
+    proto = ChungProtocol(**{**dataclasses.asdict(protocol()), "lr_candidates": 3, "lr_log_range": (-9.0, -1.0),
+                             "lr_sampling": "stratified", "epochs": 2})
+    rates = lr_search.sample_learning_rates(proto, seed=3)
     seen: list[dict] = []
     result = run(proto, tmp_path, progress=seen.append)
     assert result.status == "completed"
@@ -244,16 +314,16 @@ def test_learning_rate_search_keeps_the_best_validation_candidate_and_resumes(tm
         assert (tmp_path / f"lr{k}" / MB.STATE_FILE).exists()
     # A resumed search reuses the finished candidates (no further training) and picks the same one.
     calls = []
-    original = MB.train_minibatch
-    monkeypatch.setattr(MB, "train_minibatch", lambda p, **kw: calls.append(kw["resume"]) or original(p, **kw))
+    original = lr_search.train_minibatch
+    monkeypatch.setattr(lr_search, "train_minibatch", lambda p, **kw: calls.append(kw["resume"]) or original(p, **kw))
     again = run(proto, tmp_path, resume=True)
     assert calls == [True, True, True] and again.metrics()["learning_rate"] == metrics["learning_rate"]
     assert again.metrics()["test_nll"] == pytest.approx(metrics["test_nll"])
 
 
 def test_global_clipnorm_is_keras_global_clipnorm():
-    per_var = MB._make_optimizer(protocol(clipnorm=1.0))
-    whole = MB._make_optimizer(protocol(clipnorm=1.0, clipnorm_scope="global"))
+    per_var = MB.default_optimizer(protocol(clipnorm=1.0))
+    whole = MB.default_optimizer(protocol(clipnorm=1.0, clipnorm_scope="global"))
     assert per_var.clipnorm == 1.0 and not per_var.global_clipnorm
     assert whole.global_clipnorm == 1.0 and not whole.clipnorm
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_hist.data.brown import UNK, Vocab
 from lstm_hist.errors import DataError
 
 from .data import BrownStream
+from .vocab import UNK, Vocab
 
 PARTS = ("train", "valid", "test")
 NUM = "<num>"

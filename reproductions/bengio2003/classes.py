@@ -95,6 +95,96 @@ class ClusteringResult:
         return len(self.moves)
 
 
+class _ExchangeCounts:
+    """The counts the exchange algorithm keeps up to date while it moves words: the class-bigram counts N(g, g')
+    (and their transpose), N_l(g), N_r(g), the class sizes, and the word counts that do not change."""
+
+    def __init__(self, train: np.ndarray, vocab_size: int, classes: np.ndarray, c: int):
+        bigram = word_bigrams(train, vocab_size).astype(np.int64)
+        self.by_row, self.by_col = bigram.tocsr(), bigram.T.tocsr()  # successors of w, predecessors of w
+        self.self_count = bigram.diagonal()
+        self.left_w = np.asarray(self.by_row.sum(axis=1)).ravel()   # N_l(w): w as predecessor
+        self.right_w = np.asarray(self.by_col.sum(axis=1)).ravel()  # N_r(w): w as successor
+        # every count is an integer ≤ T, so F(x) = x log x is a table lookup (a gather is several times cheaper
+        # than a log, and the gains below take (c × classes-next-to-w) of them per word)
+        self.table = _f(np.arange(len(train) + 1, dtype=np.float64))
+        self.classes, self.c = classes, c
+        self.pair = np.zeros((c, c), np.int64)
+        coo = bigram.tocoo()
+        np.add.at(self.pair, (classes[coo.row], classes[coo.col]), coo.data)
+        self.pair_t = np.ascontiguousarray(self.pair.T)  # N(g, k) read by column k as a contiguous row
+        self.left = np.bincount(classes, weights=self.left_w, minlength=c).astype(np.int64)
+        self.right = np.bincount(classes, weights=self.right_w, minlength=c).astype(np.int64)
+        self.size = np.bincount(classes, minlength=c)
+        self.constant = float(self.table[self.right_w].sum())
+
+    def objective(self) -> float:
+        table = self.table
+        return float(table[self.pair].sum() - table[self.left].sum() - table[self.right].sum() + self.constant)
+
+    def add(self, k: int, r: np.ndarray, l_: np.ndarray, s: int, w: int, sign: int) -> None:
+        self.pair[k, :] += sign * r
+        self.pair[:, k] += sign * l_
+        self.pair[k, k] += sign * s
+        self.pair_t[:, k] += sign * r
+        self.pair_t[k, :] += sign * l_
+        self.pair_t[k, k] += sign * s
+        self.left[k] += sign * self.left_w[w]
+        self.right[k] += sign * self.right_w[w]
+
+    def neighbours(self, w: int, a: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Class counts of w's successors / predecessors other than w itself, and w's self-bigram count."""
+        by_row, by_col, classes, c = self.by_row, self.by_col, self.classes, self.c
+        lo, hi = by_row.indptr[w], by_row.indptr[w + 1]
+        r = np.bincount(classes[by_row.indices[lo:hi]], weights=by_row.data[lo:hi], minlength=c).astype(np.int64)
+        lo, hi = by_col.indptr[w], by_col.indptr[w + 1]
+        l_ = np.bincount(classes[by_col.indices[lo:hi]], weights=by_col.data[lo:hi], minlength=c).astype(np.int64)
+        s = int(self.self_count[w])
+        r[a] -= s
+        l_[a] -= s
+        return r, l_, s
+
+    def gains(self, r: np.ndarray, l_: np.ndarray, s: int, w: int) -> np.ndarray:
+        """The gain of LL of putting w (taken out of its class) into each class k (the terms of LL that change)."""
+        table, pair, pair_t = self.table, self.pair, self.pair_t
+        r_idx = np.flatnonzero(r)
+        l_idx = np.flatnonzero(l_)
+        rows = pair_t[r_idx]                        # (g, k) = N(k, g) for the classes g that w precedes
+        cols = pair[l_idx]                          # (g, k) = N(g, k) for the classes g that precede w
+        gain = (table[rows + r[r_idx, None]] - table[rows]).sum(axis=0)
+        gain += (table[cols + l_[l_idx, None]] - table[cols]).sum(axis=0)
+        diag = np.diagonal(pair)
+        # the sums above treated N(k, k) as an off-diagonal cell twice; replace by the joint diagonal update
+        f_diag = table[diag]
+        gain -= table[diag + r] + table[diag + l_] - 2 * f_diag
+        gain += table[diag + r + l_ + s] - f_diag
+        gain -= (table[self.left + self.left_w[w]] - table[self.left]
+                 + table[self.right + self.right_w[w]] - table[self.right])
+        return gain
+
+    def sweep(self, visit: np.ndarray) -> int:
+        """One pass over the words ``visit``: each into its best class; the number of words moved."""
+        classes, size = self.classes, self.size
+        moved = 0
+        for w in visit:
+            a = classes[w]
+            if size[a] == 1:
+                continue
+            r, l_, s = self.neighbours(w, a)
+            self.add(a, r, l_, s, w, -1)  # take w out of class a
+            gain = self.gains(r, l_, s, w)
+            best = int(np.argmax(gain))
+            if not gain[best] > gain[a] + 1e-9 * max(1.0, abs(gain[a])):
+                best = a
+            self.add(best, r, l_, s, w, +1)
+            if best != a:
+                classes[w] = best
+                size[a] -= 1
+                size[best] += 1
+                moved += 1
+        return moved
+
+
 def exchange_clustering(train: np.ndarray, vocab_size: int, num_classes: int, iterations: int,
                         rng: np.random.Generator, progress=None) -> ClusteringResult:
     """Exchange-algorithm word clustering that maximises the class-bigram LL of ``train`` (module docstring).
@@ -114,83 +204,17 @@ def exchange_clustering(train: np.ndarray, vocab_size: int, num_classes: int, it
         raise ValueError(f"iterations must be >= 0, got {iterations}")
     counts = np.bincount(train, minlength=vocab_size)
     classes = initial_classes(counts, num_classes, rng)
-    bigram = word_bigrams(train, vocab_size).astype(np.int64)
-    by_row, by_col = bigram.tocsr(), bigram.T.tocsr()  # successors of w, predecessors of w
-    self_count = bigram.diagonal()
-    left_w = np.asarray(by_row.sum(axis=1)).ravel()   # N_l(w): w as predecessor
-    right_w = np.asarray(by_col.sum(axis=1)).ravel()  # N_r(w): w as successor
-    # every count is an integer ≤ T, so F(x) = x log x is a table lookup (a gather is several times cheaper than
-    # a log, and the gains below take (c × classes-next-to-w) of them per word)
-    table = _f(np.arange(len(train) + 1, dtype=np.float64))
-
-    c = num_classes
-    pair = np.zeros((c, c), np.int64)
-    coo = bigram.tocoo()
-    np.add.at(pair, (classes[coo.row], classes[coo.col]), coo.data)
-    pair_t = np.ascontiguousarray(pair.T)  # N(g, k) read by column k as a contiguous row
-    left = np.bincount(classes, weights=left_w, minlength=c).astype(np.int64)
-    right = np.bincount(classes, weights=right_w, minlength=c).astype(np.int64)
-    size = np.bincount(classes, minlength=c)
-    constant = float(table[right_w].sum())
-
-    def objective() -> float:
-        return float(table[pair].sum() - table[left].sum() - table[right].sum() + constant)
-
-    def add(k: int, r: np.ndarray, l_: np.ndarray, s: int, w: int, sign: int) -> None:
-        pair[k, :] += sign * r
-        pair[:, k] += sign * l_
-        pair[k, k] += sign * s
-        pair_t[:, k] += sign * r
-        pair_t[k, :] += sign * l_
-        pair_t[k, k] += sign * s
-        left[k] += sign * left_w[w]
-        right[k] += sign * right_w[w]
-
+    state = _ExchangeCounts(train, vocab_size, classes, num_classes)
     visit = np.lexsort((np.arange(vocab_size), -counts))
     visit = visit[counts[visit] > 0]  # a word never seen in training changes no count: nothing to decide
-    history, moves, seconds = [objective()], [], []
+    history, moves, seconds = [state.objective()], [], []
     converged = False
     for sweep in range(iterations):
         start = time.perf_counter()
-        moved = 0
-        for w in visit:
-            a = classes[w]
-            if size[a] == 1:
-                continue
-            # class counts of w's successors / predecessors other than w itself
-            lo, hi = by_row.indptr[w], by_row.indptr[w + 1]
-            r = np.bincount(classes[by_row.indices[lo:hi]], weights=by_row.data[lo:hi], minlength=c).astype(np.int64)
-            lo, hi = by_col.indptr[w], by_col.indptr[w + 1]
-            l_ = np.bincount(classes[by_col.indices[lo:hi]], weights=by_col.data[lo:hi], minlength=c).astype(np.int64)
-            s = int(self_count[w])
-            r[a] -= s
-            l_[a] -= s
-            add(a, r, l_, s, w, -1)  # take w out of class a
-            # gain of putting w into each class k (the terms of LL that change)
-            r_idx = np.flatnonzero(r)
-            l_idx = np.flatnonzero(l_)
-            rows = pair_t[r_idx]                        # (g, k) = N(k, g) for the classes g that w precedes
-            cols = pair[l_idx]                          # (g, k) = N(g, k) for the classes g that precede w
-            gain = (table[rows + r[r_idx, None]] - table[rows]).sum(axis=0)
-            gain += (table[cols + l_[l_idx, None]] - table[cols]).sum(axis=0)
-            diag = np.diagonal(pair)
-            # the sums above treated N(k, k) as an off-diagonal cell twice; replace by the joint diagonal update
-            f_diag = table[diag]
-            gain -= table[diag + r] + table[diag + l_] - 2 * f_diag
-            gain += table[diag + r + l_ + s] - f_diag
-            gain -= table[left + left_w[w]] - table[left] + table[right + right_w[w]] - table[right]
-            best = int(np.argmax(gain))
-            if not gain[best] > gain[a] + 1e-9 * max(1.0, abs(gain[a])):
-                best = a
-            add(best, r, l_, s, w, +1)
-            if best != a:
-                classes[w] = best
-                size[a] -= 1
-                size[best] += 1
-                moved += 1
+        moved = state.sweep(visit)
         moves.append(moved)
         seconds.append(time.perf_counter() - start)
-        history.append(objective())
+        history.append(state.objective())
         if progress is not None:
             progress({"pass": sweep + 1, "moves": moved, "objective": history[-1], "seconds": seconds[-1]})
         if moved == 0:

@@ -27,10 +27,11 @@ from typing import Literal
 
 import numpy as np
 
-from lstm_hist.data.brown import Vocab, brown_splits, build_vocab, load_brown_texts
+from lstm_hist.data.brown import load_brown_texts
 from lstm_hist.errors import UserError
 
 from .ngram import windows
+from .vocab import Vocab, brown_splits, build_vocab
 
 FIRST_SCORED = 4
 TRAIN_TOKENS, VALID_TOKENS = 800_000, 200_000

@@ -10,7 +10,7 @@ Free parameters (§2): |V|(1 + nm + h) + h(1 + (n − 1)m) with direct connectio
 With h = 0 (MLP3/MLP4) there is no hidden layer: y = b + W x.
 
 Built with Keras layers only (Embedding = C, Dense = H/d, U/b, W), so the model runs on any backend. Inputs are
-the n − 1 context ids *oldest first*, as ``lstm_hist.data.brown.ngram_examples`` and
+the n − 1 context ids *oldest first*, as ``reproductions.bengio2003.vocab.ngram_examples`` and
 :func:`reproductions.bengio2003.data.brown_windows` give them; the concatenation order of x does not change the
 function class (H and W see every position), only which columns of H belong to which position.
 Initialisation is not stated in the paper (§4 "random"): Keras defaults (C uniform ±0.05, Glorot-uniform

@@ -14,8 +14,8 @@ counts examples like the paper's t: ε = ε₀·B / (1 + r·B·u) after u update
 subtracts lr·λ·θ per update, i.e. ε₀·B·λ·θ = B per-example decays (§4's rule, exactly, per update). Biases
 (``d``, ``b``) are excluded by name.
 
-These two optimizer details live here rather than in the shared minibatch module: :meth:`NPLMProtocol.run`
-swaps the shared module's optimizer factory for :func:`paper_sgd` for the duration of the run.
+These two optimizer details live here rather than in the shared minibatch trainer: :class:`NPLMProtocol`
+overrides the trainer's ``make_optimizer`` hook with :func:`paper_sgd`.
 
 **Mixture** (§2, Table 1 rows MLP2/4/6/8/10): P = (1 − λ_mix)·P_net + λ_mix·P_trigram with λ_mix = 0.5 and the
 deleted-interpolation trigram of :mod:`.ngram` (fitted on the same split, EM on validation). Every NPLM run also
@@ -31,17 +31,16 @@ the clustering objective, passes and seconds as ``cluster_*``), then fit the cla
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
-from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from lstm_hist.contract import RunResult, TrainingProtocol
 from lstm_hist.errors import UserError
 from lstm_hist.evaluation import metrics as M
+from lstm_hist.seeds import clustering_rng
 from lstm_hist.training import minibatch
 
 from .classes import ClassNgram, exchange_clustering
@@ -70,16 +69,6 @@ def paper_sgd(protocol: "NPLMProtocol"):
     if protocol.weight_decay:
         optimizer.exclude_from_weight_decay(var_names=["bias"])
     return optimizer
-
-
-@contextlib.contextmanager
-def _optimizer_factory(factory: Callable[[Any], Any]):
-    original = minibatch._make_optimizer
-    minibatch._make_optimizer = factory
-    try:
-        yield
-    finally:
-        minibatch._make_optimizer = original
 
 
 def trigram_for(stream, em_iterations: int = 5) -> DeletedInterpolation:
@@ -128,8 +117,6 @@ class NPLMProtocol(minibatch.MinibatchProtocol):
         if self.lr_decay < 0 or self.weight_decay < 0:
             raise UserError(f"protocol.lr_decay and weight_decay must be >= 0, got {self.lr_decay}, "
                             f"{self.weight_decay}")
-        if getattr(self, "lr_candidates", None) is not None:
-            raise UserError("the NPLM protocol uses the paper's learning rate (§4); protocol.lr_candidates must be null")
         if not 0.0 <= self.mixture_weight < 1.0:
             raise UserError(f"protocol.mixture_weight must be in [0, 1), got {self.mixture_weight}")
 
@@ -140,23 +127,23 @@ class NPLMProtocol(minibatch.MinibatchProtocol):
                             f"{stream.vocab_size} words; set model.vocab_size: {stream.vocab_size}")
         return stream
 
+    def make_optimizer(self, steps_per_epoch: int | None = None):
+        """The trainer's optimizer hook: the paper's SGD (:func:`paper_sgd`)."""
+        return paper_sgd(self)
+
     def run(self, *, experiment, task_cfg, model_cfg, seed, workdir=None, resume=False, progress=None):
         stream = self._check_vocab(task_cfg, model_cfg)
-        with _optimizer_factory(lambda protocol: paper_sgd(self)):
-            result = minibatch.train_minibatch(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg,
-                                               seed=seed, workdir=workdir, resume=resume, progress=progress)
-        if result.status == "completed" and workdir is not None:
-            result.evaluation.update(self._mixture_metrics(experiment, task_cfg, model_cfg, result, stream,
-                                                           Path(workdir)))
+        result = super().run(experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed,
+                             workdir=workdir, resume=resume, progress=progress)
+        if result.status == "completed":
+            result.evaluation.update(self._mixture_metrics(experiment, task_cfg, model_cfg, result, stream))
         return result
 
-    def _mixture_metrics(self, experiment, task_cfg, model_cfg, result, stream, workdir: Path) -> dict[str, float]:
-        """Perplexity of the 0.5 mixture (and of ``mixture_weight``'s, as the headline) on valid and test."""
-        with _optimizer_factory(lambda protocol: paper_sgd(self)):
-            model = minibatch.build_model(experiment, model_cfg, self, 0)
-        with np.load(workdir / minibatch.WEIGHTS_FILE) as arrays:
-            prefix = "b" if "b0" in arrays and self.restore_best_weights else "w"
-            model.set_weights([arrays[f"{prefix}{i}"] for i in range(len(model.get_weights()))])
+    def _mixture_metrics(self, experiment, task_cfg, model_cfg, result, stream) -> dict[str, float]:
+        """Perplexity of the 0.5 mixture (and of ``mixture_weight``'s, as the headline) on valid and test, with
+        the weights the trainer evaluated (``result.final_weights``: the best-validation epoch's)."""
+        model = minibatch.build_model(experiment, model_cfg, self, 0)
+        model.set_weights(result.final_weights)
         trigram = trigram_for(stream, self.em_iterations)
         out: dict[str, float] = {}
         order = task_cfg["order"]
@@ -181,9 +168,8 @@ class NPLMProtocol(minibatch.MinibatchProtocol):
 
     def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None, reported=None) -> dict[str, Any]:
         self._check_vocab(task_cfg, model_cfg)
-        with _optimizer_factory(lambda protocol: paper_sgd(self)):
-            out = minibatch.bench_minibatch(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg,
-                                            seed=seed, updates=updates)
+        out = super().bench(experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed,
+                            updates=updates)
         out["tokens_per_second"] = out["steps_per_second"] * self.batch_size
         return out
 
@@ -240,7 +226,7 @@ class ClassNgramSpec:
         summary (objective, passes, seconds) for the record."""
         if self.classes > vocab_size:
             raise UserError(f"model.classes is {self.classes} but the vocabulary has only {vocab_size} words")
-        rng = np.random.default_rng(np.random.SeedSequence(seed))
+        rng = clustering_rng(seed)
         clustering = exchange_clustering(train, vocab_size, self.classes, self.iterations, rng, progress=progress)
         model = ClassNgram(self.order, vocab_size, clustering.classes).fit(train)
         summary = {

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from lstm_hist.data.brown import build_vocab, load_brown_texts
+from lstm_hist.data.brown import load_brown_texts
 
 from .data import PARAGRAPH_MARK, TEXT_MARK, TRAIN_TOKENS, VALID_TOKENS, bengio_stream_tokens
+from .vocab import build_vocab
 
 # Bengio et al. (2003) §4's figures for their copy of Brown.
 PAPER_TOKENS = 1_181_041

@@ -7,9 +7,10 @@ Piano-midi; average negative log-probability per time step), with the units of ย
 the sizes of Table 1 and the ยง4 protocol at the authors' settings (:class:`ChungProtocol`: RMSProp with momentum,
 RMS floor and step-norm clip, :class:`RMSPropMomentum`; the learning rate decayed linearly over 500 epochs; weight
 noise 0.075 on the recurrent layer; the learning rate chosen on validation among log-uniform candidates, the
-``lr_*`` fields of :class:`lstm_hist.training.minibatch.MinibatchProtocol`; the best-validation parameters kept). The Ubisoft speech rows use non-public data and are not
-reproduced with their data: the ``speech`` experiment runs the same protocol on public recordings (FSDD, or a
-user's WAV folder; :mod:`reproductions.chung2014.speech`) with a 20-component mixture-of-Gaussians output
+``lr_*`` fields of :class:`ChungProtocol`, :mod:`reproductions.chung2014.lr_search`; the best-validation parameters
+kept). The Ubisoft speech rows use non-public data and are not reproduced with their data: the ``speech``
+experiment runs the same protocol on public recordings (FSDD, or a user's WAV folder;
+:mod:`reproductions.chung2014.speech`) with a 20-component mixture-of-Gaussians output
 (:mod:`reproductions.chung2014.mog`, registered as ``protocol.loss: mog_nll``). Choices the paper leaves open:
 docs/deviations.md.
 """
@@ -19,11 +20,12 @@ from lstm_hist.training.minibatch import register_loss
 
 from .cells import PeepholeLSTMCell, TanhRNNCell
 from .gradients import GRADIENT_UNITS  # lstm-hist gradients
+from .losses import sequence_sum_loss, sequence_sum_totals
 from .models import (TABLE1_PARAMETERS, TABLE1_SPEECH_PARAMETERS, TABLE1_SPEECH_UNITS, TABLE1_UNITS,
                      build_music_model, build_speech_model, make_cell, recurrent_parameters)
 from .mog import mog_nll_loss, mog_nll_totals
 from .optimizer import LinearDecayOverEpochs, RMSPropMomentum
-from .protocol import ChungProtocol, sequence_sum_loss, sequence_sum_totals
+from .protocol import ChungProtocol
 from .speech import speech_task
 from .summary import report_notes
 from .tasks import music_task

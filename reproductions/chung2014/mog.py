@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import keras
 import numpy as np
 
 MIN_STD = 1e-3  # σ floor in normalised units: below this a density on 16-bit samples is meaningless
@@ -82,16 +83,17 @@ def mog_nll_per_step_ops(y, raw):
     return ops.reshape(nll, lead)
 
 
+class MixtureNLL(keras.losses.Loss):
+    """Per-step mixture NLL, averaged over the weighted steps (weight = step mask)."""
+
+    def __init__(self, name: str = "mog_nll", **kwargs):
+        kwargs.setdefault("reduction", "mean_with_sample_weight")
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true, y_pred):
+        return mog_nll_per_step_ops(y_true, y_pred)
+
+
 def mog_nll_loss(name: str = "mog_nll"):
     """A ``keras.losses.Loss``: per-step mixture NLL, averaged over the weighted steps (weight = step mask)."""
-    import keras
-
-    class MixtureNLL(keras.losses.Loss):
-        def __init__(self, name: str = name, **kwargs):
-            kwargs.setdefault("reduction", "mean_with_sample_weight")
-            super().__init__(name=name, **kwargs)
-
-        def call(self, y_true, y_pred):
-            return mog_nll_per_step_ops(y_true, y_pred)
-
-    return MixtureNLL()
+    return MixtureNLL(name=name)

@@ -12,6 +12,9 @@ validation, early stopping. Where §4 is silent, jych/librnn ``exp/music/jsb/gru
 * the training cost is the NLL *summed* over the notes and steps of a piece (``frame_nll_sequence_sum``; the
   Pylearn2 sigmoid cost ``.sum()``), which with batch size 1 fixes the gradient's scale against the RMS floor;
 * weight noise on the recurrent layer's weight matrices only (``weight_noise_scope: recurrent``).
+
+The optimiser and the weight-noise placement plug into the shared trainer through its hooks (``make_optimizer``,
+``noisy_variables``); the learning-rate search is :mod:`.lr_search`, the summed training cost :mod:`.losses`.
 """
 
 from __future__ import annotations
@@ -19,15 +22,17 @@ from __future__ import annotations
 import dataclasses
 
 from lstm_hist.errors import UserError
-from lstm_hist.evaluation import metrics as M
-from lstm_hist.training.minibatch import OPTIMIZERS, LRSearchResult, MinibatchProtocol, MinibatchResult
+from lstm_hist.training.minibatch import OPTIMIZERS, MinibatchResult
+
+from .lr_search import LearningRateSearch, LRSearchResult
 
 NOISE_SCOPES = ("recurrent", "all")
 
 
 @dataclasses.dataclass
-class ChungProtocol(MinibatchProtocol):
-    """:class:`~lstm_hist.training.minibatch.MinibatchProtocol` plus the authors' optimiser fields.
+class ChungProtocol(LearningRateSearch):
+    """:class:`~lstm_hist.training.minibatch.MinibatchProtocol` with the §4 learning-rate search (the ``lr_*``
+    fields of :class:`~reproductions.chung2014.lr_search.LearningRateSearch`) plus the authors' optimiser fields.
 
     stabilizer: floor on the RMS of ``rmsprop_momentum`` (librnn 1e-2).
     momentum_clipping: largest norm of one step over all parameters (librnn 1); null = no clip.
@@ -108,30 +113,3 @@ def recurrent_weight_matrices(model) -> list:
     if not out:
         raise UserError("protocol.weight_noise_scope: recurrent, but the model has no keras.layers.RNN layer")
     return out
-
-
-def sequence_sum_loss(protocol):
-    """``frame_nll_sequence_sum``: Bernoulli NLL summed over the notes and real steps of each sequence, averaged
-    over the sequences of the batch (with batch size 1: the piece's total NLL, the Pylearn2 cost of jych/librnn).
-
-    Keras's ``sum_over_batch_size`` divides the weighted sum by B·T (T the padded length); the per-step values are
-    multiplied by T first, so the result is Σ mask·nll / B.
-    """
-    import keras
-    from keras import ops
-
-    class FrameNLLSequenceSum(keras.losses.Loss):
-        def __init__(self, name: str = "frame_nll_sequence_sum", **kwargs):
-            kwargs.setdefault("reduction", "sum_over_batch_size")
-            super().__init__(name=name, **kwargs)
-
-        def call(self, y_true, y_pred):
-            per_step = M.bernoulli_nll_per_step_ops(y_true, y_pred, True)
-            return per_step * ops.cast(ops.shape(per_step)[1], per_step.dtype)
-
-    return FrameNLLSequenceSum()
-
-
-def sequence_sum_totals(y_true, logits, mask=None):
-    """Exact evaluation of ``frame_nll_sequence_sum`` runs: the per-step NLL of ``frame_nll_bernoulli``."""
-    return M.frame_nll_totals(y_true, logits, mask, from_logits=True)
