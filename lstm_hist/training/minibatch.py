@@ -270,6 +270,9 @@ def _value(variable) -> np.ndarray:
     return np.array(ops.convert_to_numpy(variable.value))
 
 
+sync, variable_value = _sync, _value  # public names (reproductions.hochreiter1997's minibatch baselines)
+
+
 def _is_arrays(split) -> bool:
     return isinstance(split, (tuple, list)) and len(split) in (2, 3) and all(
         isinstance(a, np.ndarray) for a in split)
