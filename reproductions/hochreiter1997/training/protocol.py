@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lstm_hist.contract import TrainingProtocol
 from lstm_hist.errors import UserError
 
 from .criteria import CRITERIA
@@ -41,7 +42,7 @@ class CriterionFields:
 
 
 @dataclasses.dataclass
-class OnlineProtocol(CriterionFields):
+class OnlineProtocol(CriterionFields, TrainingProtocol):
     """Fields are the ``protocol:`` keys of a config (Table 10/11 of the 1997 paper give their values).
 
     trials: independent trials, run side by side in one graph.

@@ -8,9 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from lstm_hist.contract import RunResult
+
 
 @dataclasses.dataclass
-class OnlineResult:
+class OnlineResult(RunResult):
     status: str  # completed | interrupted | diverged
     trials: int
     parameters: int

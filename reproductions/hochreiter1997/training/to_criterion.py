@@ -36,6 +36,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from lstm_hist import run_state, seeds
+from lstm_hist.contract import TrainingProtocol
 from lstm_hist.errors import UserError
 from lstm_hist.experiment import SequenceBatch
 
@@ -51,7 +52,7 @@ _CRITERION_FIELDS = tuple(field.name for field in dataclasses.fields(CriterionFi
 
 
 @dataclasses.dataclass
-class CriterionMinibatchProtocol(CriterionFields):
+class CriterionMinibatchProtocol(CriterionFields, TrainingProtocol):
     """Fields are the ``protocol:`` keys of a ``*_keras_lstm`` config.
 
     optimizer: "adam" (the baseline), "sgd" or "rmsprop"; Keras defaults otherwise.
