@@ -63,6 +63,8 @@ STREAMS: dict[str, Stream] = {
                             "the learning-rate candidates of a search (Chung 2014 §4)"),
     # Bengio et al. 2003 class n-gram.
     "clustering": Stream("SeedSequence(seed)", "exchange clustering's initial classes and visiting order"),
+    # Not a stream of the run: a sequence drawn only to learn the data's shapes and sizes, never trained on.
+    "probe": Stream("default_rng(0), whatever the seed", "a shape probe of the task's data (chunk sizes, widths)"),
 }
 
 
@@ -158,6 +160,12 @@ def lr_candidates_rng(seed: int) -> np.random.Generator:
     """The generator of a learning-rate search's candidates (a pure function of the seed: a resumed search
     retrains the same candidates)."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), LR_CANDIDATES_SALT]))
+
+
+def probe_rng() -> np.random.Generator:
+    """A generator for a shape probe: one draw of the task to learn its widths and sizes, never trained or tested on
+    (so it needs no seed of the run)."""
+    return np.random.default_rng(0)
 
 
 def clustering_rng(seed: int) -> np.random.Generator:

@@ -50,7 +50,7 @@ def load_tasks(ids: list[str]) -> list[Task]:
         if experiment.task is None:
             raise UserError(f"{full}: has no sequence task; give an experiment with a task generator (e.g. "
                             f"{DEFAULT_TASKS[0]})")
-        probe = experiment.task(np.random.default_rng(0), 2, **cfg["task"])
+        probe = experiment.task(seeds.probe_rng(), 2, **cfg["task"])
         if probe.y.ndim != 2:
             raise UserError(f"{full}: its targets are per step; gradients needs one target at each sequence's end")
         tasks.append(Task(full, experiment.task, cfg["task"], int(cfg["task"].get("min_length", probe.lengths.min()))))

@@ -188,7 +188,7 @@ def train_trial(protocol: CriterionMinibatchProtocol, *, experiment, task_cfg, m
     p = protocol.criteria
     task = experiment.task
     pair = pairs[trial % len(pairs)] if pairs else None
-    probe = task(np.random.default_rng(0), 1, **task_cfg)
+    probe = task(seeds.probe_rng(), 1, **task_cfg)
     metric = BatchOutputs((protocol.batch_size, *probe.y.shape[1:]))
     model = build_model(experiment, model_cfg, _minibatch_protocol(protocol),
                         seeds.weights_seed_to_criterion(seed, trial), metrics=[metric])
