@@ -1,8 +1,8 @@
 """Every random stream of a run, derived from the run's one ``--seed`` in one place.
 
 ``STREAMS`` is the table: stream name → how it is derived from ``seed`` (the text records print under
-``seeds``) and what it feeds. The functions below are the only code that turns a seed into a generator or a
-backend seed; trainers, protocols and commands call them by what the stream is for.
+``seeds``) and what it feeds. Trainers, protocols and commands turn the seed into a generator or a backend seed
+through the functions below, named by what the stream is for, never by spawning keys of their own.
 
 The derivations are those the committed records were made with, kept bit-for-bit (tests/test_seeds.py,
 tests/test_pinned_numbers.py). Two of them share a spawn key without harm, and stay so that old records
