@@ -4,7 +4,7 @@
         [--only adding_t100 adding_t1000 long_lag_2c_q1000_p1000] [--out benchmarks/results/cpu/fast_1997.json]
 
 One update = one fresh sequence per trial, forward, truncated gradient (App. A.1), SGD step: the jitted step of
-``lstm_hist.training.steps.Stepper`` that ``lstm-hist run`` uses. For each workload the paths are timed in turn,
+``reproductions.hochreiter1997.training.steps.Stepper`` that ``lstm-hist run`` uses. For each workload the paths are timed in turn,
 round after round, in the same process (the project machine is shared: the ratio of the two paths within one
 round is what the table reports, as the median over rounds; absolute times are the fastest round). Where a
 Keras built-in applies, ``keras.layers.LSTM`` (the modern baseline's net, one model with one row per sequence) is
@@ -47,9 +47,9 @@ def flops_per_update(model_cfg: dict, trials: int, steps: int) -> float:
 
 
 def _stepper(experiment, cfg, protocol, fast, seed=0):
-    from lstm_hist.training.online import _build
+    from reproductions.hochreiter1997.training.online import build_learner
 
-    model, _, stepper = _build(experiment, {**cfg["model"], "fast_path": fast}, protocol, seed)
+    model, _, stepper = build_learner(experiment, {**cfg["model"], "fast_path": fast}, protocol, seed)
     return model, stepper
 
 
@@ -57,7 +57,7 @@ def _keras_lstm_stepper(exp_id, trials):
     import keras
 
     from lstm_hist.registry import load
-    from lstm_hist.training.steps import Stepper
+    from reproductions.hochreiter1997.training.steps import Stepper
 
     _, _, experiment, cfg = load(exp_id)
     keras.utils.set_random_seed(0)
@@ -90,12 +90,13 @@ def bench_workload(exp_id: str, rounds: int, updates: int, gflops: float, step_n
     import numpy as np
 
     from lstm_hist.registry import load
-    from lstm_hist.training.online import TrainingData, trial_streams
+    from lstm_hist.seeds import trial_streams
+    from reproductions.hochreiter1997.training.data import TrainingData
 
     _, _, experiment, cfg = load(exp_id)
     protocol = experiment.protocol(**cfg["protocol"])
     n = protocol.trials
-    data = TrainingData(experiment.task, cfg["task"], protocol, 0, trial_streams(0, n, "train"))
+    data = TrainingData(experiment.task, cfg["task"], protocol, 0, trial_streams(0, "train", n))
     big = cfg["model"]["inputs"] > 100
     x, mask, y = data.draw(2 if big else 16)
     active = np.ones(n, dtype=bool)

@@ -1,8 +1,8 @@
 """``lstm-hist evaluate RECORD``: recompute a record's test metrics without retraining, and say if they match.
 
-* Online protocol (the 1997 nets): the kept weights (:mod:`lstm_hist.weights`) go into a freshly built
-  trial-parallel model, which is tested on the same per-trial test streams as at the end of the run
-  (``SeedSequence(seed, spawn_key=(1,))``); each trial's ``test_wrong``/``test_mse``/``test_mean_abs_error``
+* A protocol with ``test_from_weights`` (the 1997 online protocol): the kept weights (:mod:`lstm_hist.weights`) go
+  into a freshly built trial-parallel model, which is tested on the same per-trial test streams as at the end of
+  the run (``lstm_hist.seeds``, "test_streams"); each trial's ``test_wrong``/``test_mse``/``test_mean_abs_error``
   and the summaries over solved trials are compared.
 * Minibatch protocol (Chung's units): the kept weights go into the built model; every split of the task's data
   is scored again and the ``<split>_nll``-style metrics are compared.
@@ -73,14 +73,12 @@ def evaluate_record(path: str | Path, rtol: float = 1e-6) -> list[Check]:
     if protocol.evaluation_refits:
         return _refit(record, experiment, protocol, cfg, seed, rtol)
     from lstm_hist.training.minibatch import MinibatchProtocol
-    from lstm_hist.training.online import OnlineProtocol
 
-    if isinstance(protocol, OnlineProtocol):
-        return _online(path, record, experiment, protocol, cfg, seed, rtol)
     if isinstance(protocol, MinibatchProtocol):
         return _minibatch(path, record, experiment, protocol, cfg, rtol)
-    raise UserError(f"{path}: protocol {type(protocol).__name__} keeps no weights and does not refit "
-                    "deterministically; rerun the row to check it")
+    # Any other protocol answers through the contract: TrainingProtocol.test_from_weights (the 1997 online
+    # protocol's per-trial test); its default raises EvaluationUnavailable (the record cannot be checked).
+    return _from_weights(path, record, experiment, protocol, cfg, seed, rtol)
 
 
 def _seed(record: dict) -> int:
@@ -91,16 +89,13 @@ def _seed(record: dict) -> int:
     raise UserError("the record names no seed")
 
 
-def _online(path, record, experiment, protocol, cfg, seed, rtol) -> list[Check]:
-    from lstm_hist.training.online import evaluate_trials
-
+def _from_weights(path, record, experiment, protocol, cfg, seed, rtol) -> list[Check]:
     trials = record.get("trials") or []
-    if protocol.criterion == "legal_next" or not any("test_wrong" in t for t in trials):
+    if not any("test_wrong" in t for t in trials):
         raise UserError(f"{path}: no test metrics to recompute (Exp 1's criterion covers its test set)")
     weights = load_final_weights(path, record)
-    model = experiment.model(trials=protocol.trials, **cfg["model"])
-    model.set_weights(weights)
-    test = evaluate_trials(model, experiment.task, cfg["task"], seed, protocol.trials, protocol)
+    test = protocol.test_from_weights(experiment=experiment, task_cfg=cfg["task"], model_cfg=cfg["model"], seed=seed,
+                                      weights=weights)
     checks = []
     keys = ("test_wrong", "test_mse", "test_mean_abs_error")
     for b, row in enumerate(trials):

@@ -1,8 +1,8 @@
 """Every random stream of a run, derived from the run's one ``--seed`` in one place.
 
 ``STREAMS`` is the table: stream name → how it is derived from ``seed`` (the text records print under
-``seeds``) and what it feeds. The functions below are the only code that turns a seed into a generator or a
-backend seed; trainers, protocols and commands call them by what the stream is for.
+``seeds``) and what it feeds. Trainers, protocols and commands turn the seed into a generator or a backend seed
+through the functions below, named by what the stream is for, never by spawning keys of their own.
 
 The derivations are those the committed records were made with, kept bit-for-bit (tests/test_seeds.py,
 tests/test_pinned_numbers.py). Two of them share a spawn key without harm, and stay so that old records
@@ -63,6 +63,8 @@ STREAMS: dict[str, Stream] = {
                             "the learning-rate candidates of a search (Chung 2014 §4)"),
     # Bengio et al. 2003 class n-gram.
     "clustering": Stream("SeedSequence(seed)", "exchange clustering's initial classes and visiting order"),
+    # Not a stream of the run: a sequence drawn only to learn the data's shapes and sizes, never trained on.
+    "probe": Stream("default_rng(0), whatever the seed", "a shape probe of the task's data (chunk sizes, widths)"),
 }
 
 
@@ -158,6 +160,12 @@ def lr_candidates_rng(seed: int) -> np.random.Generator:
     """The generator of a learning-rate search's candidates (a pure function of the seed: a resumed search
     retrains the same candidates)."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), LR_CANDIDATES_SALT]))
+
+
+def probe_rng() -> np.random.Generator:
+    """A generator for a shape probe: one draw of the task to learn its widths and sizes, never trained or tested on
+    (so it needs no seed of the run)."""
+    return np.random.default_rng(0)
 
 
 def clustering_rng(seed: int) -> np.random.Generator:

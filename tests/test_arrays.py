@@ -23,8 +23,9 @@ def test_aligned_empty_for_many_sizes():
 
 
 def test_training_chunks_are_aligned():
-    from lstm_hist.training.online import draw_chunk, trial_streams
+    from lstm_hist.seeds import trial_streams
+    from reproductions.hochreiter1997.training.data import draw_chunk
     from reproductions.hochreiter1997.tasks.adding import adding_problem
 
-    x, _, _ = draw_chunk(adding_problem, {"min_length": 20}, trial_streams(0, 3, "train"), 4)
+    x, _, _ = draw_chunk(adding_problem, {"min_length": 20}, trial_streams(0, "train", 3), 4)
     assert x.ctypes.data % ALIGN == 0

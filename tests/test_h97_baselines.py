@@ -10,9 +10,9 @@ keras = pytest.importorskip("keras")
 from lstm_hist.errors import UserError  # noqa: E402
 from lstm_hist.registry import load  # noqa: E402
 from lstm_hist.runner import run_experiment  # noqa: E402
-from lstm_hist.training.criterion_callback import FreshSequences, TrialCriterion  # noqa: E402
-from lstm_hist.training.online import OnlineProtocol  # noqa: E402
-from lstm_hist.training.to_criterion import CriterionMinibatchProtocol, evaluate_trial, train_trial  # noqa: E402
+from reproductions.hochreiter1997.training.criterion_callback import FreshSequences, TrialCriterion  # noqa: E402
+from reproductions.hochreiter1997.training.protocol import OnlineProtocol  # noqa: E402
+from reproductions.hochreiter1997.training.to_criterion import CriterionMinibatchProtocol, evaluate_trial, train_trial  # noqa: E402
 from reproductions.hochreiter1997 import EXPERIMENTS, build_keras_lstm  # noqa: E402
 
 # Weights of each baseline net: 4·units·(inputs + units + 1) + outputs·(units + 1), next to the paper's count.
@@ -109,19 +109,19 @@ def test_check_criteria_call_the_check_when_the_count_passes_a_multiple_of_check
 
 def test_a_batch_depends_only_on_seed_trial_and_index():
     task = lambda rng, n: ADDING.task(rng, n, min_length=10)  # noqa: E731
-    a = FreshSequences(task, seed=3, key=(0, 1), batch_size=4, every_step=False)
-    b = FreshSequences(task, seed=3, key=(0, 1), batch_size=4, every_step=False)
+    a = FreshSequences(task, seed=3, trial=1, batch_size=4, every_step=False)
+    b = FreshSequences(task, seed=3, trial=1, batch_size=4, every_step=False)
     late = b[5]  # asked out of order, as tf.data's look-ahead does
     np.testing.assert_array_equal(a[5][0][0], late[0][0])
     np.testing.assert_array_equal(a[0][1], b[0][1])
-    other_trial = FreshSequences(task, seed=3, key=(0, 2), batch_size=4, every_step=False)
+    other_trial = FreshSequences(task, seed=3, trial=2, batch_size=4, every_step=False)
     assert not np.array_equal(a[0][1], other_trial[0][1])
     assert not np.array_equal(a[0][1], a[1][1])
 
 
 def test_every_step_batches_weight_only_the_steps_with_a_target():
     reber = EXPERIMENTS["embedded_reber_keras_lstm"].task
-    data = FreshSequences(lambda rng, n: reber(rng, n), seed=0, key=(0, 0), batch_size=3, every_step=True)
+    data = FreshSequences(lambda rng, n: reber(rng, n), seed=0, trial=0, batch_size=3, every_step=True)
     (x, mask), y, weight = data[0]
     lengths = mask.sum(axis=1)
     np.testing.assert_array_equal(weight.sum(axis=1), lengths - 1)
@@ -165,7 +165,7 @@ def test_smoke_run_writes_a_record_with_the_paper_rows_metric_keys(tmp_path, cap
 
 
 def test_an_interrupted_run_resumes_after_its_last_finished_trial(tmp_path, monkeypatch):
-    from lstm_hist.training import to_criterion
+    from reproductions.hochreiter1997.training import to_criterion
 
     calls = []
 
@@ -212,7 +212,7 @@ def test_smoke_run_on_tensorflow(tmp_path):
 
 
 def test_bench_times_the_steady_updates():
-    from lstm_hist.training.to_criterion import bench_to_criterion
+    from reproductions.hochreiter1997.training.to_criterion import bench_to_criterion
 
     # estimates are rounded to 0.1 s: counts large enough that the rounding cannot decide the ratio below
     out = bench_to_criterion(protocol=_protocol(trials=4, window=10_000, max_sequences=3_200_000), experiment=ADDING,

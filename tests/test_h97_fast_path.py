@@ -39,7 +39,7 @@ def _batch(rng, rows, net, steps=13):
 
 
 def _train(net, trials, fast, updates=4):
-    from lstm_hist.training.steps import Stepper
+    from reproductions.hochreiter1997.training.steps import Stepper
 
     keras.utils.set_random_seed(3)
     model = build_network(trials, seed=11, fast_path=fast, **net)

@@ -10,10 +10,12 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import ops  # noqa: E402
 
-from lstm_hist.evaluation.criteria import last_target, legal_next_correct, sequence_scores, step_targets  # noqa: E402
-from lstm_hist.training import online  # noqa: E402
-from lstm_hist.training.online import OnlineProtocol, TrainingData, fixed_set_pairs, train_online  # noqa: E402
-from lstm_hist.training.steps import every_step_loss  # noqa: E402
+from lstm_hist import seeds  # noqa: E402
+from reproductions.hochreiter1997.training.criteria import last_target, legal_next_correct, sequence_scores, step_targets  # noqa: E402
+from reproductions.hochreiter1997.training.data import TrainingData, fixed_set_pairs  # noqa: E402
+from reproductions.hochreiter1997.training.online import train_online  # noqa: E402
+from reproductions.hochreiter1997.training.protocol import OnlineProtocol  # noqa: E402
+from reproductions.hochreiter1997.training.steps import every_step_loss  # noqa: E402
 from reproductions.hochreiter1997 import EXPERIMENTS  # noqa: E402
 from reproductions.hochreiter1997.tasks import reber  # noqa: E402
 
@@ -78,7 +80,7 @@ def test_fixed_sets_are_disjoint_deterministic_and_the_only_training_data():
         tested = {reber.decode(test.x[i], test.lengths[i]) for i in range(24)}
         assert len(test.lengths) == 24 and not known & tested
     assert not np.array_equal(pairs[0][0].x, pairs[1][0].x)
-    data = TrainingData(task, cfg, protocol, 4, online.trial_streams(4, 3, "train"))
+    data = TrainingData(task, cfg, protocol, 4, seeds.trial_streams(4, "train", 3))
     x, mask, y = data.draw(200)
     for b in range(3):  # trial b draws only from pair b mod 2's training set
         train = pairs[b % 2][0]
@@ -102,7 +104,7 @@ def test_exemplar_order_epochs_shows_every_training_string_once_per_epoch():
     task, cfg = EXPERIMENTS["embedded_reber"].task, {"max_length": 30}
     protocol = reber_protocol(exemplar_order="epochs")
     pairs = fixed_set_pairs(task, cfg, protocol, seed=4)
-    data = TrainingData(task, cfg, protocol, 4, online.trial_streams(4, 3, "train"))
+    data = TrainingData(task, cfg, protocol, 4, seeds.trial_streams(4, "train", 3))
     x = data.draw(100)[0]  # 4 epochs of 24, and 4 strings of the fifth
     for b in range(3):
         train = pairs[b % 2][0].x

@@ -5,9 +5,12 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from lstm_hist.evaluation.criteria import RecentWindow  # noqa: E402
-from lstm_hist.training.online import OnlineProtocol, draw_chunk, train_online, trial_streams  # noqa: E402
-from lstm_hist.training.steps import Stepper  # noqa: E402
+from lstm_hist.seeds import trial_streams  # noqa: E402
+from reproductions.hochreiter1997.training.criteria import RecentWindow  # noqa: E402
+from reproductions.hochreiter1997.training.data import draw_chunk  # noqa: E402
+from reproductions.hochreiter1997.training.online import train_online  # noqa: E402
+from reproductions.hochreiter1997.training.protocol import OnlineProtocol  # noqa: E402
+from reproductions.hochreiter1997.training.steps import Stepper  # noqa: E402
 from reproductions.hochreiter1997 import EXPERIMENTS  # noqa: E402
 
 ADDING = EXPERIMENTS["adding"]
@@ -27,7 +30,7 @@ def trial_weights(model, b):
 
 
 def test_a_trials_update_depends_only_on_its_own_data():
-    x, mask, y = draw_chunk(ADDING.task, TASK, trial_streams(0, 3, "train"), 5)
+    x, mask, y = draw_chunk(ADDING.task, TASK, trial_streams(0, "train", 3), 5)
     other = x.copy()
     other[:, 2] = np.random.default_rng(9).uniform(-1, 1, size=other[:, 2].shape)  # change trial 2's data only
     runs = []
@@ -45,7 +48,7 @@ def test_a_trials_update_depends_only_on_its_own_data():
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_frozen_trials_keep_their_weights(optimizer):
-    x, mask, y = draw_chunk(ADDING.task, TASK, trial_streams(0, 2, "train"), 3)
+    x, mask, y = draw_chunk(ADDING.task, TASK, trial_streams(0, "train", 2), 3)
     model, stepper = fresh_stepper(2, optimizer=optimizer)
     before = [trial_weights(model, b) for b in (0, 1)]
     for i in range(3):
@@ -57,11 +60,11 @@ def test_frozen_trials_keep_their_weights(optimizer):
 
 
 def test_a_trials_data_stream_does_not_depend_on_the_number_of_trials():
-    few = draw_chunk(ADDING.task, TASK, trial_streams(5, 2, "train"), 4)
-    many = draw_chunk(ADDING.task, TASK, trial_streams(5, 6, "train"), 4)
+    few = draw_chunk(ADDING.task, TASK, trial_streams(5, "train", 2), 4)
+    many = draw_chunk(ADDING.task, TASK, trial_streams(5, "train", 6), 4)
     for a, b in zip(few, many):
         np.testing.assert_array_equal(a[:, 1], b[:, 1])
-    test = draw_chunk(ADDING.task, TASK, trial_streams(5, 2, "test"), 4)
+    test = draw_chunk(ADDING.task, TASK, trial_streams(5, "test", 2), 4)
     assert not np.array_equal(test[0], few[0])
 
 

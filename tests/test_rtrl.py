@@ -10,10 +10,12 @@ keras = pytest.importorskip("keras")
 from keras import ops  # noqa: E402
 
 from lstm_hist.errors import UserError  # noqa: E402
-from lstm_hist.training import online  # noqa: E402
-from lstm_hist.training.online import OnlineProtocol, draw_chunk, train_online, trial_streams  # noqa: E402
-from lstm_hist.training.rtrl import NetSpec, RTRLStepper, forward_step, initial_carry, train_sequence  # noqa: E402
-from lstm_hist.training.steps import Stepper  # noqa: E402
+from lstm_hist.seeds import trial_streams  # noqa: E402
+from reproductions.hochreiter1997.training.data import draw_chunk  # noqa: E402
+from reproductions.hochreiter1997.training.online import train_online  # noqa: E402
+from reproductions.hochreiter1997.training.protocol import OnlineProtocol  # noqa: E402
+from reproductions.hochreiter1997.training.rtrl import NetSpec, RTRLStepper, forward_step, initial_carry, train_sequence  # noqa: E402
+from reproductions.hochreiter1997.training.steps import Stepper  # noqa: E402
 from reproductions.hochreiter1997 import EXPERIMENTS  # noqa: E402
 
 # Every option the Exp 1/2/4 configs use: biases on all units (Exp 4), gate biases only and blocks of 2 (Exp 1),
@@ -41,7 +43,7 @@ def net(name, trials=3, seed=0, **model_overrides):
 
 def data(name, trials=3, count=2, seed=0):
     experiment, task_cfg, _ = NETS[name]
-    return draw_chunk(EXPERIMENTS[experiment].task, task_cfg, trial_streams(seed, trials, "train"), count)
+    return draw_chunk(EXPERIMENTS[experiment].task, task_cfg, trial_streams(seed, "train", trials), count)
 
 
 def weights(model):
@@ -212,6 +214,35 @@ def test_per_step_refuses_what_it_does_not_implement():
     _, _, model = net("reber", truncate_gradient=False)
     with pytest.raises(UserError, match="truncated"):
         RTRLStepper(model, 0.5, 0.5, every_step=True)
+
+
+def test_the_layers_are_found_by_type_not_by_name():
+    """A 1997 net built under other layer names (another builder's) is read like build_network's, and its per-step
+    update is the same; the outputs' view of the inputs (Exp 2a/2b) comes from the output kernel's width. A net
+    without the 1997 layers is refused."""
+    from reproductions.hochreiter1997.layers import LSTM1997, TrialDense
+
+    for name, sees_inputs in (("reber", False), ("long_lag", True)):
+        _, _, model = net(name)
+        cfg = NETS[name][2]
+        x, mask = keras.Input((None, cfg["inputs"])), keras.Input((None,), dtype="bool")
+        cell_args = {k: v for k, v in cfg.items() if k not in ("inputs", "outputs", "outputs_every_step",
+                                                                 "output_sees_inputs", "output_bias")}
+        cells = LSTM1997(trials=3, return_sequences=True, name="blocks_of_cells", **cell_args)(x, mask=mask)
+        seen = keras.layers.Concatenate(name="what_the_outputs_see")([x, cells]) if sees_inputs else cells
+        y = TrialDense(cfg["outputs"], use_bias=cfg.get("output_bias", True), trials=3, name="readout")(seen)
+        renamed = keras.Model([x, mask], y)
+        renamed.set_weights(model.get_weights())
+        spec, other = NetSpec(model), NetSpec(renamed)
+        assert spec.output_sees_inputs == other.output_sees_inputs == sees_inputs
+        xs, masks, ys = data(name)
+        ours, theirs = RTRLStepper(model, 0.5, 0.5, every_step=True), RTRLStepper(renamed, 0.5, 0.5, every_step=True)
+        np.testing.assert_array_equal(ours(xs[0], masks[0], ys[0], np.ones(3, bool)),
+                                      theirs(xs[0], masks[0], ys[0], np.ones(3, bool)))
+    x = keras.Input((None, 2))
+    plain = keras.Model(x, keras.layers.Dense(1)(keras.layers.LSTM(3)(x)))
+    with pytest.raises(UserError, match="one LSTM1997 layer"):
+        NetSpec(plain)
 
 
 def test_per_step_training_runs_and_resumes_through_the_online_protocol(tmp_path):

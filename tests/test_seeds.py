@@ -74,6 +74,7 @@ def test_minibatch_and_bengio_streams(seed):
                                            "noise": int(states[2]), "data": int(states[3] % 2**31)}
     assert np.array_equal(draws(seeds.lr_candidates_rng(seed)),
                           draws(np.random.default_rng(np.random.SeedSequence([int(seed), 1412_3555]))))
+    assert np.array_equal(draws(seeds.probe_rng()), draws(np.random.default_rng(0)))
     assert np.array_equal(draws(seeds.clustering_rng(seed)),
                           draws(np.random.default_rng(np.random.SeedSequence(seed))))
 

@@ -20,8 +20,8 @@ import numpy as np
 
 
 def step_ok(output: np.ndarray, legal: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """(…, L) bool: the legal-next rule of lstm_hist.evaluation.criteria, per step (steps without a target ok)."""
-    from lstm_hist.evaluation.criteria import step_targets
+    """(…, L) bool: the legal-next rule of reproductions.hochreiter1997.training.criteria, per step (steps without a target ok)."""
+    from reproductions.hochreiter1997.training.criteria import step_targets
 
     lowest_legal = np.min(np.where(legal, output, np.inf), axis=-1)
     highest_illegal = np.max(np.where(legal, -np.inf, output), axis=-1)
@@ -30,7 +30,7 @@ def step_ok(output: np.ndarray, legal: np.ndarray, mask: np.ndarray) -> np.ndarr
 
 def step_ok_argmax(output: np.ndarray, legal: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """(…, L) bool: a looser reading of "predicted correctly" than E1.4: the most active unit is a legal one."""
-    from lstm_hist.evaluation.criteria import step_targets
+    from reproductions.hochreiter1997.training.criteria import step_targets
 
     top = np.argmax(output, axis=-1)
     return np.take_along_axis(legal, top[..., None], axis=-1)[..., 0] | ~step_targets(mask)
@@ -46,7 +46,8 @@ def main(argv=None) -> int:
 
     select_backend(None)
     from lstm_hist.registry import load
-    from lstm_hist.training.online import OnlineProtocol, fixed_set_pairs
+    from reproductions.hochreiter1997.training.data import fixed_set_pairs
+    from reproductions.hochreiter1997.training.protocol import OnlineProtocol
 
     record = json.loads(open(args.record).read())
     _, _, experiment, _ = load(record["id"].split(".smoke")[0])

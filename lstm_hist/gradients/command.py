@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lstm_hist import records
+from lstm_hist import records, seeds
 from lstm_hist.errors import UserError
 
 from .measure import Net, cec_factor, gradient_norms, per_step_factor, quantile_curves, record_lags
@@ -50,7 +50,7 @@ def load_tasks(ids: list[str]) -> list[Task]:
         if experiment.task is None:
             raise UserError(f"{full}: has no sequence task; give an experiment with a task generator (e.g. "
                             f"{DEFAULT_TASKS[0]})")
-        probe = experiment.task(np.random.default_rng(0), 2, **cfg["task"])
+        probe = experiment.task(seeds.probe_rng(), 2, **cfg["task"])
         if probe.y.ndim != 2:
             raise UserError(f"{full}: its targets are per step; gradients needs one target at each sequence's end")
         tasks.append(Task(full, experiment.task, cfg["task"], int(cfg["task"].get("min_length", probe.lengths.min()))))
@@ -107,7 +107,7 @@ def measure_unit(unit: GradientUnit, tasks: list[Task], batches: list, inits: in
                  training: BriefTraining, progress) -> dict[str, Any]:
     inputs, outputs = batches[0].x.shape[-1], batches[0].y.shape[-1]
     net = Net(unit, inputs, outputs)
-    weights = net.init_weights([seed * 100_000 + 10 * i for i in range(inits)])
+    weights = net.init_weights(seeds.gradient_init_seeds(seed, inits))
     fn = net.gradient_fn()  # jit compiles once per task's padded length
     results = {}
     for task, batch in zip(tasks, batches):
@@ -115,7 +115,7 @@ def measure_unit(unit: GradientUnit, tasks: list[Task], batches: list, inits: in
         results[task.id] = {"init": measure_condition(net, weights, batch, fn, record_lags(task.min_length),
                                                       task.min_length // 2)}
     progress(f"  training {training.updates} updates on {tasks[0].id}")
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(3,)))
+    rng = seeds.gradient_training_rng(seed)
     trained, info = train_briefly(net, weights, tasks[0].generate, tasks[0].config, rng, training)
     for task, batch in zip(tasks, batches):
         progress(f"  {task.id}: after training")
@@ -167,8 +167,8 @@ def run_gradients(task_ids: list[str] | None = None, unit_names: list[str] | Non
     start, cpu_start = records.utc_now(), time.process_time()
     tasks = load_tasks(list(task_ids or DEFAULT_TASKS))
     units = select_units(unit_names)
-    batches = [task.generate(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2, j))), inits,
-                             **task.config) for j, task in enumerate(tasks)]
+    batches = [task.generate(seeds.gradient_sequences_rng(seed, j), inits, **task.config)
+               for j, task in enumerate(tasks)]
     results, seconds = {}, {}
     for key, unit in units.items():
         say(f"{key}: {unit.label}")
@@ -183,9 +183,10 @@ def run_gradients(task_ids: list[str] | None = None, unit_names: list[str] | Non
         "title": "The vanishing gradient, measured",
         "status": "completed",
         "seed": seed,
-        "seeds": {"base": seed, "inits": "weights of init i: seed*100000 + 10*i (every unit)",
-                  "sequences": "task j: SeedSequence(seed, spawn_key=(2, j)), one sequence per init",
-                  "training": "SeedSequence(seed, spawn_key=(3,))"},
+        "seeds": {"base": seed,
+                  "inits": f"weights of init i: {seeds.STREAMS['gradient_inits'].derivation} (every unit)",
+                  "sequences": f"task j: {seeds.STREAMS['gradient_sequences'].derivation}, one sequence per init",
+                  "training": seeds.STREAMS["gradient_training"].derivation},
         "config": {"tasks": [task.id for task in tasks], "units": list(units), "inits": inits,
                    "training": dataclasses.asdict(training), "trained_on": tasks[0].id,
                    "trained_from": TRAINED_FROM},

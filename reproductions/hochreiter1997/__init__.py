@@ -7,10 +7,9 @@ Keras model: ``from reproductions.hochreiter1997 import LSTM1997``.
 """
 
 from lstm_hist.experiment import Experiment
-from lstm_hist.training.online import OnlineProtocol
-from lstm_hist.training.to_criterion import CriterionMinibatchProtocol
 
-from .cell import LSTM1997, LSTM1997Cell, TrialDense
+from .cell import LSTM1997Cell
+from .layers import LSTM1997, TrialDense
 from .gradients import GRADIENT_UNITS  # lstm-hist gradients
 from .models import build_keras_lstm, build_network
 from .tasks.adding import adding_problem
@@ -19,6 +18,8 @@ from .tasks.multiplication import multiplication_problem
 from .tasks.reber import embedded_reber
 from .tasks.temporal_order import temporal_order
 from .tasks.two_sequence import two_sequence
+from .training.protocol import OnlineProtocol
+from .training.to_criterion import CriterionMinibatchProtocol
 
 EXPERIMENTS = {
     "adding": Experiment(

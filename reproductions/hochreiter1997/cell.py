@@ -1,11 +1,7 @@
 """The 1997 LSTM memory cell (Hochreiter & Schmidhuber 1997, §4, App. A.1, eqs. 3–9): no forget gate.
 
-Two layers live here:
-
-* :class:`LSTM1997Cell` computes one time step. It works with ``keras.layers.RNN`` like any Keras cell.
-* :class:`LSTM1997` runs the cell over a sequence. It hoists the input projection out of the time loop
-  (one matmul for all steps), then scans only the recurrent part, and accepts a mask for variable-length
-  sequences. Use this one in models.
+:class:`LSTM1997Cell` computes one time step. It works with ``keras.layers.RNN`` like any Keras cell;
+:class:`~.layers.LSTM1997` runs it over a sequence (use that one in models).
 
 Both accept ``trials=N``: every weight then has a leading axis of size N and batch row b is computed with
 trial b's weights (rows are trial-major when the batch holds several sequences per trial: rows
@@ -19,44 +15,8 @@ from typing import Sequence
 import keras
 from keras import ops
 
-CELL_INPUT_ACTIVATIONS = ("g2", "g1")  # g2: 4σ(x)−2 in [−2, 2] (eq. 5); g1: σ(x) in [0, 1] (Exp 2a/2b)
-CELL_OUTPUT_ACTIVATIONS = ("h1", "identity")  # h1: 2σ(x)−1 in [−1, 1] (eq. 4); identity (Exp 2a/2b)
-
-
-def _g(x, kind):
-    return 4.0 * ops.sigmoid(x) - 2.0 if kind == "g2" else ops.sigmoid(x)
-
-
-def _h(x, kind):
-    return 2.0 * ops.sigmoid(x) - 1.0 if kind == "h1" else x
-
-
-class _PerTrialConstant(keras.initializers.Initializer):
-    """A per-block constant (the paper's gate-bias lists), tiled over any leading trial axis."""
-
-    def __init__(self, values):
-        self.values = [float(v) for v in values]
-
-    def __call__(self, shape, dtype=None):
-        return ops.broadcast_to(ops.convert_to_tensor(self.values, dtype=dtype), shape)
-
-    def get_config(self):
-        return {"values": self.values}
-
-
-def trial_matmul(x, kernel, trials):
-    """``x @ kernel`` where, with ``trials``, rows are grouped by trial and each group uses its own kernel.
-
-    x: (B, ..., n) with B = trials·k; kernel: (trials, n, m) or (n, m). One batched matmul over the trial axis
-    (measured faster on CPU than a broadcast multiply-and-sum for 10 and 30 trials, docs/performance.md).
-    """
-    if trials is None:
-        return ops.matmul(x, kernel)
-    batch = ops.shape(x)[0]
-    rest = ops.shape(x)[1:]
-    grouped = ops.reshape(x, (trials, -1, rest[-1]))  # (N, k·…, n): trial-major rows
-    out = ops.matmul(grouped, kernel)
-    return ops.reshape(out, (batch, *rest[:-1], ops.shape(kernel)[-1]))
+from .equations import CELL_INPUT_ACTIVATIONS, CELL_OUTPUT_ACTIVATIONS, squash_g, squash_h, trial_matmul
+from .initialisers import PerTrialConstant
 
 
 class LSTM1997Cell(keras.layers.Layer):
@@ -215,13 +175,13 @@ class LSTM1997Cell(keras.layers.Layer):
         self.input_gate_bias_weight = self.output_gate_bias_weight = None
         if self.gate_bias:
             init = (self._uniform(3, self.input_gate_bias_range) if self.input_gate_bias is None
-                    else _PerTrialConstant(self.input_gate_bias))  # fmt: skip
+                    else PerTrialConstant(self.input_gate_bias))  # fmt: skip
             self.input_gate_bias_weight = self.add_weight(
                 name="input_gate_bias", shape=self._shape(self.blocks), initializer=init
             )
             if self.output_gate:
                 init = (
-                    self._uniform(4) if self.output_gate_bias is None else _PerTrialConstant(self.output_gate_bias)
+                    self._uniform(4) if self.output_gate_bias is None else PerTrialConstant(self.output_gate_bias)
                 )
                 self.output_gate_bias_weight = self.add_weight(
                     name="output_gate_bias", shape=self._shape(self.blocks), initializer=init
@@ -268,8 +228,8 @@ class LSTM1997Cell(keras.layers.Layer):
             net = net + trial_matmul(previous, self.recurrent_kernel, self.trials)
         net_c = net[:, : self.cells]
         y_in = ops.sigmoid(net[:, self.cells : self.cells + self.blocks])
-        s = s + ops.repeat(y_in, self.block_size, axis=-1) * _g(net_c, self.cell_input_activation)
-        h = _h(s, self.cell_output_activation)
+        s = s + ops.repeat(y_in, self.block_size, axis=-1) * squash_g(net_c, self.cell_input_activation)
+        h = squash_h(s, self.cell_output_activation)
         if self.output_gate:
             y_out = ops.sigmoid(net[:, self.cells + self.blocks :])
             y_c = ops.repeat(y_out, self.block_size, axis=-1) * h
@@ -305,166 +265,6 @@ class LSTM1997Cell(keras.layers.Layer):
             "input_gate_bias_range": self.input_gate_bias_range,
             "truncate_gradient": self.truncate_gradient,
             "initial_activation": self.initial_activation,
-            "trials": self.trials,
-            "seed": self.seed,
-        }
-
-
-CELL_ARGS = (
-    "blocks", "block_size", "output_gate", "recurrent", "cell_bias", "gate_bias", "cell_input_activation",
-    "cell_output_activation", "input_gate_bias", "output_gate_bias", "init_range", "truncate_gradient",
-    "initial_activation", "trials", "seed", "input_gate_bias_range",
-)  # fmt: skip
-
-
-@keras.saving.register_keras_serializable(package="lstm_hist")
-class LSTM1997(keras.layers.Layer):
-    """Hochreiter & Schmidhuber (1997) LSTM layer: :class:`LSTM1997Cell` run over a sequence.
-
-    Same arguments as :class:`LSTM1997Cell`, plus ``return_sequences`` (False: the cell outputs y^c at each
-    sequence's last real step; True: at every step) and ``fast_path`` (True: on JAX with the truncated gradient,
-    the forward scan and a closed-form backward without a pass through time, ``fast_jax``; otherwise, and with
-    False, the generic ``keras.ops`` loop below, which every backend runs; both give the same numbers to float
-    tolerance, tests/test_h97_fast_path.py). The input projection of all steps is one matmul before
-    the time loop; only the recurrent part runs inside ``keras.ops.scan``. A mask (B, L) freezes the states
-    on padded steps, so the last state is the one at each sequence's own end.
-
-    Call arguments:
-        inputs: (B, L, inputs).
-        mask: optional (B, L) bool, True on real steps.
-
-    Example::
-
-        model = keras.Sequential([
-            keras.Input((None, 2)),
-            LSTM1997(blocks=2, block_size=2, input_gate_bias=[-3.0, -6.0]),
-            keras.layers.Dense(1, activation="sigmoid"),
-        ])
-    """
-
-    def __init__(self, blocks: int, return_sequences: bool = False, fast_path: bool = True, **kwargs):
-        cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in CELL_ARGS}
-        super().__init__(**kwargs)
-        self.cell = LSTM1997Cell(blocks, **cell_kwargs, name="cell")
-        self.return_sequences = return_sequences
-        self.fast_path = bool(fast_path)
-        self.supports_masking = True
-
-    def build(self, input_shape):
-        self.cell.build(input_shape)
-
-    def compute_mask(self, inputs, mask=None):
-        return mask if self.return_sequences else None
-
-    def uses_fast_path(self) -> bool:
-        """Whether ``call`` takes the JAX fast path (``fast_jax``): asked for, JAX backend, truncated gradient."""
-        return self.fast_path and self.cell.truncate_gradient and keras.backend.backend() == "jax"
-
-    def call(self, inputs, mask=None, training=False):
-        if self.uses_fast_path():
-            from . import fast_jax
-
-            return fast_jax.call(self.cell, inputs, mask, self.return_sequences)
-        cell = self.cell
-        projected = cell.project_inputs(inputs)  # (B, L, units), hoisted out of the loop
-        states = cell.get_initial_state(ops.shape(inputs)[0])
-        steps = ops.moveaxis(projected, 1, 0)
-        # Keras's TensorFlow scan needs the per-step outputs shaped like the carry, so every backend
-        # emits the carry itself; y^c(t) is the first `cells` columns of r(t).
-        if mask is None:
-
-            def step(carry, projected_t):
-                _, new = cell.recurrent_step(projected_t, list(carry))
-                return tuple(new), tuple(new)
-
-            (s, r), (_, r_seq) = ops.scan(step, tuple(states), steps)
-        else:
-            step_mask = ops.expand_dims(ops.moveaxis(ops.cast(mask, "bool"), 1, 0), -1)
-
-            def step(carry, xs):
-                projected_t, keep = xs
-                _, new = cell.recurrent_step(projected_t, list(carry))
-                new = tuple(ops.where(keep, n, c) for n, c in zip(new, carry))
-                return new, new
-
-            (s, r), (_, r_seq) = ops.scan(step, tuple(states), (steps, step_mask))
-        if self.return_sequences:
-            return ops.moveaxis(r_seq[..., : cell.cells], 0, 1)
-        return r[:, : cell.cells]
-
-    def compute_output_shape(self, input_shape):
-        if self.return_sequences:
-            return (*input_shape[:2], self.cell.cells)
-        return (input_shape[0], self.cell.cells)
-
-    def get_config(self):
-        cell_config = self.cell.get_config()
-        return {
-            **super().get_config(),
-            "return_sequences": self.return_sequences,
-            "fast_path": self.fast_path,
-            **{k: cell_config[k] for k in CELL_ARGS},
-        }
-
-
-@keras.saving.register_keras_serializable(package="lstm_hist")
-class TrialDense(keras.layers.Layer):
-    """A dense layer whose weights carry a leading trial axis (batch rows trial-major), or a plain one.
-
-    The 1997 output units: y^k = f(Σ_c w_kc y^c + b_k), f the logistic sigmoid (§5, "output units see
-    memory cells only"), weights uniform in [−init_range, init_range].
-    """
-
-    def __init__(
-        self,
-        units: int,
-        activation: str | None = "sigmoid",
-        use_bias: bool = True,
-        init_range: float = 0.1,
-        trials: int | None = None,
-        seed: int | None = None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.units = units
-        self.activation = keras.activations.get(activation)
-        self.use_bias = use_bias
-        self.init_range = float(init_range)
-        self.trials = trials
-        self.seed = seed
-        self.supports_masking = True  # per step, so a (B, L) mask of every-step outputs passes through unchanged
-
-    def build(self, input_shape):
-        lead = () if self.trials is None else (self.trials,)
-        init = lambda k: keras.initializers.RandomUniform(  # noqa: E731
-            -self.init_range, self.init_range, seed=None if self.seed is None else self.seed + k
-        )
-        self.kernel = self.add_weight(name="kernel", shape=(*lead, input_shape[-1], self.units), initializer=init(0))
-        self.bias = (
-            self.add_weight(name="bias", shape=(*lead, self.units), initializer=init(1)) if self.use_bias else None
-        )
-
-    def call(self, inputs):
-        out = trial_matmul(inputs, self.kernel, self.trials)
-        if self.bias is not None:
-            bias = self.bias
-            if self.trials is not None:
-                bias = ops.repeat(bias, ops.shape(inputs)[0] // self.trials, axis=0)
-                if len(inputs.shape) == 3:
-                    bias = ops.expand_dims(bias, 1)
-            out = out + bias
-        return self.activation(out)
-
-    def compute_output_shape(self, input_shape):
-        return (*input_shape[:-1], self.units)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "units": self.units,
-            "activation": keras.activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "init_range": self.init_range,
             "trials": self.trials,
             "seed": self.seed,
         }

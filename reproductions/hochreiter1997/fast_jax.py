@@ -1,4 +1,4 @@
-"""JAX fast path of :class:`~reproductions.hochreiter1997.cell.LSTM1997`: the truncated gradient without a
+"""JAX fast path of :class:`~reproductions.hochreiter1997.layers.LSTM1997`: the truncated gradient without a
 backward pass through time (App. A.1), beside the generic ``keras.ops`` loop the way Keras keeps cuDNN beside
 its generic RNN loop.
 

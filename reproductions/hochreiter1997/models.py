@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from .cell import LSTM1997, TrialDense
+from .layers import LSTM1997, TrialDense
 
 
 def build_network(

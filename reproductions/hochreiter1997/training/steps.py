@@ -30,7 +30,7 @@ def every_step_loss(ops, y, pred, mask, loss_scale):
     """Per-row loss_scale · Σ_t Σ_k (t_k(t) − y_k(t))² over the steps that carry a target (Exps 1, 2a, 2b).
 
     y, pred (B, L, out); mask (B, L). Step t has a target when step t + 1 is real (the next symbol is predicted,
-    the last one has no successor; ``lstm_hist.evaluation.criteria.step_targets``). The sum over all steps of
+    the last one has no successor; ``.criteria.step_targets``). The sum over all steps of
     one sequence is one update: "each weight's total update is the sum of the contributions of all time steps"
     (App. A.1), applied at the sequence end (docs/deviations_hochreiter1997_more.md, update timing).
     """

@@ -3,23 +3,23 @@
 Hochreiter & Schmidhuber (1997) train online (one sequence, one SGD step) to a stopping criterion and report
 the training sequences it took (§5, Table 11). A modern baseline asks the same question of today's default
 recipe: ``keras.layers.LSTM`` trained with Adam on minibatches of fresh sequences from the same generator,
-stopped by the *same* criterion (lstm_hist.evaluation.criteria), counted in *training sequences*, and tested
+stopped by the *same* criterion (:mod:`.criteria`), counted in *training sequences*, and tested
 on the same 2560 fresh sequences per trial. It is clearly not the paper's method (docs/deviations.md,
 "Modern baselines").
 
-Each trial is one ``model.fit`` on an endless :class:`~lstm_hist.training.criterion_callback.FreshSequences`
+Each trial is one ``model.fit`` on an endless :class:`~.criterion_callback.FreshSequences`
 stream, compiled by the shared minibatch trainer (``lstm_hist.training.minibatch.build_model``: optimizer and
 MSE loss from its protocol), stopped by a ``CriterionStop`` callback. Trials run one after another, each
 with its own weights seed and data stream:
 
-* training batch i of trial b: ``SeedSequence(seed, spawn_key=(0, b, i))`` (a child of the online trainer's
-  stream of trial b; the sequences are fresh draws of the same generator, not the online run's sequences);
-* check and test sets: the online trainer's streams (``trial_streams``), so trial b is checked and tested
-  on exactly the sequences the paper row's trial b is;
+* training batch i of trial b: ``lstm_hist.seeds.train_batch_rng`` (a child of the online trainer's stream of
+  trial b; the sequences are fresh draws of the same generator, not the online run's sequences);
+* check and test sets: the online trainer's streams (``lstm_hist.seeds.trial_rng``), so trial b is checked and
+  tested on exactly the sequences the paper row's trial b is;
 * Exp 1's fixed training/test set pairs: ``fixed_set_pairs``, the paper row's pairs;
-* initial weights: ``SeedSequence(seed, spawn_key=(4, b))``.
+* initial weights: ``lstm_hist.seeds.weights_seed_to_criterion``.
 
-The result is an :class:`~lstm_hist.training.online.OnlineResult`, so the record carries the paper row's
+The result is an :class:`~.result.OnlineResult`, so the record carries the paper row's
 metric keys (success_rate, sequences_mean/median/min/max, test_wrong, test_mse, st1_mean, ...).
 
 Resume: a finished trial is saved in ``workdir/baseline_trials.json``; an interrupted trial restarts from
@@ -35,12 +35,15 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from lstm_hist import run_state
-from lstm_hist.errors import UserError
-from lstm_hist.evaluation.criteria import legal_next_correct, sequence_scores
+from lstm_hist import run_state, seeds
 from lstm_hist.contract import TrainingProtocol
+from lstm_hist.errors import UserError
 from lstm_hist.experiment import SequenceBatch
-from lstm_hist.training.online import CriterionFields, OnlineProtocol, OnlineResult, fixed_set_pairs, trial_streams
+
+from .criteria import legal_next_correct, sequence_scores
+from .data import concat, fixed_set_pairs, take
+from .protocol import CriterionFields, OnlineProtocol
+from .result import OnlineResult
 
 CHECKPOINT = "baseline_trials"  # lstm_hist.run_state writes baseline_trials.json
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
@@ -57,8 +60,8 @@ class CriterionMinibatchProtocol(CriterionFields, TrainingProtocol):
     batch_size: fresh sequences per update.
     progress_every: batches between two progress lines.
 
-    The other fields come from :class:`lstm_hist.training.online.CriterionFields` and mean what they mean for
-    :class:`~lstm_hist.training.online.OnlineProtocol`, which validates them. ``max_sequences`` caps each trial's training sequences.
+    The other fields come from :class:`.protocol.CriterionFields` and mean what they mean for
+    :class:`~.protocol.OnlineProtocol`, which validates them. ``max_sequences`` caps each trial's training sequences.
     """
 
     optimizer: str = "adam"
@@ -103,22 +106,10 @@ def _minibatch_protocol(protocol: CriterionMinibatchProtocol):
                              batch_size=protocol.batch_size, loss="mse", from_logits=False)
 
 
-def init_seed(seed: int, trial: int) -> int:
-    return int(np.random.SeedSequence(seed, spawn_key=(4, trial)).generate_state(1)[0] % 2**31)
-
-
-def _take(batch: SequenceBatch, index) -> SequenceBatch:
-    return SequenceBatch(batch.x[index], batch.lengths[index], batch.y[index])
-
-
-def _concat(batches: list[SequenceBatch]) -> SequenceBatch:
-    return SequenceBatch(*(np.concatenate(parts, axis=0) for parts in zip(*batches)))
-
-
 def _predict(model, batch: SequenceBatch) -> np.ndarray:
-    from lstm_hist.training.minibatch import _sync
+    from lstm_hist.training.minibatch import sync
 
-    _sync(model)  # during fit (JAX) the current weights live outside the variables
+    sync(model)  # during fit (JAX) the current weights live outside the variables
     return np.asarray(model.predict_on_batch([batch.x, batch.mask()]))
 
 
@@ -127,7 +118,7 @@ def _drawer(task, task_cfg: dict, pair: tuple[SequenceBatch, SequenceBatch] | No
     if pair is None:
         return lambda rng, n: task(rng, n, **task_cfg)
     train = pair[0]
-    return lambda rng, n: _take(train, rng.integers(0, len(train.lengths), size=n))
+    return lambda rng, n: take(train, rng.integers(0, len(train.lengths), size=n))
 
 
 def _check(task, task_cfg, protocol, seed, trial, pair, model) -> Callable[[], tuple[bool, bool | None]] | None:
@@ -135,7 +126,7 @@ def _check(task, task_cfg, protocol, seed, trial, pair, model) -> Callable[[], t
     (Exp 1: every symbol of the pair's training and test strings), on the current weights."""
     p = protocol.criteria
     if p.criterion == "check_set":
-        rng = trial_streams(seed, p.trials, "check")[trial]
+        rng = seeds.trial_rng(seed, "check", trial)
         check_set = task(rng, p.check_sequences, **{**task_cfg, **p.test_task})
 
         def check():
@@ -150,7 +141,7 @@ def _check(task, task_cfg, protocol, seed, trial, pair, model) -> Callable[[], t
         legal_of = getattr(task, "legal_next", None)
         if legal_of is None:
             raise UserError("protocol.criterion 'legal_next' needs a task with a legal_next(x, lengths) function")
-        both = _concat(list(pair))
+        both = concat(list(pair))
         legal = legal_of(both.x, both.lengths)
 
         def check():
@@ -164,7 +155,7 @@ def evaluate_trial(model, task, task_cfg, seed, trial, protocol, block: int = 25
     """ABS(threshold) errors and MSE of one trial on its ``test_sequences`` fresh test sequences: the same
     sequences as the online trainer's ``evaluate_trials`` gives trial ``trial``, scored the same way."""
     p = protocol.criteria
-    rng = trial_streams(seed, p.trials, "test")[trial]
+    rng = seeds.trial_rng(seed, "test", trial)
     cfg = {**task_cfg, **p.test_task}
     wrong, squared, absolute, values, done = 0, 0.0, 0.0, 0, 0
     while done < p.test_sequences:
@@ -190,25 +181,25 @@ def train_trial(protocol: CriterionMinibatchProtocol, *, experiment, task_cfg, m
     Raises KeyboardInterrupt (Ctrl-C, SIGTERM via the runner) with the sequences seen so far in
     ``exc.sequences_seen``.
     """
-    from lstm_hist.training.criterion_callback import (FreshSequences, TrialCriterion, batch_outputs_metric,
-                                                       criterion_stop, deferred_interrupts)
+    from .criterion_callback import (BatchOutputs, CriterionStop, FreshSequences, TrialCriterion,
+                                     deferred_interrupts)
     from lstm_hist.training.minibatch import build_model
 
     p = protocol.criteria
     task = experiment.task
     pair = pairs[trial % len(pairs)] if pairs else None
-    probe = task(np.random.default_rng(0), 1, **task_cfg)
-    metric = batch_outputs_metric((protocol.batch_size, *probe.y.shape[1:]))
-    model = build_model(experiment, model_cfg, _minibatch_protocol(protocol), init_seed(seed, trial),
-                        metrics=[metric])
-    data = FreshSequences(_drawer(task, task_cfg, pair), seed=seed, key=(0, trial),
+    probe = task(seeds.probe_rng(), 1, **task_cfg)
+    metric = BatchOutputs((protocol.batch_size, *probe.y.shape[1:]))
+    model = build_model(experiment, model_cfg, _minibatch_protocol(protocol),
+                        seeds.weights_seed_to_criterion(seed, trial), metrics=[metric])
+    data = FreshSequences(_drawer(task, task_cfg, pair), seed=seed, trial=trial,
                           batch_size=protocol.batch_size, every_step=p.every_step)
     criterion = TrialCriterion(p, _check(task, task_cfg, protocol, seed, trial, pair, model))
     steps = -(-p.max_sequences // protocol.batch_size)
     start = time.perf_counter()
     try:
         with deferred_interrupts():
-            stop = criterion_stop(data, criterion, p.max_sequences, progress, protocol.progress_every, extra)
+            stop = CriterionStop(data, criterion, p.max_sequences, progress, protocol.progress_every, extra)
             model.fit(data, epochs=1, steps_per_epoch=steps, callbacks=[stop], verbose=0, shuffle=False)
     except KeyboardInterrupt as exc:
         exc.sequences_seen = criterion.seen
@@ -297,10 +288,8 @@ def _result(state: dict, protocol: CriterionMinibatchProtocol, seed: int, status
         diverged=diverged,
         sequences_seen=int(column("seen", np.int64).max()) if n else 0,
         repeated_sequences=int(state["repeated_sequences"]),
-        seeds={"seed": seed, "train_batches": "SeedSequence(seed, spawn_key=(0, trial, batch))",
-               "test_streams": "SeedSequence(seed, spawn_key=(1,)).spawn(trials)",
-               "check_streams": "SeedSequence(seed, spawn_key=(2,)).spawn(trials)",
-               "weights": "SeedSequence(seed, spawn_key=(4, trial))"},
+        seeds={**seeds.describe("train_batches", "test_streams", "check_streams", seed=seed),
+               "weights": seeds.STREAMS["weights_to_criterion"].derivation},
         train_seconds=float(sum(row["train_seconds"] for row in rows)),
         test=test,
         window_correct_fraction=column("recent_correct_fraction", float),

@@ -1,19 +1,19 @@
 """Train with ``model.fit`` on an endless stream of fresh sequences until a stopping criterion holds.
 
 Three Keras pieces, for minibatch baselines of the online experiments (Hochreiter & Schmidhuber 1997 Exps 1–6,
-modern rows; ``lstm_hist.training.to_criterion`` puts them together):
+modern rows; :mod:`.to_criterion` puts them together):
 
 * :class:`FreshSequences`: an infinite ``keras.utils.PyDataset``. Batch ``i`` is a pure function of
-  ``(seed, key, i)``, not of the order in which Keras asks for batches (the TensorFlow adapter reads a few
+  ``(seed, trial, i)``, not of the order in which Keras asks for batches (the TensorFlow adapter reads a few
   batches ahead to infer shapes, tf.data prefetches), so every backend trains on the same sequences.
 * :class:`BatchOutputs`: a metric that returns the training step's own outputs. They are computed with the
   weights *before* that step's update, which is exactly what the online trainer judges each sequence by
-  (lstm_hist.evaluation.criteria), and they cost no second forward pass.
+  (:mod:`.criteria`), and they cost no second forward pass.
 * :class:`CriterionStop`: counts training sequences, feeds each batch's outputs to a :class:`TrialCriterion`
   and stops ``fit`` when the criterion holds, the outputs stop being finite, or the sequence cap is reached.
 
-The criteria themselves are those of :mod:`lstm_hist.evaluation.criteria` (ST3, the windows of Exps 2 and 5,
-the check set of Exp 3, legal next symbols of Exp 1); this module only feeds them.
+The criteria themselves are those of :mod:`.criteria` (ST3, the windows of Exps 2 and 5, the check set of Exp 3,
+legal next symbols of Exp 1); this module only feeds them.
 """
 
 from __future__ import annotations
@@ -28,24 +28,18 @@ import keras
 import numpy as np
 from keras import ops
 
-from lstm_hist import interrupt
-from lstm_hist.evaluation.criteria import RecentWindow, sequence_scores, step_targets
+from lstm_hist import interrupt, seeds
 from lstm_hist.experiment import SequenceBatch
+from lstm_hist.training.divergence import exploded
+from lstm_hist.training.minibatch import sync, variable_value
 
-
-def batch_rng(seed: int, key: tuple[int, ...], index: int) -> np.random.Generator:
-    """The generator of batch ``index`` of the stream ``key``: ``SeedSequence(seed, spawn_key=(*key, index))``.
-
-    With ``key = (0, b)`` this is the ``index``-th child of trial b's training stream in
-    ``lstm_hist.training.online.trial_streams`` (same seed, purpose and trial, one child per batch).
-    """
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(*key, index)))
+from .criteria import RecentWindow, first_reached, reported_count, sequence_scores, step_targets, window_met
 
 
 class TrialCriterion:
     """One trial's stopping criterion, fed one minibatch of training outputs at a time.
 
-    ``protocol`` carries the criterion fields of ``lstm_hist.training.online.OnlineProtocol`` (criterion,
+    ``protocol`` carries the criterion fields of :class:`.protocol.OnlineProtocol` (criterion,
     criterion_error, threshold, window, every_step, criterion_steps, max_wrong, check_every). ``check`` is
     needed by "check_set" and "legal_next": ``check() -> (met, st1 or None)`` on the current weights.
     """
@@ -87,45 +81,44 @@ class TrialCriterion:
         one = np.ones(1, dtype=bool)
         for j in range(n):
             self.window.push(one, error[j : j + 1], correct[j : j + 1])
-        full = bool(self.window.full()[0])
-        if p.criterion == "st3":
-            met = bool(self.window.st3(p.criterion_error)[0])
-        elif p.criterion == "window":
-            met = full and bool(self.window.correct.all())
-        elif p.criterion == "window_wrong":
-            met = full and int((~self.window.correct).sum()) < p.max_wrong
+        met = window_met(self.window, p)
+        if met is not None:
+            met = bool(met[0])
         elif self.seen // p.check_every > (self.seen - n) // p.check_every:
-            met, st1 = self.check()
-            if st1 is not None:
-                if st1 and not self.st1_at:
-                    self.st1_at = self.seen
-                if met and not self.st2_at:
-                    self.st2_at = self.seen
+            met = self.run_check()
         else:
             met = False
-        if full:
-            if not self.error_part_at and self.window.mean_error()[0] < p.criterion_error:
-                self.error_part_at = self.seen
-            if not self.correct_99_at and self.window.correct_fraction()[0] >= 0.99:
-                self.correct_99_at = self.seen
+        error_part_at, correct_99_at = first_reached(self.window, p.criterion_error, self.seen,
+                                                     np.array([self.error_part_at]), np.array([self.correct_99_at]))
+        self.error_part_at, self.correct_99_at = int(error_part_at[0]), int(correct_99_at[0])
         if met:
             self.solved = True
-            if p.criterion == "window":
-                self.sequences = self.seen - p.window
+            self.sequences = reported_count(self.seen, p)
         return self.solved
+
+    def run_check(self) -> bool:
+        """The periodic check ("check_set", "legal_next") on the current weights; notes when ST1 and ST2 first held."""
+        met, st1 = self.check()
+        if st1 is not None:
+            if st1 and not self.st1_at:
+                self.st1_at = self.seen
+            if met and not self.st2_at:
+                self.st2_at = self.seen
+        return met
 
 
 class FreshSequences(keras.utils.PyDataset):
-    """Endless minibatches: batch i is ``draw(batch_rng(seed, key, i), batch_size)`` as ``((x, mask), y[, w])``.
+    """Endless minibatches: batch i of trial ``trial`` is ``draw(lstm_hist.seeds.train_batch_rng(seed, trial, i),
+    batch_size)``, as ``((x, mask), y[, w])``.
 
     Every-step targets (Exps 1, 2a, 2b) get the steps that carry a target as sample weights ``w``, so padding
     and the last symbol (which has no successor) add nothing to the loss.
     """
 
-    def __init__(self, draw: Callable[[np.random.Generator, int], SequenceBatch], *, seed: int,
-                 key: tuple[int, ...], batch_size: int, every_step: bool):
+    def __init__(self, draw: Callable[[np.random.Generator, int], SequenceBatch], *, seed: int, trial: int,
+                 batch_size: int, every_step: bool):
         super().__init__()  # one worker, no multiprocessing: batches are cheap to draw
-        self.draw, self.seed, self.key = draw, seed, tuple(key)
+        self.draw, self.seed, self.trial = draw, seed, trial
         self.batch_size, self.every_step = batch_size, every_step
         self.cache: dict[int, SequenceBatch] = {}
 
@@ -135,7 +128,7 @@ class FreshSequences(keras.utils.PyDataset):
 
     def batch(self, index: int) -> SequenceBatch:
         if index not in self.cache:
-            self.cache[index] = self.draw(batch_rng(self.seed, self.key, index), self.batch_size)
+            self.cache[index] = self.draw(seeds.train_batch_rng(self.seed, self.trial, index), self.batch_size)
         return self.cache[index]
 
     def release(self, upto: int) -> None:
@@ -151,30 +144,29 @@ class FreshSequences(keras.utils.PyDataset):
         return (b.x, mask), b.y
 
 
-def batch_outputs_metric(batch_shape: tuple[int, ...], name: str = "batch_outputs"):
+class BatchOutputs(keras.metrics.Metric):
     """A metric holding the last training batch's outputs and targets (``batch_shape`` = (B, …outputs)).
 
     Its result is ``{"batch_outputs": …, "batch_targets": …}``, which reaches the callbacks' ``logs`` as
     NumPy arrays (scalars are turned into floats; arrays are passed through).
     """
-    class BatchOutputs(keras.metrics.Metric):
-        def __init__(self, **kwargs):
-            super().__init__(name=name, **kwargs)
-            self.outputs = self.add_variable(shape=batch_shape, initializer="zeros", name="outputs")
-            self.targets = self.add_variable(shape=batch_shape, initializer="zeros", name="targets")
 
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            self.outputs.assign(ops.cast(y_pred, self.outputs.dtype))
-            self.targets.assign(ops.cast(y_true, self.targets.dtype))
+    def __init__(self, batch_shape: tuple[int, ...], name: str = "batch_outputs", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.batch_shape = tuple(batch_shape)
+        self.outputs = self.add_variable(shape=self.batch_shape, initializer="zeros", name="outputs")
+        self.targets = self.add_variable(shape=self.batch_shape, initializer="zeros", name="targets")
 
-        def result(self):
-            return {"batch_outputs": self.outputs.value, "batch_targets": self.targets.value}
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        self.outputs.assign(ops.cast(y_pred, self.outputs.dtype))
+        self.targets.assign(ops.cast(y_true, self.targets.dtype))
 
-        def reset_state(self):
-            self.outputs.assign(ops.zeros(batch_shape))
-            self.targets.assign(ops.zeros(batch_shape))
+    def result(self):
+        return {"batch_outputs": self.outputs.value, "batch_targets": self.targets.value}
 
-    return BatchOutputs()
+    def reset_state(self):
+        self.outputs.assign(ops.zeros(self.batch_shape))
+        self.targets.assign(ops.zeros(self.batch_shape))
 
 
 @contextlib.contextmanager
@@ -200,47 +192,44 @@ def deferred_interrupts():
     interrupt.check()
 
 
-def criterion_stop(dataset, criterion: TrialCriterion, max_sequences: int,
-                   progress: Callable[[dict], None] | None = None, progress_every: int = 50,
-                   extra: dict[str, Any] | None = None):
-    """The callback that judges every training batch and stops ``fit`` (see the module docstring).
+class CriterionStop(keras.callbacks.Callback):
+    """Judges every training batch and stops ``fit`` (see the module docstring).
 
     A stop request held by :func:`deferred_interrupts` (or the runner) is raised as KeyboardInterrupt at a batch end.
     """
 
-    class CriterionStop(keras.callbacks.Callback):
-        def __init__(self):
-            super().__init__()
-            self.batches = 0
-            self.start = time.perf_counter()
+    def __init__(self, dataset: FreshSequences, criterion: TrialCriterion, max_sequences: int,
+                 progress: Callable[[dict], None] | None = None, progress_every: int = 50,
+                 extra: dict[str, Any] | None = None):
+        super().__init__()
+        self.dataset, self.criterion, self.max_sequences = dataset, criterion, max_sequences
+        self.progress, self.progress_every, self.extra = progress, progress_every, extra or {}
+        self.batches = 0
+        self.start = time.perf_counter()
 
-        def on_train_batch_end(self, batch, logs=None):
-            interrupt.check()
-            logs = logs or {}
-            output, target = np.asarray(logs["batch_outputs"]), np.asarray(logs["batch_targets"])
-            data = dataset.batch(self.batches)
-            if not np.array_equal(target, data.y):
-                # The k-th step must have trained on batch k; anything else would judge the wrong sequences.
-                raise RuntimeError(f"training batch {self.batches} is not the one the criterion judges")
-            self.batches += 1
-            dataset.release(self.batches)
-            stop = criterion.update(target, output, data.mask())
-            if not stop and self.batches % 100 == 0 and _weights_exploded(self.model):
-                criterion.diverged = stop = True  # saturated, exploded weights keep the outputs finite
-            if stop or criterion.seen >= max_sequences:
-                self.model.stop_training = True
-            if progress is not None and (stop or self.batches % progress_every == 0):
-                rate = criterion.seen / max(time.perf_counter() - self.start, 1e-9)
-                progress({**(extra or {}), "sequences": criterion.seen, "max_sequences": max_sequences,
-                          "error": float(criterion.window.mean_error()[0]),
-                          "correct": float(criterion.window.correct_fraction()[0]), "rate": rate})
-
-    return CriterionStop()
+    def on_train_batch_end(self, batch, logs=None):
+        interrupt.check()
+        logs = logs or {}
+        criterion = self.criterion
+        output, target = np.asarray(logs["batch_outputs"]), np.asarray(logs["batch_targets"])
+        data = self.dataset.batch(self.batches)
+        if not np.array_equal(target, data.y):
+            # The k-th step must have trained on batch k; anything else would judge the wrong sequences.
+            raise RuntimeError(f"training batch {self.batches} is not the one the criterion judges")
+        self.batches += 1
+        self.dataset.release(self.batches)
+        stop = criterion.update(target, output, data.mask())
+        if not stop and self.batches % 100 == 0 and _weights_exploded(self.model):
+            criterion.diverged = stop = True  # saturated, exploded weights keep the outputs finite
+        if stop or criterion.seen >= self.max_sequences:
+            self.model.stop_training = True
+        if self.progress is not None and (stop or self.batches % self.progress_every == 0):
+            rate = criterion.seen / max(time.perf_counter() - self.start, 1e-9)
+            self.progress({**self.extra, "sequences": criterion.seen, "max_sequences": self.max_sequences,
+                           "error": float(criterion.window.mean_error()[0]),
+                           "correct": float(criterion.window.correct_fraction()[0]), "rate": rate})
 
 
 def _weights_exploded(model) -> bool:
-    from lstm_hist.training.divergence import exploded
-    from lstm_hist.training.minibatch import _sync, _value
-
-    _sync(model)
-    return exploded(_value(v) for v in model.trainable_variables)
+    sync(model)  # during fit (JAX) the current weights live outside the variables
+    return exploded(variable_value(v) for v in model.trainable_variables)

@@ -23,13 +23,12 @@ Traces are (trials, cells, |u|) and reset to 0 at every sequence start, like s_c
 The order within a step is §5's (inputs, hidden units, outputs from the same step's cells, docs/deviations.md
 H6), then the update.
 
-The network is the one ``reproductions.hochreiter1997.models.build_network`` builds: an ``LSTM1997`` layer named
-"lstm1997" (any block count and size, with or without output gate, recurrent or not, any of its biases, g1/g2,
-h1/identity, any ``initial_activation``), optionally the inputs concatenated to the cells ("inputs_and_cells",
-Exp 2a/2b), then the logistic ``TrialDense`` named "output" with or without bias. The stepper reads those
-layers' weights; it does not import the paper package (the shared layer never does), so it lives here and checks
-the structure it needs at construction. Written in ``keras.ops`` with ``keras.ops.fori_loop`` over time, so it
-runs on JAX (jitted), TensorFlow (``tf.function``) and PyTorch.
+The network is one that :func:`..models.build_network` builds: one ``LSTM1997`` layer (any block count and size,
+with or without output gate, recurrent or not, any of its biases, g1/g2, h1/identity, any ``initial_activation``)
+and one logistic ``TrialDense`` output layer (with or without bias) that sees the cells, or the inputs and the
+cells (Exp 2a/2b, told by the width of its kernel). :class:`NetSpec` finds the two layers by their types and
+checks the structure it needs at construction. Written in ``keras.ops`` with ``keras.ops.fori_loop`` over time,
+so it runs on JAX (jitted), TensorFlow (``tf.function``) and PyTorch.
 """
 
 from __future__ import annotations
@@ -37,6 +36,8 @@ from __future__ import annotations
 import numpy as np
 
 from lstm_hist.errors import UserError
+
+from ..layers import LSTM1997, TrialDense
 
 
 def _sigmoid_parts(ops, net):
@@ -55,18 +56,26 @@ def _squash(ops, net, kind):
     return scale * y - scale / 2.0, scale * dy
 
 
-class NetSpec:
-    """What the update needs to know about one 1997 network, read from a built Keras model."""
+def find_layers(model) -> tuple[LSTM1997, TrialDense]:
+    """The model's one :class:`LSTM1997` layer and its one :class:`TrialDense` output layer, found by type."""
+    cells = [layer for layer in model.layers if isinstance(layer, LSTM1997)]
+    outputs = [layer for layer in model.layers if isinstance(layer, TrialDense)]
+    if len(cells) != 1 or len(outputs) != 1:
+        raise UserError(
+            "protocol.update 'per_step' needs a 1997 network (one LSTM1997 layer and one TrialDense output layer, "
+            f"as reproductions.hochreiter1997 builds them; found {len(cells)} and {len(outputs)}); use "
+            "update: per_sequence for this model"
+        )
+    return cells[0], outputs[0]
 
-    def __init__(self, model):
-        names = {layer.name: layer for layer in model.layers}
-        if "lstm1997" not in names or "output" not in names or not hasattr(names["lstm1997"], "cell"):
-            raise UserError(
-                "protocol.update 'per_step' needs a 1997 network (an LSTM1997 layer 'lstm1997' and output units "
-                "'output', as reproductions.hochreiter1997 builds them); use update: per_sequence for this model"
-            )
-        cell = names["lstm1997"].cell
-        out = names["output"]
+
+class NetSpec:
+    """What the update needs to know about one 1997 network, read from a built Keras model (or from its two
+    layers, when the model builder hands them over: ``layers=(lstm1997_layer, output_layer)``)."""
+
+    def __init__(self, model, layers: tuple[LSTM1997, TrialDense] | None = None):
+        lstm, out = layers if layers is not None else find_layers(model)
+        cell = lstm.cell
         if not cell.truncate_gradient:
             raise UserError(
                 "protocol.update 'per_step' implements the truncated gradient of App. A.1 only; set "
@@ -84,8 +93,12 @@ class NetSpec:
         self.g_kind, self.h_kind = cell.cell_input_activation, cell.cell_output_activation
         self.initial_activation = cell.initial_activation
         self.inputs = int(cell.kernel.shape[-2])
-        self.output_sees_inputs = "inputs_and_cells" in names
         self.outputs = out.units
+        sees = int(out.kernel.shape[-2])  # what the output units see: the cells, or the inputs and the cells
+        if sees not in (self.cells, self.inputs + self.cells):
+            raise UserError(f"protocol.update 'per_step': the output units see {sees} values, neither the "
+                            f"{self.cells} cells nor the {self.inputs} inputs and the cells")
+        self.output_sees_inputs = sees == self.inputs + self.cells
         # u = [x, r(t−1) if recurrent, 1]: one weight matrix (N, M, units) for cells and gates, the last row the
         # biases; rows of biases the net does not have are held at 0 by `hidden_trainable`.
         self.m = self.inputs + (self.units if self.recurrent else 0) + 1

@@ -123,3 +123,41 @@ def legal_next_correct(output: np.ndarray, legal: np.ndarray, mask: np.ndarray) 
 
 
 CRITERIA = ("st3", "window", "window_wrong", "check_set", "legal_next")
+# Criteria judged on the recent-sequence window; the others ("check_set", "legal_next") on a periodic check.
+WINDOW_CRITERIA = ("st3", "window", "window_wrong")
+
+
+def window_met(window: RecentWindow, protocol) -> np.ndarray | None:
+    """Per trial, whether a window criterion holds now; None for the criteria judged by a periodic check.
+
+    ``protocol`` carries criterion, criterion_error, max_wrong: "st3" = ST3(criterion_error); "window" (Exp 2):
+    all of the last ``window`` sequences ABS-correct; "window_wrong" (Exp 5): fewer than ``max_wrong`` of them
+    wrong. Both trainers (online and the minibatch baselines) ask this one function.
+    """
+    if protocol.criterion == "st3":
+        return window.st3(protocol.criterion_error)
+    if protocol.criterion == "window":
+        return window.full() & window.correct.all(axis=1)
+    if protocol.criterion == "window_wrong":
+        return window.full() & ((~window.correct).sum(axis=1) < protocol.max_wrong)
+    return None
+
+
+def reported_count(seen: int, protocol) -> int:
+    """The training sequences reported for a trial that meets its criterion after ``seen`` sequences.
+
+    Exp 2 reports "success after" 5,040 sequences for a 10,000-sequence criterion, so with "window" the count is
+    where the successful run of ``window`` sequences began (deviations E2.4); otherwise ``seen`` itself.
+    """
+    return seen - protocol.window if protocol.criterion == "window" else seen
+
+
+def first_reached(window: RecentWindow, criterion_error: float, seen: int, error_part_at: np.ndarray,
+                  correct_99_at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Diagnostics of the window criteria: when each trial's full window first had its mean error below β
+    (ST3's error part alone) and 99% of its sequences correct (0 = not yet); returns the updated arrays."""
+    full = window.full()
+    error_part_at = np.where((error_part_at == 0) & full & (window.mean_error() < criterion_error), seen,
+                             error_part_at)
+    correct_99_at = np.where((correct_99_at == 0) & full & (window.correct_fraction() >= 0.99), seen, correct_99_at)
+    return error_part_at, correct_99_at

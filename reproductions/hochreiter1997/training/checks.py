@@ -1,0 +1,78 @@
+"""The sets a 1997 run is judged on besides its training sequences: the periodic checks of criteria "check_set"
+(Exp 3) and "legal_next" (Exp 1), and the final test on fresh sequences of each trial's own test stream."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lstm_hist import seeds
+from lstm_hist.errors import UserError
+
+from .criteria import legal_next_correct, sequence_scores
+from .data import concat, draw_chunk, predict_trials, stack_per_trial
+
+
+def make_checker(task, task_cfg, protocol, seed, trials, data):
+    """The periodic check of criteria "check_set" (Exp 3) and "legal_next" (Exp 1), or None.
+
+    Returns ``check(model) -> (met (N,), st1 (N,) or None)``; the model must hold the current weights.
+    """
+    if protocol.criterion == "check_set":
+        cfg = {**task_cfg, **protocol.test_task}
+        streams = seeds.trial_streams(seed, "check", trials)
+        x, mask, y = stack_per_trial([task(rng, protocol.check_sequences, **cfg) for rng in streams])
+
+        def check(model):
+            pred = predict_trials(model, x, mask)
+            _, correct, absolute, count = sequence_scores(y, pred, mask, protocol.threshold, protocol.every_step,
+                                                          protocol.criterion_steps)  # fmt: skip
+            st1 = (~correct).sum(axis=1) <= protocol.st1_max_wrong
+            return st1 & (absolute.sum(axis=1) / count.sum(axis=1) < protocol.st2_error), st1
+
+        return check
+    if protocol.criterion == "legal_next":
+        legal_of = getattr(task, "legal_next", None)
+        if legal_of is None:
+            raise UserError("protocol.criterion 'legal_next' needs a task with a legal_next(x, lengths) function")
+        both = [concat(list(data.pair_of(b))) for b in range(trials)]
+        legal_by_pair = [legal_of(concat(list(pair)).x, concat(list(pair)).lengths) for pair in data.pairs]
+        x, mask, _ = stack_per_trial(both)
+        legal = np.stack([legal_by_pair[b % len(data.pairs)] for b in range(trials)])
+
+        def check(model):
+            pred = predict_trials(model, x, mask)
+            return legal_next_correct(pred, legal, mask).all(axis=1), None
+
+        return check
+    return None
+
+
+def evaluate_trials(model, task, task_cfg, seed, trials, protocol, block: int = 256) -> dict[str, np.ndarray]:
+    """Each trial's ABS(threshold) errors and MSE on ``test_sequences`` fresh sequences of its own."""
+    streams = seeds.trial_streams(seed, "test", trials)
+    task_cfg = {**task_cfg, **protocol.test_task}  # e.g. 3c: judged against the noise-free target
+    wrong = np.zeros(trials, dtype=np.int64)
+    squared = np.zeros(trials)
+    absolute = np.zeros(trials)
+    values = np.zeros(trials)
+    done = 0
+    while done < protocol.test_sequences:
+        count = min(block, protocol.test_sequences - done)
+        x, mask, y = draw_chunk(task, task_cfg, streams, count)  # (count, N, ...)
+        # Trial-major rows: trial b owns rows [b·count, (b+1)·count).
+        x, mask, y = (np.swapaxes(a, 0, 1) for a in (x, mask, y))
+        pred = predict_trials(model, x, mask)
+        error, correct, abs_sum, n_values = sequence_scores(y, pred, mask, protocol.threshold, protocol.every_step,
+                                                            protocol.criterion_steps)  # fmt: skip
+        wrong += (~correct).sum(axis=1)
+        squared += error.sum(axis=1)
+        absolute += abs_sum.sum(axis=1)
+        values += n_values.sum(axis=1)
+        done += count
+    # Means per output value: over sequences × outputs (end targets) or target steps × outputs (every step).
+    return {
+        "test_sequences": protocol.test_sequences,
+        "test_wrong": wrong,
+        "test_mse": squared / values,
+        "test_mean_abs_error": absolute / values,
+    }
