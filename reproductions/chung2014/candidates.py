@@ -214,7 +214,8 @@ class OneGraphTrainer:
         hyper = StepHyper(momentum=opt.momentum, averaging=opt.averaging_coeff, stabilizer=opt.stabilizer,
                           clip=opt.momentum_clipping, noise_std=float(protocol.weight_noise))
         self.batches = _Batches(self.data, protocol, self.members, seeds)
-        self.step_fn = build_train_step(model, model.loss, noisy, hyper, shared_batch=self.batches.shared)
+        self.step_fn = build_train_step(model, model.loss, noisy, hyper, shared_batch=self.batches.shared,
+                                        shared_noise=len({s["noise"] for s in seeds}) == 1)
         self.eval_fn = build_eval_loss(model, model.loss)
         self.keep_best = build_keep_best()
         self.keys = jnp.asarray(noise_keys([s["noise"] for s in seeds]))
