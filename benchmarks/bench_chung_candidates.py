@@ -84,7 +84,8 @@ def bench_row(exp_id: str, pieces: int, valid_pieces: int, candidates: int, repe
 
     sub, protocol, cfg, data = _setup(exp_id, pieces, valid_pieces)
     rates = sample_learning_rates(dataclasses.replace(protocol, lr_candidates=candidates), 0)
-    runners = {f"graph_{candidates}": _graph(sub, protocol, cfg, rates), "graph_1": _graph(sub, protocol, cfg, rates[:1]),
+    runners = {f"graph_{candidates}": _graph(sub, protocol, cfg, rates),
+               "graph_1": _graph(sub, protocol, cfg, rates[:1]),
                "today_1": lambda: _today(sub, protocol, cfg, rates[0])}
     rounds = []
     for _ in range(repeat):
