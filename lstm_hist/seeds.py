@@ -59,6 +59,9 @@ STREAMS: dict[str, Stream] = {
     # The shared minibatch trainer (Bengio 2003, Chung 2014).
     "minibatch": Stream("SeedSequence(seed).generate_state(4) -> init % 2**31, shuffle, noise, data % 2**31",
                         "initial weights, data order, weight noise, task data"),
+    "one_graph_noise": Stream("jax.random.key(noise % 2**31), folded with epoch, step, variable index",
+                              "weight noise of Chung candidates trained in one graph (reproductions/chung2014/"
+                              "jit_step.py), instead of default_rng([noise, epoch, batch])"),
     "lr_candidates": Stream(f"SeedSequence([seed, {LR_CANDIDATES_SALT}])",
                             "the learning-rate candidates of a search (Chung 2014 §4)"),
     # Bengio et al. 2003 class n-gram.

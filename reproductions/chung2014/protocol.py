@@ -40,6 +40,9 @@ class ChungProtocol(LearningRateSearch):
     lr_decay_epochs: the epoch at which the decay reaches its final value (librnn 500 = max_epochs).
     weight_noise_scope: "recurrent" (the recurrent layer's weight matrices: kernel, recurrent kernel and the
         LSTM's peepholes, no biases; Pylearn2's layers add noise to W and U only) or "all" trainable weights.
+    candidates_in_one_graph: train the ``lr_candidates`` as one jitted JAX graph (``candidate_search.py``; JAX,
+        rmsprop_momentum, no clipnorm); false (default) = the generic per-candidate ``fit``. Off by default: its
+        weight noise is another random stream, so it would move the pinned numbers (docs/deviations.md).
     """
 
     stabilizer: float = 1e-2
@@ -47,6 +50,7 @@ class ChungProtocol(LearningRateSearch):
     lr_decay_factor: float | None = None
     lr_decay_epochs: int = 500
     weight_noise_scope: str = "all"
+    candidates_in_one_graph: bool = False
 
     optimizers = (*OPTIMIZERS, "rmsprop_momentum")
 
@@ -88,6 +92,10 @@ class ChungProtocol(LearningRateSearch):
     def run(self, **kwargs):
         """As the shared protocol; a run without a search also reports its one learning rate, so every record
         says which learning rate (``metrics.learning_rate``) and which epoch (``metrics.best_epoch``) it kept."""
+        if self.lr_candidates is not None and self.candidates_in_one_graph:
+            from .candidate_search import search_in_one_graph
+
+            return search_in_one_graph(self, **kwargs)
         result = super().run(**kwargs)
         if isinstance(result, LRSearchResult):
             return result
