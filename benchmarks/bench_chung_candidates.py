@@ -80,7 +80,7 @@ def _today(sub, protocol, cfg, rate):
 
 
 def bench_row(exp_id: str, pieces: int, valid_pieces: int, candidates: int, repeat: int) -> dict:
-    from lstm_hist.training.minibatch import sample_learning_rates
+    from reproductions.chung2014.lr_search import sample_learning_rates
 
     sub, protocol, cfg, data = _setup(exp_id, pieces, valid_pieces)
     rates = sample_learning_rates(dataclasses.replace(protocol, lr_candidates=candidates), 0)

@@ -23,6 +23,8 @@ the protocol cannot run) propagates; anything else is a bug, recorded by the run
 The capabilities a caller may ask for are class attributes with explicit defaults:
 
 * ``resumable_changes`` — protocol fields a resume may change (left out of ``run_state.fingerprint``); ``()``.
+* ``fingerprint_omits_defaults`` — fields added after checkpoints existed: left out of the fingerprint while they
+  hold their default, so the earlier checkpoints still resume (a changed value changes the fingerprint); ``()``.
 * ``evaluation_refits`` — ``lstm-hist evaluate`` fits the protocol again instead of loading kept weights (its fit
   is a deterministic function of the data and the seed, e.g. Bengio's n-grams); ``False``.
 * ``metrics_from_model_alone`` — the record's metrics are the trained model's own scores, so ``evaluate`` can
@@ -134,6 +136,8 @@ class TrainingProtocol(abc.ABC):
 
     # Fields a resume may change: left out of the checkpoint fingerprint (e.g. ``epochs``: asking for more).
     resumable_changes: ClassVar[tuple[str, ...]] = ()
+    # Fields added after checkpoints existed: out of the fingerprint while at their default.
+    fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ()
     # `lstm-hist evaluate` refits (a deterministic fit of the data and seed) instead of loading kept weights.
     evaluation_refits: ClassVar[bool] = False
     # The record's metrics are the model's own scores, recomputable from the kept weights alone.

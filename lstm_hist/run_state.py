@@ -52,7 +52,8 @@ def fingerprint(task_cfg: dict, model_cfg: dict, protocol: Any, seed: int, backe
     """What makes a checkpoint resumable, as 16 hex digits.
 
     ``protocol`` is the protocol dataclass (every field, defaults included) or a plain dict; fields named in its
-    ``TrainingProtocol.resumable_changes`` (e.g. ``epochs``: asking for more is allowed) are left out.
+    ``TrainingProtocol.resumable_changes`` (e.g. ``epochs``: asking for more is allowed) are left out, and so are
+    those in its ``fingerprint_omits_defaults`` while they hold their default.
     """
     from lstm_hist.backend import current_backend
 
@@ -60,8 +61,13 @@ def fingerprint(task_cfg: dict, model_cfg: dict, protocol: Any, seed: int, backe
         fields = dataclasses.asdict(protocol)
     else:
         fields = dict(protocol or {})
-    for name in protocol.resumable_changes if isinstance(protocol, TrainingProtocol) else ():
-        fields.pop(name, None)
+    if isinstance(protocol, TrainingProtocol):
+        for name in protocol.resumable_changes:
+            fields.pop(name, None)
+        defaults = {f.name: f.default for f in dataclasses.fields(protocol)} if dataclasses.is_dataclass(protocol) else {}
+        for name in protocol.fingerprint_omits_defaults:
+            if name in fields and fields[name] == defaults.get(name, dataclasses.MISSING):
+                fields.pop(name)
     text = json.dumps({"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": int(seed),
                        "backend": backend or current_backend()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

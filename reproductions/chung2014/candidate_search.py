@@ -14,9 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from lstm_hist.training.minibatch import LRSearchResult, derive_seeds, evaluate_split, sample_learning_rates
+from lstm_hist.seeds import minibatch_seeds as derive_seeds
+from lstm_hist.training.minibatch import evaluate_split
 
 from .candidates import Member, MemberResult, OneGraphTrainer
+from .lr_search import LRSearchResult, sample_learning_rates
 
 
 def _set_weights(model, weights: list) -> None:

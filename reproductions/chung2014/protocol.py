@@ -20,6 +20,7 @@ The optimiser and the weight-noise placement plug into the shared trainer throug
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 
 from lstm_hist.errors import UserError
 from lstm_hist.training.minibatch import OPTIMIZERS, MinibatchResult
@@ -51,6 +52,9 @@ class ChungProtocol(LearningRateSearch):
     lr_decay_epochs: int = 500
     weight_noise_scope: str = "all"
     candidates_in_one_graph: bool = False
+
+    # Added after Chung checkpoints existed: a generic-path checkpoint keeps its fingerprint.
+    fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ("candidates_in_one_graph",)
 
     optimizers = (*OPTIMIZERS, "rmsprop_momentum")
 
