@@ -99,6 +99,9 @@ class OnlineProtocol(CriterionFields):
         lstm_hist.training.rtrl; plain SGD and the 1997 nets only). With end-of-sequence targets both are the same.
     exemplar_order: with ``fixed_sets``, "random" (each exemplar drawn at random from the training set, Table 11
         "t1") or "epochs" (every training sequence once per epoch, in a fresh random order; docs/deviations.md).
+    construction: sequential network construction (Exp 2a/2b, §4): when each trial's error stops decreasing, its
+        next cell block is added (reproductions.hochreiter1997.growth.GrowthRule: window, patience, min_decrease;
+        the net needs model.initial_blocks). Empty: the net is trained as built.
     """
 
     learning_rate: float = 0.5
@@ -107,6 +110,7 @@ class OnlineProtocol(CriterionFields):
     optimizer: str = "sgd"
     update: str = "per_sequence"
     exemplar_order: str = "random"
+    construction: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every")
@@ -138,6 +142,10 @@ class OnlineProtocol(CriterionFields):
             raise UserError("protocol.criterion 'legal_next' needs target: every_step and fixed_sets ≥ 1")
         if self.criterion == "window_wrong" and self.max_wrong < 1:
             raise UserError("protocol.criterion 'window_wrong' needs max_wrong ≥ 1 (the paper's n_seq)")
+        if self.construction:  # after the move to reproductions/hochreiter1997/: from .growth import GrowthRule
+            from reproductions.hochreiter1997.growth import GrowthRule
+
+            GrowthRule.from_config(self.construction)
 
     @property
     def every_step(self) -> bool:
@@ -173,6 +181,7 @@ class OnlineResult:
     # The trained weights (model.get_weights(), trial axis first) of a completed run: kept beside the record
     # by lstm_hist.weights so `lstm-hist evaluate` can recompute the test metrics without retraining.
     final_weights: list | None = dataclasses.field(default=None, repr=False)
+    construction: list | None = None  # per trial: blocks present and when each was added (sequential construction)
 
     def metrics(self) -> dict[str, Any]:
         """Summary over trials, under the metric keys the configs' ``reported`` blocks use.
@@ -243,6 +252,8 @@ class OnlineResult:
             if self.test is not None:
                 for key in ("test_wrong", "test_mse", "test_mean_abs_error"):
                     row[key] = float(self.test[key][b]) if key != "test_wrong" else int(self.test[key][b])
+            if self.construction is not None:
+                row.update(self.construction[b])
             rows.append(row)
         return rows
 
@@ -406,6 +417,11 @@ def train_online(
     task = experiment.task
     n = protocol.trials
     model, optimizer, stepper = _build(experiment, model_cfg, protocol, seed)
+    construction = None
+    if protocol.construction:  # after the move: from .construction import Construction
+        from reproductions.hochreiter1997.construction import Construction
+
+        construction = Construction(model, protocol.construction, n)
     streams = trial_streams(seed, n, "train")
     window = RecentWindow(n, protocol.window)
     sequences = np.zeros(n, dtype=np.int64)
@@ -438,6 +454,8 @@ def train_online(
             sequences, solved, diverged = arrays["sequences"], arrays["solved"], arrays["diverged"]
             error_part_at, correct_99_at = arrays["error_part_at"], arrays["correct_99_at"]
             st1_at, st2_at = arrays["st1_at"], arrays["st2_at"]
+            if construction is not None:
+                construction.load(arrays)
             seen = state["seen"]
             elapsed_before = state["train_seconds"]
             for rng, rng_state in zip(streams, state["rng"]):
@@ -457,6 +475,8 @@ def train_online(
         arrays.update({f"optimizer_{k}": np.asarray(v.numpy()) for k, v in enumerate(optimizer.variables)})
         arrays.update(window.state(), sequences=sequences, solved=solved, diverged=diverged, seen=seen,
                       error_part_at=error_part_at, correct_99_at=correct_99_at, st1_at=st1_at, st2_at=st2_at)
+        if construction is not None:
+            arrays.update(construction.state())
         state = {
             "seen": seen,
             "train_seconds": elapsed_before + (time.perf_counter() - start),
@@ -501,6 +521,8 @@ def train_online(
                 error, correct, _, _ = sequence_scores(y[i], pred, mask[i], protocol.threshold, protocol.every_step,
                                                        protocol.criterion_steps)  # fmt: skip
                 window.push(active, error, correct)
+                if construction is not None:  # the next block for trials whose error stopped decreasing
+                    construction.after_sequence(active, error, seen, stepper)
                 sequences[active] = seen
                 if protocol.criterion == "st3":
                     met = window.st3(protocol.criterion_error)
@@ -570,6 +592,7 @@ def train_online(
         st1_at=st1_at.copy() if check_set else None,
         st2_at=st2_at.copy() if check_set else None,
         final_weights=model.get_weights() if status == "completed" else None,
+        construction=None if construction is None else [construction.per_trial(b) for b in range(n)],
     )
 
 
