@@ -13,6 +13,7 @@ from lstm_hist.training.to_criterion import CriterionMinibatchProtocol
 from .cell import LSTM1997, LSTM1997Cell, TrialDense
 from .gradients import GRADIENT_UNITS  # lstm-hist gradients
 from .models import build_keras_lstm, build_network
+from .summary import report_notes  # lstm-hist report: does each table's claim hold?
 from .tasks.adding import adding_problem
 from .tasks.long_lag import long_lag, long_lag_2c
 from .tasks.multiplication import multiplication_problem
