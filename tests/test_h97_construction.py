@@ -166,6 +166,7 @@ def test_sequences_are_counted_across_stages_and_the_mask_follows_the_rule(tmp_p
     for row in rows:
         assert row["sequences"] == 120  # the run's count: the stage-0 sequences are not dropped
         assert row["blocks_active"] == 1 and 0 < row["blocks_added_at"][0] <= 120
+    assert result.metrics()["first_block_added_at_mean"] == np.mean([row["blocks_added_at"][0] for row in rows])
     # The saved mask (a non-trainable weight beside the record's weights) says which trials have their cell.
     active = [w for w in result.final_weights if w.shape == (N, 1)][0]
     np.testing.assert_array_equal(active[:, 0], [row["blocks_active"] for row in rows])

@@ -227,6 +227,9 @@ class OnlineResult:
             if self.test is not None:
                 wrong = self.test["test_wrong"][solved]
                 out["fraction_misclassified"] = float(wrong.mean()) / int(self.test["test_sequences"]) if wrong.size else None
+        if self.construction is not None:  # sequential construction: when the (first added) block came, mean
+            added = [row["blocks_added_at"][0] for row in self.construction if row["blocks_added_at"]]
+            out["first_block_added_at_mean"] = float(np.mean(added)) if added else None
         for name, at in (("mean_error_below_beta_at", self.error_part_at), ("correct_99_percent_at", self.correct_99_at)):
             if at is not None and (at > 0).all():
                 out[f"{name}_mean"] = float(at.mean())
