@@ -19,6 +19,7 @@ import pytest
 # The package default, for the whole session: Keras reads this once, at its first import by any test.
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+from lstm_hist.contract import RunResult, TrainingProtocol  # noqa: E402
 from lstm_hist.experiment import Experiment, SequenceBatch  # noqa: E402
 
 
@@ -42,7 +43,7 @@ def fake_model(trials: int | None, units: int = 3, activation: Literal["sigmoid"
 
 
 @dataclasses.dataclass
-class FakeResult:
+class FakeResult(RunResult):
     status: str
     trials: int
     repeated_sequences: int = 0
@@ -59,7 +60,7 @@ class FakeResult:
 
 
 @dataclasses.dataclass(frozen=True)
-class FakeProtocol:
+class FakeProtocol(TrainingProtocol):
     trials: int = 10
     max_sequences: int = 1000
     learning_rate: float = 0.5

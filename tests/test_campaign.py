@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lstm_hist.contract import RunResult, TrainingProtocol
 from lstm_hist.experiment import Experiment, SequenceBatch
 
 
@@ -40,7 +41,7 @@ def model(trials, units: int = 2):
 
 
 @dataclasses.dataclass
-class Result:
+class Result(RunResult):
     status: str
     value: float
     repeated_sequences: int = 0
@@ -54,7 +55,7 @@ class Result:
 
 
 @dataclasses.dataclass(frozen=True)
-class Protocol:
+class Protocol(TrainingProtocol):
     trials: int = 1
     interrupt_seed: int = -1  # this seed stops once with a checkpoint, as a SIGTERM would leave it
     sleep: float = 0.0  # a long run: SIGTERM (the runner's KeyboardInterrupt) checkpoints and stops it

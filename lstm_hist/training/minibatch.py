@@ -51,6 +51,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from lstm_hist import interrupt, run_state
+from lstm_hist.contract import RunResult, TrainingProtocol
 from lstm_hist.errors import UserError
 from lstm_hist.evaluation import metrics as M
 from lstm_hist.training.divergence import exploded
@@ -90,7 +91,7 @@ def register_loss(name: str, make: Callable[[Any], Any], totals: Callable[..., t
         raise ValueError(f"loss name {name!r} is built in")
     REGISTERED_LOSSES[name] = LossSpec(make, totals)
 @dataclasses.dataclass
-class MinibatchProtocol:
+class MinibatchProtocol(TrainingProtocol):
     """Fields are the ``protocol:`` keys of a config.
 
     optimizer: "sgd" (Bengio et al. 2003), "rmsprop" (Chung et al. 2014) or "adam".
@@ -203,13 +204,13 @@ class MinibatchProtocol:
         return train_minibatch(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed,
                                workdir=workdir, resume=resume, progress=progress)
 
-    def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None) -> dict[str, Any]:
+    def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None, reported=None) -> dict[str, Any]:
         return bench_minibatch(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed,
                                updates=updates)
 
 
 @dataclasses.dataclass
-class MinibatchResult:
+class MinibatchResult(RunResult):
     status: str  # completed | interrupted | diverged
     parameters: int
     epochs_run: int

@@ -26,6 +26,7 @@ import numpy as np
 
 from lstm_hist import interrupt, run_state
 from lstm_hist.arrays import aligned_stack
+from lstm_hist.contract import RunResult, TrainingProtocol
 from lstm_hist.errors import UserError
 from lstm_hist.experiment import SequenceBatch
 from lstm_hist.training.divergence import exploded_trials
@@ -61,7 +62,7 @@ class CriterionFields:
 
 
 @dataclasses.dataclass
-class OnlineProtocol(CriterionFields):
+class OnlineProtocol(CriterionFields, TrainingProtocol):
     """Fields are the ``protocol:`` keys of a config (Table 10/11 of the 1997 paper give their values).
 
     trials: independent trials, run side by side in one graph.
@@ -159,7 +160,7 @@ class OnlineProtocol(CriterionFields):
 
 
 @dataclasses.dataclass
-class OnlineResult:
+class OnlineResult(RunResult):
     status: str  # completed | interrupted | diverged
     trials: int
     parameters: int

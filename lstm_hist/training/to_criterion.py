@@ -38,6 +38,7 @@ import numpy as np
 from lstm_hist import run_state
 from lstm_hist.errors import UserError
 from lstm_hist.evaluation.criteria import legal_next_correct, sequence_scores
+from lstm_hist.contract import TrainingProtocol
 from lstm_hist.experiment import SequenceBatch
 from lstm_hist.training.online import CriterionFields, OnlineProtocol, OnlineResult, fixed_set_pairs, trial_streams
 
@@ -48,7 +49,7 @@ _CRITERION_FIELDS = tuple(field.name for field in dataclasses.fields(CriterionFi
 
 
 @dataclasses.dataclass
-class CriterionMinibatchProtocol(CriterionFields):
+class CriterionMinibatchProtocol(CriterionFields, TrainingProtocol):
     """Fields are the ``protocol:`` keys of a ``*_keras_lstm`` config.
 
     optimizer: "adam" (the baseline), "sgd" or "rmsprop"; Keras defaults otherwise.

@@ -39,6 +39,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from lstm_hist.contract import RunResult, TrainingProtocol
 from lstm_hist.errors import UserError
 from lstm_hist.evaluation import metrics as M
 from lstm_hist.training import minibatch
@@ -178,7 +179,7 @@ class NPLMProtocol(minibatch.MinibatchProtocol):
                 out[f"net_{name}"] = result.evaluation.pop(name, None)
         return out
 
-    def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None) -> dict[str, Any]:
+    def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None, reported=None) -> dict[str, Any]:
         self._check_vocab(task_cfg, model_cfg)
         with _optimizer_factory(lambda protocol: paper_sgd(self)):
             out = minibatch.bench_minibatch(self, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg,
@@ -270,7 +271,7 @@ def class_based(order: int, classes: int, iterations: int = 100, trials: int | N
 
 
 @dataclasses.dataclass
-class NgramResult:
+class NgramResult(RunResult):
     status: str
     evaluation: dict[str, Any]
     info: dict[str, Any]
@@ -297,7 +298,7 @@ def _unseen_word_share(part: str, unseen: np.ndarray, p: np.ndarray) -> dict[str
 
 
 @dataclasses.dataclass
-class NgramProtocol:
+class NgramProtocol(TrainingProtocol):
     """Fit on the training part (EM on validation for deleted interpolation), score every part (no fields)."""
 
     # The fit is a deterministic function of the corpus and the seed: `lstm-hist evaluate` refits instead of
@@ -337,7 +338,7 @@ class NgramProtocol:
         return NgramResult("completed", evaluation, {**model.describe(), **details}, round(fit_seconds, 3),
                            {"base": seed})
 
-    def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None) -> dict[str, Any]:
+    def bench(self, *, experiment, task_cfg, model_cfg, seed, updates=None, reported=None) -> dict[str, Any]:
         start = time.perf_counter()
         result = self.run(experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg, seed=seed)
         seconds = time.perf_counter() - start
