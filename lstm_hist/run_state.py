@@ -61,6 +61,9 @@ def fingerprint(task_cfg: dict, model_cfg: dict, protocol: Any, seed: int, backe
         fields = dict(protocol or {})
     for name in getattr(protocol, "resumable_changes", ()):
         fields.pop(name, None)
+    for name in getattr(protocol, "omitted_when_empty", ()):  # fields added later: unset, old checkpoints still fit
+        if not fields.get(name):
+            fields.pop(name, None)
     text = json.dumps({"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": int(seed),
                        "backend": backend or current_backend()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

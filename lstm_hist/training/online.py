@@ -112,6 +112,7 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     update: str = "per_sequence"
     exemplar_order: str = "random"
     construction: dict = dataclasses.field(default_factory=dict)
+    omitted_when_empty = ("construction",)  # run_state.fingerprint: checkpoints from before it stay resumable
 
     def __post_init__(self):
         positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every")
