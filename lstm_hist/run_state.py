@@ -64,13 +64,20 @@ def fingerprint(task_cfg: dict, model_cfg: dict, protocol: Any, seed: int, backe
     if isinstance(protocol, TrainingProtocol):
         for name in protocol.resumable_changes:
             fields.pop(name, None)
-        defaults = {f.name: f.default for f in dataclasses.fields(protocol)} if dataclasses.is_dataclass(protocol) else {}
+        defaults = {f.name: _default(f) for f in dataclasses.fields(protocol)} if dataclasses.is_dataclass(protocol) else {}
         for name in protocol.fingerprint_omits_defaults:
             if name in fields and fields[name] == defaults.get(name, dataclasses.MISSING):
                 fields.pop(name)
     text = json.dumps({"task": task_cfg, "model": model_cfg, "protocol": fields, "seed": int(seed),
                        "backend": backend or current_backend()}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _default(field: dataclasses.Field) -> Any:
+    """A dataclass field's default, also when it comes from a ``default_factory`` (e.g. an empty dict)."""
+    if field.default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return field.default
 
 
 def _row_stem(exp_id: str, smoke: bool) -> tuple[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from .construction import LAYER_NAME, CellBlockMask, check_initial_blocks
 from .layers import LSTM1997, TrialDense
 
 
@@ -30,6 +31,7 @@ def build_network(
     seed: int | None = None,
     input_gate_bias_range: float | None = None,
     fast_path: bool = True,
+    initial_blocks: int | None = None,
 ) -> keras.Model:
     """A Table 10 network: 1997 memory-cell blocks, then logistic output units.
 
@@ -47,10 +49,11 @@ def build_network(
 
     ``fast_path`` (not the paper's: how it is computed) selects the JAX fast path of :class:`LSTM1997` where it
     applies; False (``--set model.fast_path=false``) forces the generic ``keras.ops`` loop.
+
+    ``initial_blocks`` (Exp 2a/2b, sequential construction): only the first ``initial_blocks`` blocks are present at
+    the start, the others are added by the protocol's ``construction`` rule (:mod:`.construction`); None: all.
     """
-    if output_sees_inputs and not outputs_every_step:
-        raise ValueError("`output_sees_inputs` needs `outputs_every_step=True` (Exp 2a/2b), "
-                         f"received output_sees_inputs={output_sees_inputs!r}, outputs_every_step=False")
+    _check_arguments(output_sees_inputs, outputs_every_step, blocks, initial_blocks, recurrent)
     x = keras.Input((None, inputs), name="x")
     mask = keras.Input((None,), dtype="bool", name="mask")
     cells = LSTM1997(
@@ -74,8 +77,7 @@ def build_network(
         fast_path=fast_path,
         name="lstm1997",
     )(x, mask=mask)
-    if output_sees_inputs:
-        cells = keras.layers.Concatenate(name="inputs_and_cells")([x, cells])
+    seen = _what_outputs_see(x, cells, blocks, block_size, initial_blocks, trials, output_sees_inputs)
     y = TrialDense(
         outputs,
         activation="sigmoid",
@@ -84,8 +86,24 @@ def build_network(
         trials=trials,
         seed=None if seed is None else seed + 100,
         name="output",
-    )(cells)
+    )(seen)
     return keras.Model([x, mask], y, name="lstm1997_net")
+
+
+def _check_arguments(output_sees_inputs, outputs_every_step, blocks, initial_blocks, recurrent) -> None:
+    if output_sees_inputs and not outputs_every_step:
+        raise ValueError("`output_sees_inputs` needs `outputs_every_step=True` (Exp 2a/2b), "
+                         f"received output_sees_inputs={output_sees_inputs!r}, outputs_every_step=False")
+    check_initial_blocks(blocks, initial_blocks, recurrent)
+
+
+def _what_outputs_see(x, cells, blocks, block_size, initial_blocks, trials, output_sees_inputs):
+    """The cells (those not yet added masked out, sequential construction), after the inputs for connectivity B."""
+    if initial_blocks is not None:
+        cells = CellBlockMask(blocks, block_size, initial_blocks, trials=trials, name=LAYER_NAME)(cells)
+    if output_sees_inputs:
+        cells = keras.layers.Concatenate(name="inputs_and_cells")([x, cells])
+    return cells
 
 
 def build_keras_lstm(

@@ -28,6 +28,7 @@ from lstm_hist import interrupt, run_state, seeds
 from lstm_hist.errors import UserError
 from lstm_hist.training.divergence import exploded_trials
 
+from ..construction import Construction
 from .checks import evaluate_trials, make_checker
 from .criteria import RecentWindow, first_reached, reported_count, sequence_scores, window_met
 from .data import TrainingData, chunk_size
@@ -101,6 +102,8 @@ class OnlineRun:
         n = protocol.trials
         self.protocol, self.task, self.task_cfg, self.seed, self.n = protocol, experiment.task, task_cfg, seed, n
         self.model, self.optimizer, self.stepper = build_learner(experiment, model_cfg, protocol, seed)
+        # Sequential construction (Exp 2a/2b, §4): each trial's next block comes when its error stops decreasing.
+        self.construction = Construction(self.model, protocol.construction, n) if protocol.construction else None
         self.streams = seeds.trial_streams(seed, "train", n)
         self.window = RecentWindow(n, protocol.window)
         self.counters = TrialCounters.zeros(n)
@@ -130,6 +133,8 @@ class OnlineRun:
                 var.assign(arrays[f"optimizer_{k}"])
             self.window.load(arrays)
             self.counters = TrialCounters.from_arrays(arrays)
+            if self.construction is not None:
+                self.construction.load(arrays)
             self.seen = state["seen"]
             self.elapsed_before = state["train_seconds"]
             for rng, rng_state in zip(self.streams, state["rng"]):
@@ -148,6 +153,8 @@ class OnlineRun:
         arrays = {f"model_{k}": np.asarray(v.numpy()) for k, v in enumerate(self._variables())}
         arrays.update({f"optimizer_{k}": np.asarray(v.numpy()) for k, v in enumerate(self.optimizer.variables)})
         arrays.update(self.window.state(), **self.counters.arrays(), seen=self.seen)
+        if self.construction is not None:
+            arrays.update(self.construction.state())
         state = {
             "seen": self.seen,
             "train_seconds": self.elapsed_before + (time.perf_counter() - self.start),
@@ -204,6 +211,8 @@ class OnlineRun:
         active &= finite
         error, correct, _, _ = sequence_scores(y, pred, mask, p.threshold, p.every_step, p.criterion_steps)
         self.window.push(active, error, correct)
+        if self.construction is not None:  # the next block for trials whose error stopped decreasing
+            self.construction.after_sequence(active, error, self.seen, self.stepper)
         c.sequences[active] = self.seen
         newly = active & self.criterion_met(active)
         c.sequences[newly] = reported_count(self.seen, p)
@@ -270,6 +279,7 @@ class OnlineRun:
             st1_at=c.st1_at.copy() if check_set else None,
             st2_at=c.st2_at.copy() if check_set else None,
             final_weights=self.model.get_weights() if status == "completed" else None,
+            construction=None if self.construction is None else [self.construction.per_trial(b) for b in range(self.n)],
         )
 
 

@@ -7,13 +7,14 @@ baselines (:mod:`.to_criterion`) share; :class:`OnlineProtocol` adds the online 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from lstm_hist.contract import TrainingProtocol
 from lstm_hist.errors import UserError
 
+from ..growth import GrowthRule
 from .criteria import CRITERIA
 
 @dataclasses.dataclass
@@ -80,6 +81,9 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
         :mod:`.rtrl`; plain SGD and the 1997 nets only). With end-of-sequence targets both are the same.
     exemplar_order: with ``fixed_sets``, "random" (each exemplar drawn at random from the training set, Table 11
         "t1") or "epochs" (every training sequence once per epoch, in a fresh random order; docs/deviations.md).
+    construction: sequential network construction (Exp 2a/2b, §4): when each trial's error stops decreasing, its
+        next cell block is added (:class:`..growth.GrowthRule`: window, patience, min_decrease; the net needs
+        model.initial_blocks). Empty: the net is trained as built.
     """
 
     learning_rate: float = 0.5
@@ -88,6 +92,9 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     optimizer: str = "sgd"
     update: str = "per_sequence"
     exemplar_order: str = "random"
+    construction: dict = dataclasses.field(default_factory=dict)
+    # Added after checkpoints existed: while empty it stays out of the fingerprint, so they remain resumable.
+    fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ("construction",)
 
     def __post_init__(self):
         positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every")
@@ -119,6 +126,8 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
             raise UserError("protocol.criterion 'legal_next' needs target: every_step and fixed_sets ≥ 1")
         if self.criterion == "window_wrong" and self.max_wrong < 1:
             raise UserError("protocol.criterion 'window_wrong' needs max_wrong ≥ 1 (the paper's n_seq)")
+        if self.construction:
+            GrowthRule.from_config(self.construction)
 
     @property
     def every_step(self) -> bool:

@@ -34,6 +34,7 @@ class OnlineResult(RunResult):
     # The trained weights (model.get_weights(), trial axis first) of a completed run: kept beside the record
     # by lstm_hist.weights so `lstm-hist evaluate` can recompute the test metrics without retraining.
     final_weights: list | None = dataclasses.field(default=None, repr=False)
+    construction: list | None = None  # per trial: blocks present and when each was added (sequential construction)
 
     def metrics(self) -> dict[str, Any]:
         """Summary over trials, under the metric keys the configs' ``reported`` blocks use.
@@ -79,6 +80,9 @@ class OnlineResult(RunResult):
             if self.test is not None:
                 wrong = self.test["test_wrong"][solved]
                 out["fraction_misclassified"] = float(wrong.mean()) / int(self.test["test_sequences"]) if wrong.size else None
+        if self.construction is not None:  # sequential construction: when the (first added) block came, mean
+            added = [row["blocks_added_at"][0] for row in self.construction if row["blocks_added_at"]]
+            out["first_block_added_at_mean"] = float(np.mean(added)) if added else None
         for name, at in (("mean_error_below_beta_at", self.error_part_at), ("correct_99_percent_at", self.correct_99_at)):
             if at is not None and (at > 0).all():
                 out[f"{name}_mean"] = float(at.mean())
@@ -104,5 +108,7 @@ class OnlineResult(RunResult):
             if self.test is not None:
                 for key in ("test_wrong", "test_mse", "test_mean_abs_error"):
                     row[key] = float(self.test[key][b]) if key != "test_wrong" else int(self.test[key][b])
+            if self.construction is not None:
+                row.update(self.construction[b])
             rows.append(row)
         return rows

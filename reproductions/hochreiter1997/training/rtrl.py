@@ -37,6 +37,7 @@ import numpy as np
 
 from lstm_hist.errors import UserError
 
+from ..construction import mask_layer
 from ..layers import LSTM1997, TrialDense
 
 
@@ -99,6 +100,8 @@ class NetSpec:
             raise UserError(f"protocol.update 'per_step': the output units see {sees} values, neither the "
                             f"{self.cells} cells nor the {self.inputs} inputs and the cells")
         self.output_sees_inputs = sees == self.inputs + self.cells
+        # Sequential construction (Exp 2a/2b): the per-trial 0/1 factor per block on y^c, found by its type.
+        self.construction = mask_layer(model) if model is not None else None
         # u = [x, r(t−1) if recurrent, 1]: one weight matrix (N, M, units) for cells and gates, the last row the
         # biases; rows of biases the net does not have are held at 0 by `hidden_trainable`.
         self.m = self.inputs + (self.units if self.recurrent else 0) + 1
@@ -168,10 +171,11 @@ def initial_carry(ops, spec: NetSpec, dtype="float32"):
     )
 
 
-def forward_step(ops, spec: NetSpec, w, v, x_t, state):
+def forward_step(ops, spec: NetSpec, w, v, x_t, state, cells_on=None):
     """One step of the net with its traces (App. A.1). Returns (output y^k (N, K), new state, locals).
 
     state = (s (N, C), r (N, units): y of cells and gates at t−1, trace_c (N, C, M), trace_in (N, C, M)).
+    cells_on (N, C): 1 for cells present, 0 for cells not yet added (sequential construction; None: all present).
     """
     s, r, trace_c, trace_in = state
     n, size, c, b = spec.trials, spec.block_size, spec.cells, spec.blocks
@@ -193,12 +197,14 @@ def forward_step(ops, spec: NetSpec, w, v, x_t, state):
         y_out = dy_out = None
         y_c = h
         r = ops.concatenate([y_c, y_in], axis=-1)
+    if cells_on is not None:  # only non-recurrent nets are built with a construction mask, so r needs none
+        y_c = y_c * cells_on
     z = ops.concatenate([x_t, y_c, ones] if spec.output_sees_inputs else [y_c, ones], axis=-1)  # (N, Z)
     y = ops.sigmoid(ops.squeeze(ops.matmul(ops.expand_dims(z, 1), v), 1))
     return y, (s, r, trace_c, trace_in), (u, z, h, dh, y_out, dy_out)
 
 
-def step_gradients(ops, spec: NetSpec, v, y, target, on, state, local, loss_scale):
+def step_gradients(ops, spec: NetSpec, v, y, target, on, state, local, loss_scale, cells_on=None):
     """∂E(t)/∂W and ∂E(t)/∂V of one step's error (zero rows where ``on`` (N,) is 0), truncated (App. A.1)."""
     _, _, trace_c, trace_in = state
     u, z, h, dh, y_out, dy_out = local
@@ -207,6 +213,8 @@ def step_gradients(ops, spec: NetSpec, v, y, target, on, state, local, loss_scal
     grad_v = ops.expand_dims(z, -1) * ops.expand_dims(delta, 1)  # (N, Z, K)
     cell_rows = v[:, -1 - c : -1]  # (N, C, K): weights from the cells to the outputs
     e_c = ops.squeeze(ops.matmul(cell_rows, ops.expand_dims(delta, -1)), -1)  # (N, C)
+    if cells_on is not None:  # ∂E/∂y^c through y^c = a_c · (…): a cell not yet added gets no error
+        e_c = e_c * cells_on
     d_s = e_c * dh * (ops.repeat(y_out, size, axis=-1) if spec.output_gate else 1.0)
     grad_cells = ops.expand_dims(d_s, -1) * trace_c  # (N, C, M)
     grad_in = ops.sum(ops.reshape(ops.expand_dims(d_s, -1) * trace_in, (n, b, size, spec.m)), axis=2)  # (N, B, M)
@@ -218,7 +226,8 @@ def step_gradients(ops, spec: NetSpec, v, y, target, on, state, local, loss_scal
     return grad_w, grad_v
 
 
-def train_sequence(ops, spec: NetSpec, w, v, x, mask, y, on, learning_rate, loss_scale, accumulate=False):
+def train_sequence(ops, spec: NetSpec, w, v, x, mask, y, on, learning_rate, loss_scale, accumulate=False,
+                   cells_on=None):
     """One sequence per trial with a weight update after every step that carries a target.
 
     x (N, L, in), mask (N, L) float (1 on real steps), y (N, L, K) the targets, on (N, L) float: 1 where step t
@@ -235,8 +244,8 @@ def train_sequence(ops, spec: NetSpec, w, v, x, mask, y, on, learning_rate, loss
     def body(t, carry):
         w, v, state, outputs, sums = carry
         x_t, keep = x[:, t], ops.expand_dims(mask[:, t], -1)
-        out, new, local = forward_step(ops, spec, w, v, x_t, state)
-        grad_w, grad_v = step_gradients(ops, spec, v, out, y[:, t], on[:, t], new, local, loss_scale)
+        out, new, local = forward_step(ops, spec, w, v, x_t, state, cells_on)
+        grad_w, grad_v = step_gradients(ops, spec, v, out, y[:, t], on[:, t], new, local, loss_scale, cells_on)
         grad_w, grad_v = grad_w * w_mask, grad_v * v_mask
         # Padded steps (after a sequence's end) keep the state, as the Keras layer's mask does.
         state = tuple(
@@ -293,10 +302,11 @@ class RTRLStepper:
 
         spec, lr, loss_scale, every_step = self.spec, self.learning_rate, self.loss_scale, self.every_step
 
-        def run(w, v, x, mask, y, active):
+        def run(w, v, x, mask, y, active, cells_on):
             on = target_steps(ops, mask, every_step) * ops.expand_dims(active, -1)
             targets = y if every_step else end_targets_per_step(ops, y, x.shape[1])
-            w, v, outputs = train_sequence(ops, spec, w, v, x, ops.cast(mask, w.dtype), targets, on, lr, loss_scale)
+            w, v, outputs = train_sequence(ops, spec, w, v, x, ops.cast(mask, w.dtype), targets, on, lr, loss_scale,
+                                           cells_on=cells_on)
             if not every_step:  # the output at each sequence's last real step, as the model returns it
                 last = ops.expand_dims(target_steps(ops, mask, False), -1)
                 outputs = ops.sum(outputs * last, axis=1)
@@ -319,6 +329,10 @@ class RTRLStepper:
         from keras import ops
 
         self._w, self._v = self.spec.pack(ops, [ops.convert_to_tensor(v.value) for v in self._variables])
+        layer = self.spec.construction  # the cells present per trial (all of them without construction)
+        on = np.ones((self.spec.trials, self.spec.cells), np.float32) if layer is None else np.repeat(
+            np.asarray(ops.convert_to_numpy(layer.active), np.float32), self.spec.block_size, axis=-1)
+        self._cells_on = ops.convert_to_tensor(on)
 
     def push(self):
         """Write the stepper's weights back into the Keras variables (before saving or evaluating)."""
@@ -330,5 +344,5 @@ class RTRLStepper:
 
         x, y = ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(y, "float32")
         mask, active = ops.convert_to_tensor(mask, "float32"), ops.convert_to_tensor(np.asarray(active, np.float32))
-        self._w, self._v, outputs = self._fn(self._w, self._v, x, mask, y, active)
+        self._w, self._v, outputs = self._fn(self._w, self._v, x, mask, y, active, self._cells_on)
         return ops.convert_to_numpy(outputs)

@@ -1,0 +1,48 @@
+"""The 1997 report notes: each table's qualitative claim judged from the records passed in."""
+
+from reproductions.hochreiter1997 import report_notes
+from reproductions.hochreiter1997.summary import table_verdicts
+
+
+def record(id_, table, task, success=1.0, sequences=30_000.0, status="completed", **metrics):
+    return {"id": f"hochreiter1997/{id_}", "table": table, "row": id_, "status": status, "smoke": False,
+            "config": {"task": task, "protocol": {}}, "reported": {},
+            "metrics": {"success_rate": success, "sequences_mean": sequences, **metrics},
+            "provenance": {"end": "2026-11-30T07:00:00+00:00"}}
+
+
+def verdict(records, table, configs=None):
+    return next(v for v in table_verdicts(records, configs) if v["table"] == table)
+
+
+def test_table3_holds_when_every_row_solves_and_sequences_grow_slower_than_the_lag():
+    rows = [record("q50", "Table 3", {"q": 50, "p": 50}, sequences=30_000),
+            record("q500", "Table 3", {"q": 500, "p": 500}, sequences=40_000),
+            record("q1000p50", "Table 3", {"q": 1000, "p": 50}, sequences=200_000),
+            record("q1000p1000", "Table 3", {"q": 1000, "p": 1000}, sequences=50_000)]
+    v = verdict(rows, "Table 3")
+    assert v["holds"] is True and "lag ×20, sequences ×1.7" in v["evidence"]  # q = p rows: q = 50 and 1000
+    rows[3]["metrics"]["sequences_mean"] = 700_000  # grows 23× for a 20× lag: not "slowly"
+    v = verdict(rows, "Table 3")
+    assert v["holds"] is False and "not slower than the lag" in v["evidence"]
+    rows[3]["metrics"]["sequences_mean"] = 50_000
+    rows[0]["metrics"]["success_rate"] = 0.95  # one row short of the paper's 100 %
+    assert verdict(rows, "Table 3")["holds"] is False
+
+
+def test_only_completed_paper_rows_count_and_missing_rows_are_named():
+    rows = [record("long_lag_2a", "Table 2", {"p": 100}, status="interrupted"),
+            record("adding_t100", "Table 7", {}, test_wrong_max=4),
+            record("adding_t100_keras_lstm", "Table 7", {}, success=0.0)]
+    configs = [{"id": "hochreiter1997/long_lag_2a", "table": "Table 2"},
+               {"id": "hochreiter1997/adding_t500", "table": "Table 7"}]
+    assert verdict(rows, "Table 2", configs)["holds"] is None
+    adding = verdict(rows, "Table 7", configs)
+    assert adding["holds"] is False and "4 wrong (limit 3)" in adding["evidence"]  # the baseline is ignored
+    assert adding["missing"] == ["hochreiter1997/adding_t500"]
+    lines = report_notes(rows)
+    assert any(line.startswith("- **Table 7**") and "does not hold" in line for line in lines)
+
+
+def test_no_completed_record_gives_no_notes():
+    assert report_notes([record("long_lag_2a", "Table 2", {"p": 100}, status="interrupted")]) == []
