@@ -42,9 +42,9 @@ class ChungProtocol(LearningRateSearch):
     weight_noise_scope: "recurrent" (the recurrent layer's weight matrices: kernel, recurrent kernel and the
         LSTM's peepholes, no biases; Pylearn2's layers add noise to W and U only) or "all" trainable weights.
     candidates_in_one_graph: train the ``lr_candidates`` as one jitted JAX graph (``candidate_search.py``; JAX,
-        rmsprop_momentum, no clipnorm; on another backend the generic path runs); false (the field's default) = the
-        generic per-candidate ``fit``. The music configs switch it on (about 5x faster per epoch of the search);
-        its weight noise is another random stream than the generic path's, so the numbers differ by that draw.
+        rmsprop_momentum, no clipnorm; on another backend the generic path runs), the default (about 5x faster per
+        epoch of the search); false = the generic per-candidate ``fit``. Its weight noise is another random stream
+        than the generic path's, so the numbers of the two paths differ by that draw.
     """
 
     stabilizer: float = 1e-2
@@ -52,9 +52,9 @@ class ChungProtocol(LearningRateSearch):
     lr_decay_factor: float | None = None
     lr_decay_epochs: int = 500
     weight_noise_scope: str = "all"
-    candidates_in_one_graph: bool = False
+    candidates_in_one_graph: bool = True
 
-    # Added after Chung checkpoints existed: a generic-path checkpoint keeps its fingerprint.
+    # Added after Chung checkpoints existed: left out of the fingerprint at its default.
     fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ("candidates_in_one_graph",)
 
     optimizers = (*OPTIMIZERS, "rmsprop_momentum")
