@@ -146,15 +146,15 @@ def test_protocol_hook_selects_the_lowest_validation_nll():
     assert [r["valid_nll"] for r in direct.per_trial()] == pytest.approx([r["valid_nll"] for r in rows], rel=1e-6)
 
 
-def test_protocol_hook_is_off_by_default(monkeypatch):
+def test_protocol_hook_is_on_by_default_and_false_selects_the_generic_fit(monkeypatch):
     from reproductions.chung2014 import candidate_search
 
     def boom(*args, **kwargs):
         raise AssertionError("the one-graph search ran although switched off")
 
     monkeypatch.setattr(candidate_search, "search_in_one_graph", boom)
-    assert ChungProtocol().candidates_in_one_graph is False  # opt-in: its noise stream moves the pinned numbers
+    assert ChungProtocol().candidates_in_one_graph is True
     protocol = dataclasses.replace(_protocol(lr_candidates=2, epochs=1, lr_decay_epochs=1),
-                                   candidates_in_one_graph=ChungProtocol().candidates_in_one_graph)
+                                   candidates_in_one_graph=False)
     result = protocol.run(experiment=EXPERIMENT, task_cfg={}, model_cfg=_model_cfg("tanh"), seed=0)
     assert result.status == "completed" and len(result.per_trial()) == 2
