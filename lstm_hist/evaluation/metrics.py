@@ -156,19 +156,7 @@ def frame_nll_loss(from_logits: bool = True, name: str = "frame_nll_bernoulli"):
     With ``sample_weight`` = the (B, T) step mask, the reduction ``mean_with_sample_weight`` gives
     Σ mask·nll / Σ mask, i.e. the per-step average over the real steps of the batch (padding excluded).
     """
-    import keras
-
-    class FrameNLLBernoulli(keras.losses.Loss):
-        def __init__(self, from_logits: bool = True, name: str = name, **kwargs):
-            kwargs.setdefault("reduction", "mean_with_sample_weight")
-            super().__init__(name=name, **kwargs)
-            self.from_logits = from_logits
-
-        def call(self, y_true, y_pred):
-            return bernoulli_nll_per_step_ops(y_true, y_pred, self.from_logits)
-
-        def get_config(self):
-            return {**super().get_config(), "from_logits": self.from_logits}
+    from .frame_loss import FrameNLLBernoulli
 
     return FrameNLLBernoulli(from_logits=from_logits, name=name)
 
