@@ -42,7 +42,7 @@ class ChungProtocol(LearningRateSearch):
     weight_noise_scope: "recurrent" (the recurrent layer's weight matrices: kernel, recurrent kernel and the
         LSTM's peepholes, no biases; Pylearn2's layers add noise to W and U only) or "all" trainable weights.
     candidates_in_one_graph: train the ``lr_candidates`` as one jitted JAX graph (``candidate_search.py``; JAX,
-        rmsprop_momentum, no clipnorm; on another backend the generic path runs), the default (about 5x faster per
+        rmsprop_momentum, no clipnorm; elsewhere the generic path runs), the default (about 5x faster per
         epoch of the search); false = the generic per-candidate ``fit``. Its weight noise is another random stream
         than the generic path's, so the numbers of the two paths differ by that draw.
     """
@@ -97,11 +97,11 @@ class ChungProtocol(LearningRateSearch):
     def run(self, **kwargs):
         """As the shared protocol; a run without a search also reports its one learning rate, so every record
         says which learning rate (``metrics.learning_rate``) and which epoch (``metrics.best_epoch``) it kept."""
-        from lstm_hist.backend import current_backend
+        from .candidates import unsupported_reason
 
-        # The one-graph path is JAX's; on other backends the generic per-candidate fit runs (as Keras falls back
-        # from cuDNN), so a config that asks for it still runs everywhere.
-        if self.lr_candidates is not None and self.candidates_in_one_graph and current_backend() == "jax":
+        # The one-graph path covers JAX with the authors' optimizer; anywhere else the generic per-candidate fit
+        # runs (as Keras falls back from cuDNN), so the default never stops a config from running.
+        if self.lr_candidates is not None and self.candidates_in_one_graph and unsupported_reason(self) is None:
             from .candidate_search import search_in_one_graph
 
             return search_in_one_graph(self, **kwargs)
