@@ -131,7 +131,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
             lines += _comparison_table(_table_comparisons(configs, paper, table))
         recs = [r for t in by_paper[paper].values() for _, r in t]
         paper_configs = [entry for entry in configs if entry["paper"] == paper]
-        lines += _paper_notes(paper, recs, paper_configs)
+        lines += _paper_notes(paper, _every_seed(recs, over_seeds), paper_configs)
         if plots:
             image = _plot(paper, recs, out_dir)
             if image is not None:
@@ -253,6 +253,16 @@ def _record_label(record: dict, config: dict | None) -> str | None:
     ``config`` is the row's config entry, None for a row whose config is gone."""
     hook = _paper_hook(record.get("paper") or record["id"].split("/", 1)[0], "record_label")
     return hook(record, config) if hook else None
+
+
+def _every_seed(recs: list[dict], over_seeds: dict) -> list[dict]:
+    """Each chosen record's row with the latest completed record of every seed (as the table's mean ± sd cells),
+    so a paper's notes judge the seed mean, not the newest seed alone."""
+    out: list[dict] = []
+    for record in recs:
+        seeds = over_seeds.get(seed_stats.row_key(record)) or {}
+        out += list(seeds.values()) if record in seeds.values() else [record]
+    return out
 
 
 def _paper_notes(paper: str, recs: list[dict], configs: list[dict]) -> list[str]:

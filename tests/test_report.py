@@ -168,3 +168,15 @@ def test_report_hands_notes_and_labels_the_records_and_configs(results, tmp_path
     text = write_report(results, tmp_path / "r.md", plots=False).read_text()
     assert "notes over 1 record(s) and 2 config(s): 2000" in text
     assert "*(row config fakepaper/adding_t10)*" in text
+
+
+def test_paper_notes_receive_every_seed_of_a_chosen_row():
+    """A paper's notes (e.g. Chung's ranking) judge the seed mean: the chosen (newest) record brings its row's other
+    seeds with it; a row with one seed is passed as it is."""
+    from lstm_hist import report, seed_stats
+
+    seeds = [{"id": "p/a", "seed": s, "status": "completed", "metrics": {"x": s}} for s in range(3)]
+    lone = {"id": "p/b", "seed": 0, "status": "completed", "metrics": {"x": 9}}
+    over = {seed_stats.row_key(seeds[0]): {r["seed"]: r for r in seeds}}
+    got = report._every_seed([seeds[2], lone], over)
+    assert [r["metrics"]["x"] for r in got] == [0, 1, 2, 9]
