@@ -16,7 +16,7 @@ examples:
 """
 
 
-def _positive(text: str) -> float:
+def _non_negative(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -57,18 +57,18 @@ def register(sub, add_backend, add_overrides) -> None:
     p.add_argument("--num-cpus", type=int, default=None,
                    help="CPUs the embedded Ray (or local pool) may use (default: all)")
     p.add_argument("--num-gpus", type=float, default=None, help="GPUs the embedded Ray may use (default: all)")
-    p.add_argument("--cpus-per-task", type=_positive, default=None,
+    p.add_argument("--cpus-per-task", type=_non_negative, default=None,
                    help="CPU cores per run, also its thread count (default 1)")
-    p.add_argument("--gpus-per-task", type=_positive, default=None,
+    p.add_argument("--gpus-per-task", type=_non_negative, default=None,
                    help="GPUs per run; a fraction packs several runs on one GPU (default 0: CPU only)")
-    p.add_argument("--memory-per-task", type=_positive, default=None, metavar="GIB",
+    p.add_argument("--memory-per-task", type=_non_negative, default=None, metavar="GIB",
                    help="memory reserved per run in GiB (default by paper: 1.5 for 1997, 3 Chung, 6 Bengio)")
-    p.add_argument("--time-limit", type=_positive, default=None, metavar="SECONDS",
+    p.add_argument("--time-limit", type=_non_negative, default=None, metavar="SECONDS",
                    help="stop each run after this long (SIGTERM: it checkpoints; rerun the command to continue)")
     p.add_argument("--keep-limit", type=int, default=DEFAULT_LIMIT, metavar="BYTES",
                    help=f"keep an unfinished run's checkpoint in OUT/checkpoints/ if at most this size "
                         f"(default {DEFAULT_LIMIT}; 0: never)")
-    p.add_argument("--status-every", type=_positive, default=30.0, metavar="SECONDS",
+    p.add_argument("--status-every", type=_non_negative, default=30.0, metavar="SECONDS",
                    help="seconds between live status blocks (default 30)")
     p.add_argument("--dry-run", action="store_true", help="print what would be skipped, resumed and started")
     p.set_defaults(func=_run)
