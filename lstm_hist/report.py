@@ -95,8 +95,11 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
     loaded = [item for d in runs_dirs for item in records.load_records(d)]
     chosen = select_records(loaded)
     table_records = [(p, r) for p, r in loaded if EXPLORATIONS not in p.parts]
-    over_seeds = {seed_stats.row_key(r): {seed_stats.record_seed(x): x for x in seed_stats.config_seeds(table_records, r)}
-                  for _, r in chosen.values()}  # the seeds of each shown record's config, as the scorecard judges
+    # the latest record of each seed of each shown record's config: the mean ± sd cells, as the scorecard judges
+    over_seeds = {}
+    for _, shown in chosen.values():
+        group = seed_stats.config_seeds(table_records, shown)
+        over_seeds[seed_stats.row_key(shown)] = {seed_stats.record_seed(x): x for x in group}
     estimates = {k: v for d in runs_dirs if (d / "estimates").is_dir() for k, v in load_estimates(d).items()}
     configs = _registry_entries()
     by_id = {entry["id"]: entry for entry in configs}

@@ -6,7 +6,8 @@ no completed record, and is *not judged* when its tolerance names none of its pa
 another data set's (``reported.reference_only``). The record judged is the one the table shows: the latest completed
 record of the paper's config, else the latest completed one run with ``--set`` (the reduced protocol is named);
 its numbers are the mean over the latest record of each seed run with that same config (CONVENTIONS: a row's
-headline is the seed mean; the papers' targets are stated for it), shown with sd and n. Each judged row links to its line in the tables below and to its entry in docs/deviations.md.
+headline is the seed mean; the papers' targets are stated for it), shown with sd and n. Each judged row links to
+its line in the tables below and to its entry in docs/deviations.md.
 """
 
 from __future__ import annotations
