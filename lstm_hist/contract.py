@@ -43,7 +43,8 @@ from typing import Any, Callable, ClassVar, Mapping
 
 from lstm_hist.errors import UserError
 
-# What a RunResult's ``status`` may be; the runner adds "failed" for a protocol that raised.
+# What a RunResult's ``status`` may be; the runner adds "failed" for a protocol that raised (and "interrupted",
+# with an ``error`` and no metrics, for a stop that escaped the protocol: a rerun resumes or restarts it).
 RESULT_STATUSES = ("completed", "interrupted", "diverged")
 
 ProgressCallback = Callable[[dict[str, Any]], None]

@@ -55,3 +55,32 @@ def stop_on_signals(signals=(signal.SIGTERM, signal.SIGINT)):
         for sig, old in previous.items():
             signal.signal(sig, old)
         clear()
+
+
+@contextlib.contextmanager
+def deferred(signals=(signal.SIGTERM, signal.SIGINT)):
+    """Within the block, SIGTERM and SIGINT only record a stop request; the loop's own :func:`check` (at a batch
+    or update end) raises it, where the training state is whole. A second signal while one is pending raises at
+    once (a stop that will not wait). Leaving the block raises a request no check saw.
+
+    Why: Keras's JAX ``fit`` holds the weights outside the variables while a step runs (it empties them at the
+    first step of each ``fit`` and of each validation pass and refills them at the end); a KeyboardInterrupt
+    raised by :func:`stop_on_signals`' handler inside that window (the first step's compile is the longest part
+    of a first epoch) leaves variables without values, and no checkpoint can be written from them.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if requested():
+            raise KeyboardInterrupt(f"signal {signum} (second)")
+        request(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+    check()

@@ -94,7 +94,12 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
     out_dir = out.parent
     loaded = [item for d in runs_dirs for item in records.load_records(d)]
     chosen = select_records(loaded)
-    over_seeds = seed_stats.latest_per_seed([(p, r) for p, r in loaded if EXPLORATIONS not in p.parts])
+    table_records = [(p, r) for p, r in loaded if EXPLORATIONS not in p.parts]
+    # the latest record of each seed of each shown record's config: the mean ± sd cells, as the scorecard judges
+    over_seeds = {}
+    for _, shown in chosen.values():
+        group = seed_stats.config_seeds(table_records, shown)
+        over_seeds[seed_stats.row_key(shown)] = {seed_stats.record_seed(x): x for x in group}
     estimates = {k: v for d in runs_dirs if (d / "estimates").is_dir() for k, v in load_estimates(d).items()}
     configs = _registry_entries()
     by_id = {entry["id"]: entry for entry in configs}
@@ -116,7 +121,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
     current = config_drift.current_configs(configs)
     stale = {path: changes for path, record in chosen.values()
              if record["id"] in current and (changes := config_drift.drift(record, current[record["id"]]))}
-    lines += scorecard_lines(chosen, configs, out_dir, stale)
+    lines += scorecard_lines(chosen, configs, out_dir, stale, table_records)
     by_paper: dict[str, dict[str, list[tuple[Path, dict]]]] = defaultdict(lambda: defaultdict(list))
     for key, (path, record) in sorted(chosen.items(), key=lambda kv: (order.get(kv[1][1]["id"], 1e9), kv[0])):
         paper = record.get("paper") or record["id"].split("/", 1)[0]

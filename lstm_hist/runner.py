@@ -136,7 +136,7 @@ def choose_start(workdir: Path, *, resume: bool, fresh: bool) -> bool:
 def _interrupted_text(workdir: Path) -> str:
     if run_state.has_checkpoint(workdir):  # e.g. stopped during the final test: the next run resumes from there
         return "interrupted outside the protocol's checkpointing; its last checkpoint is kept and a rerun resumes it"
-    return "interrupted before the protocol could checkpoint"
+    return "interrupted before the protocol could checkpoint; a rerun starts the run afresh"
 
 
 def _progress_sink(progress, full: str):
@@ -209,9 +209,11 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fing
             line.close()
         error = (_interrupted_text(workdir) if isinstance(exc, KeyboardInterrupt)
                  else "".join(traceback.format_exception_only(type(exc), exc)).strip())
-        written = _write_segment({**base, **contract.failed_record_fields(seed, error)}, out_path, start, backend,
-                                 previous, workdir)
-        print(f"record (failed): {written}", file=sys.stderr)
+        fields = contract.failed_record_fields(seed, error)
+        if isinstance(exc, KeyboardInterrupt):  # a stop, not a fault: a rerun resumes (or starts) the run
+            fields["status"] = "interrupted"
+        written = _write_segment({**base, **fields}, out_path, start, backend, previous, workdir)
+        print(f"record ({fields['status']}): {written}", file=sys.stderr)
         raise
     if line is not None:
         line.close()

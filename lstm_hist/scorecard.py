@@ -4,8 +4,10 @@ A row *reproduces* when every metric its tolerance judges (:mod:`lstm_hist.toler
 (:func:`lstm_hist.verdict.verdict`), *does not* when one is outside (or was not measured), is *not run* when it has
 no completed record, and is *not judged* when its tolerance names none of its paper numbers or its paper column is
 another data set's (``reported.reference_only``). The record judged is the one the table shows: the latest completed
-record of the paper's config, else the latest completed one run with ``--set`` (the reduced protocol is named).
-Each judged row links to its line in the tables below and to its entry in docs/deviations.md.
+record of the paper's config, else the latest completed one run with ``--set`` (the reduced protocol is named);
+its numbers are the mean over the latest record of each seed run with that same config (CONVENTIONS: a row's
+headline is the seed mean; the papers' targets are stated for it), shown with sd and n. Each judged row links to
+its line in the tables below and to its entry in docs/deviations.md.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from lstm_hist import seed_stats
 from lstm_hist.reported import paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.tolerance import judge, row_rules
@@ -46,15 +49,19 @@ def _pick(candidates: list[tuple[Path, dict]]) -> tuple[Path, dict] | None:
     return max(candidates, key=rank) if candidates else None
 
 
-def judge_row(entry: dict, picked: tuple[Path, dict] | None, changes: list[str] | None = None) -> dict[str, Any]:
-    """``{"status": one of COLUMNS, "verdicts": [...], "deviation": heading, "path", "record"}`` for one row."""
+def judge_row(entry: dict, picked: tuple[Path, dict] | None, changes: list[str] | None = None,
+              seeds: list[dict] | None = None) -> dict[str, Any]:
+    """``{"status": one of COLUMNS, "verdicts": [...], "deviation": heading, "path", "record", "spread"}`` for one
+    row. ``seeds``: the latest record of each seed of the picked record's config (:func:`seed_stats.config_seeds`);
+    the verdict judges their mean (the papers' targets are for the seed mean), ``spread`` holds each metric's
+    ``(sd, n)``. Without it, or with one seed, the picked record alone is judged."""
     try:
         rules = row_rules(entry["paper"], entry.get("experiment"), entry.get("tolerance"))
     except UserError as exc:
         warnings.warn(f"scorecard: {exc}", stacklevel=2)
         rules = {"tolerance": {}, "deviation": None}
     out: dict[str, Any] = {"verdicts": [], "deviation": rules["deviation"], "path": None, "record": None,
-                           "changes": changes or []}
+                           "changes": changes or [], "spread": {}}
     reported = paper_metrics(entry.get("reported"))
     if picked is not None:
         out["path"], out["record"] = picked
@@ -67,15 +74,18 @@ def judge_row(entry: dict, picked: tuple[Path, dict] | None, changes: list[str] 
     if reference_note(entry.get("reported")) or not any(k in rules["tolerance"] for k in reported):
         out["status"] = NOT_JUDGED
         return out
-    out["verdicts"] = judge(reported, picked[1].get("metrics") or {}, rules["tolerance"])
+    metrics, out["spread"] = seed_stats.mean_metrics(seeds or [picked[1]])
+    out["verdicts"] = judge(reported, metrics, rules["tolerance"])
     out["tolerance"] = rules["tolerance"]
     out["status"] = REPRODUCES if all(v.within for v in out["verdicts"]) else DOES_NOT
     return out
 
 
 def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], out_dir: Path,
-                    stale: dict[Path, list[str]] | None = None) -> list[str]:
-    """The scorecard section: a summary table per paper and table, then each row's verdict (collapsed)."""
+                    stale: dict[Path, list[str]] | None = None,
+                    loaded: list[tuple[Path, dict]] | None = None) -> list[str]:
+    """The scorecard section: a summary table per paper and table, then each row's verdict (collapsed).
+    ``loaded``: every record read, so a row is judged on the mean over its seeds (else on the picked record)."""
     by_id: dict[str, list[tuple[Path, dict]]] = defaultdict(list)
     for path, record in chosen.values():
         by_id[record["id"]].append((path, record))
@@ -83,7 +93,8 @@ def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], o
     rows: dict[str, dict[str, list[tuple[dict, dict]]]] = defaultdict(lambda: defaultdict(list))
     for entry in configs:
         picked = _pick(by_id.get(entry["id"], []))
-        judged = judge_row(entry, picked, (stale or {}).get(picked[0]) if picked else None)
+        seeds = seed_stats.config_seeds(loaded, picked[1]) if picked and loaded else None
+        judged = judge_row(entry, picked, (stale or {}).get(picked[0]) if picked else None, seeds)
         rows[entry["paper"]][entry.get("table") or "(no table)"].append((entry, judged))
     if not rows:
         return []
@@ -93,7 +104,8 @@ def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], o
              "version of the row's config (*earlier config*: shown below, labelled, not judged) and rows with nothing to judge (*not judged*: the "
              "paper's column is another data set, or no tolerance covers its numbers). Tolerances live with the "
              "paper's numbers: `configs/<paper>/_paper.yaml`, overridden by a row's `tolerance:`; the verdict is the "
-             "one `lstm-hist run` prints. Each row's verdict is under its paper, with links to its line below and "
+             "one `lstm-hist run` prints, applied to the mean over the row's seeds (latest record of each seed of the "
+             "row's config; sd and n shown). Each row's verdict is under its paper, with links to its line below and "
              "its deviation entry.", "",
              "| paper | table | rows | reproduce | do not (ours/paper) | not run | earlier config | not judged |",
              "|---|---|---|---|---|---|---|---|"]
@@ -123,7 +135,8 @@ def _paper_details(paper: str, tables: dict, deviations: set[str], out_dir: Path
             label = f"[{label}](#{record_anchor(judged['path'])})"
         if record.get("overrides"):
             label += f" (run with `--set {' '.join(record['overrides'])}`)"
-        numbers = "; ".join(_verdict_cell(v, judged["tolerance"][v.metric]) for v in judged["verdicts"])
+        numbers = "; ".join(_verdict_cell(v, judged["tolerance"][v.metric], judged["spread"].get(v.metric))
+                            for v in judged["verdicts"])
         if judged["status"] == EARLIER:
             from lstm_hist.config_drift import drift_text
 
@@ -147,10 +160,12 @@ def _status_cell(judged: dict) -> str:
     return "**reproduces**" if status == REPRODUCES else "does not"
 
 
-def _verdict_cell(v, tolerance) -> str:
+def _verdict_cell(v, tolerance, spread: tuple | None = None) -> str:
     from lstm_hist.formatting import fmt
 
     ours = "not measured" if v.ours is None else fmt(v.ours)
+    if v.ours is not None and spread and spread[1] > 1:  # the seed mean was judged: say over how many, how spread
+        ours = f"{ours} ± {fmt(spread[0])} (n={spread[1]})"
     ratio = f" = {v.ratio:.3g}×" if v.ratio is not None else ""
     mark = "✓" if v.within else "✗"
     return f"{v.metric} {ours} / {fmt(v.paper)}{ratio} ({describe(tolerance)}) {mark}"  # ✗ also when unmeasured

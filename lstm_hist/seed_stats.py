@@ -68,3 +68,35 @@ def report_cell(per_seed: dict[int, dict] | None, key: str, value, fmt: Callable
         if sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values) >= 2:
             return format_mean_sd(values, fmt)
     return fmt(value)
+
+
+def config_seeds(loaded: Iterable[tuple[Path, dict]], record: dict) -> list[dict]:
+    """The latest completed record of each seed run with ``record``'s config (same row key, no drift in what decides
+    the numbers, :mod:`lstm_hist.config_drift`), ``record`` standing for its own seed: what a row's seed mean is
+    taken over. A record without a seed is alone."""
+    from lstm_hist.config_drift import drift
+
+    key, cfg = row_key(record), record.get("config") or {}
+    same = [(p, r) for p, r in loaded if r.get("id") == record.get("id") and row_key(r) == key and not drift(r, cfg)]
+    seed = record_seed(record)
+    if seed is None:
+        return [record]
+    per_seed = latest_per_seed(same, smoke=bool(record.get("smoke"))).get(key, {})
+    per_seed[seed] = record
+    return [r for _, r in sorted(per_seed.items())]
+
+
+def mean_metrics(group: list[dict]) -> tuple[dict, dict[str, tuple[float | None, int]]]:
+    """``(metrics, spread)`` of a seed group: each numeric metric's mean over the records that have it, and its
+    ``(sample sd, n)``; a group of one gives that record's metrics unchanged and n=1."""
+    if len(group) == 1:
+        metrics = dict(group[0].get("metrics") or {})
+        return metrics, {k: (None, 1) for k in metrics}
+    keys = [k for r in group for k in (r.get("metrics") or {})]
+    metrics: dict = {}
+    spread: dict[str, tuple[float | None, int]] = {}
+    for key in dict.fromkeys(keys):
+        mean, sd, n = mean_sd((r.get("metrics") or {}).get(key) for r in group)
+        if n:
+            metrics[key], spread[key] = mean, (sd, n)
+    return metrics, spread

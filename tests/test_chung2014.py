@@ -278,3 +278,26 @@ def test_ranking_pools_seeds_and_checks_the_spread():
     assert jsb["ours"] == ["GRU", "LSTM", "tanh"] and jsb["holds"]
     assert jsb["spread"] == "within"  # GRU vs LSTM: 0.03 apart, sds 0.05 + 0.06
     assert by_set["Nott"]["spread"] == "reversed" and not by_set["Nott"]["holds"]
+
+
+def test_report_notes_show_the_selected_learning_rate_and_epoch_per_row_and_seed():
+    """Issue 16: each row's record says which epoch and which learning rate were kept; the report shows both."""
+    from reproductions.chung2014.summary import report_notes
+
+    def cand(k, rate, best, epochs=500, chosen=False, status="completed"):
+        return {"trial": k, "learning_rate": rate, "status": status, "best_epoch": best, "epochs": epochs,
+                "chosen": chosen}
+
+    searched = {"row": "JSB / GRU", "seed": 1, "status": "completed", "reported": {"test_nll": 8.54},
+                "metrics": {"test_nll": 8.5, "learning_rate": 2.5e-4, "best_epoch": 24, "epochs": 500},
+                "trials": [cand(0, 1e-5, 500), cand(1, 2.5e-4, 24, chosen=True), cand(2, 1e-3, 7),
+                           cand(3, 2e-3, None, 3, status="diverged")]}
+    single = {"row": "JSB / tanh", "seed": 0, "status": "completed", "reported": {"test_nll": 9.1},
+              "metrics": {"test_nll": 8.6, "learning_rate": 1e-3, "best_epoch": 7, "epochs": 10},
+              "trials": [cand(0, 1e-3, 7, 10, chosen=True)]}
+    lines = report_notes([searched, single, {**single, "status": "interrupted", "seed": 5}])
+    table = lines[lines.index(next(l for l in lines if l.startswith("### Selected learning rate"))):]
+    assert "| JSB / GRU | 1 | 0.00025 | 24 / 500 | 2 of 4 (by rate, lowest first); 1 still improving at their " \
+           "last epoch, 1 diverged |" in table
+    assert "| JSB / tanh | 0 | 0.001 | 7 / 10 | one rate (no search) |" in table
+    assert not any("| 5 |" in line for line in table)  # only completed runs

@@ -199,3 +199,38 @@ def test_record_verdicts_are_the_scorecards(configs):
     (v,) = record_verdicts(rec)
     assert v.metric == "sequences_mean" and v.within and v.ratio == pytest.approx(0.75)
     assert record_verdicts(record(reported={"sequences_mean": 2000, "reference_only": "other data"})) == []
+
+
+@pytest.mark.parametrize("seed0, seed1, within", [
+    (1500.0, 5000.0, True),   # newest (seed 1) alone is outside [0.5, 2]×2000; the mean 3250 is inside
+    (800.0, 1100.0, False),   # newest alone (1100) is inside; the mean 950 is outside
+])
+def test_scorecard_judges_the_seed_mean_of_the_rows_config(configs, tmp_path, seed0, seed1, within):
+    write(configs / "fakepaper" / "_paper.yaml", PAPER.replace("sequences_mean: 0.1", "sequences_mean: [0.5, 2.0]")
+          .replace("success_rate: [1.0, null]", "success_rate: [0.5, null]"))
+    runs = tmp_path / "results"
+    for seed, value, end in ((0, seed0, "2024-06-01T00:00:00Z"), (1, seed1, "2024-06-02T00:00:00Z")):
+        records.write_record(runs / "fakepaper" / f"adding_t10-seed{seed}-x.json",
+                             record(seed=seed, metrics={"success_rate": 1.0, "sequences_mean": value},
+                                    provenance={"end": end}))
+    # a seed-2 record of an earlier config of the row is not part of the mean
+    old = record(seed=2, metrics={"success_rate": 1.0, "sequences_mean": 1e6}, provenance={"end": "2024-05-03"})
+    old["config"] = {**old["config"], "protocol": {**old["config"]["protocol"], "learning_rate": 0.1}}
+    records.write_record(runs / "fakepaper" / "adding_t10-seed2-old.json", old)
+    card = _scorecard(write_report(runs, tmp_path / "docs" / "results.md", plots=False).read_text())
+    row = next(line for line in card if "[T=10](#rec-adding_t10-seed1-x)" in line)
+    mean = (seed0 + seed1) / 2
+    sd = abs(seed1 - seed0) / 2 ** 0.5
+    from lstm_hist.formatting import fmt
+
+    assert f"sequences_mean {fmt(mean)} ± {fmt(sd)} (n=2) / 2,000" in row
+    assert ("**reproduces**" in row) is within and ("does not" in row) is (not within)
+
+
+def test_scorecard_with_one_seed_judges_that_record_as_before(configs, tmp_path):
+    write(configs / "fakepaper" / "_paper.yaml", PAPER.replace("sequences_mean: 0.1", "sequences_mean: [0.5, 2.0]"))
+    runs = tmp_path / "results"
+    records.write_record(runs / "fakepaper" / "adding_t10-seed0-x.json", record(seed=0))
+    card = _scorecard(write_report(runs, tmp_path / "docs" / "results.md", plots=False).read_text())
+    row = next(line for line in card if "adding_t10-seed0" in line)
+    assert "sequences_mean 1,500 / 2,000 = 0.75×" in row and "n=" not in row

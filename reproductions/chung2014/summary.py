@@ -91,9 +91,11 @@ def _cell(unit: str, stats: dict) -> str:
 def report_notes(records: list[dict], configs: list[dict] | None = None) -> list[str]:
     """For ``lstm-hist report``: the ranking table per data set from the chosen records (the paper's config entries
     are not needed: each record carries its row's ``reported`` numbers)."""
+    from .selection_notes import selection_lines
+
     ranks = rankings(records)
     if not ranks:
-        return []
+        return selection_lines(records)
     lines = ["### Does the paper's ranking hold? (test NLL, mean ± sd over seeds (n), best first)", "",
              "| data set | paper | ours | same order | paper's pairs vs the spread |", "|---|---|---|---|---|"]
     for r in ranks:
@@ -103,4 +105,4 @@ def report_notes(records: list[dict], configs: list[dict] | None = None) -> list
                      f"{'yes' if r['holds'] else 'no'}{note} | {SPREAD_WORDS[r['spread']]} |")
     lines += ["", "A pair counts as separated when the two means differ by more than the sum of the two seeds' "
               "standard deviations.", ""]
-    return lines
+    return lines + selection_lines(records)

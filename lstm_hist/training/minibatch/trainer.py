@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from lstm_hist import run_state
+from lstm_hist import interrupt, run_state
 from lstm_hist.contract import RunResult
 from lstm_hist.seeds import minibatch_seeds
 
@@ -137,8 +137,9 @@ def _fit(protocol, model, data: dict, state: dict, seeds: dict, save, progress) 
     start = time.perf_counter()
     if not (state["epoch"] >= protocol.epochs or state["stopped_early"]):
         try:
-            model.fit(fit_x, validation_data=validation, epochs=protocol.epochs, initial_epoch=state["epoch"],
-                      callbacks=callbacks, verbose=0, shuffle=False)  # shuffle=False: the order is ours
+            with interrupt.deferred():  # a stop acts at a batch end (StopRequest), where the weights are whole
+                model.fit(fit_x, validation_data=validation, epochs=protocol.epochs, initial_epoch=state["epoch"],
+                          callbacks=callbacks, verbose=0, shuffle=False)  # shuffle=False: the order is ours
         except KeyboardInterrupt:
             status = "interrupted"
             checkpoint.sync(model)
