@@ -26,7 +26,8 @@ import numpy as np
 
 
 def sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    with np.errstate(over="ignore"):  # exp(-x) → inf for very negative nets: the logistic is then 0, as it should be
+        return 1.0 / (1.0 + np.exp(-x))
 
 
 def profile(record: dict, weights: dict) -> list[dict]:
