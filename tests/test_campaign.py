@@ -184,6 +184,33 @@ def test_plan_skips_matching_completed_records_old_and_new(tmp_path):
     assert smoke[0].action == "start"
 
 
+def test_a_completed_record_of_fewer_epochs_is_not_the_planned_run(tmp_path):
+    """The run fingerprint leaves out the fields a resume may change (e.g. ``epochs``); the skip still compares them,
+    so asking a campaign for more epochs runs the row (the run then resumes its checkpoint) instead of skipping."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from lstm_hist.contract import TrainingProtocol
+
+    @dataclasses.dataclass(frozen=True)
+    class Extendable(TrainingProtocol):
+        trials: int = 1
+        epochs: int = 3
+        resumable_changes = ("epochs",)
+
+        def run(self, **kwargs):
+            raise AssertionError("planning runs nothing")
+
+    experiments = {"toycamp/row_a": SimpleNamespace(protocol=Extendable)}
+    cfg = {"experiment": "toy", "task": {"T": 5}, "model": {}, "protocol": {"epochs": 3}}
+    _write_record(tmp_path, "row_a-seed0-20260101T000000-abcdef.json", cfg, 0, "completed", end="2026-01-01")
+    same = state.plan(tmp_path, {"toycamp/row_a": cfg}, [0], smoke=False, backend="jax", experiments=experiments)
+    more = {**cfg, "protocol": {"epochs": 5}}
+    longer = state.plan(tmp_path, {"toycamp/row_a": more}, [0], smoke=False, backend="jax", experiments=experiments)
+    assert same[0].fingerprint == longer[0].fingerprint  # one checkpoint folder: the longer run resumes it
+    assert [same[0].action, longer[0].action] == ["skip", "start"]
+
+
 def test_kept_checkpoint_round_trip_and_size_limit(tmp_path):
     base = tmp_path / "out" / "toycamp"
     work = base / "row_b.work" / "seed1-0123456789ab"

@@ -7,7 +7,8 @@ value (:func:`config_fingerprint`), so the checkpoint it finds, and the archive 
 (``checkpoints/<paper>/<row>-seed<S>-<fp12>.tgz``), are the ones the run resumes.
 
 A completed record counts for a (row, seed) when its id, smoke flag and that fingerprint, recomputed from the
-record's own ``config``, seed and backend, equal the planned run's. Recomputing needs no ``fingerprint`` field, so
+record's own ``config``, seed and backend, equal the planned run's, and so do the protocol fields a resume may
+change (``resumable_changes``, which the fingerprint leaves out: a record of fewer epochs is not the planned run). Recomputing needs no ``fingerprint`` field, so
 records written before that field existed are recognised too (and a record of an edited config is not).
 """
 
@@ -81,10 +82,27 @@ def row_records(out_dir: Path, exp_id: str, smoke: bool) -> list[tuple[Path, dic
     return found
 
 
-def completed_record(found: list[tuple[Path, dict]], fingerprint: str | None, experiment: Any = None) -> Path | None:
+def resumable_values(cfg: dict, experiment: Any = None) -> dict | None:
+    """The protocol fields a resume may change (``resumable_changes``, e.g. ``epochs``), which the fingerprint
+    leaves out: a completed record of 20 epochs is not a planned run of 30, though the run would resume its
+    checkpoint. Without an experiment, none; None when the protocol cannot be built."""
+    if experiment is None:
+        return {}
+    try:
+        protocol = experiment.protocol(**(cfg.get("protocol") or {}))
+    except (TypeError, ValueError):
+        return None
+    return {name: getattr(protocol, name, None) for name in getattr(protocol, "resumable_changes", ())}
+
+
+def completed_record(found: list[tuple[Path, dict]], fingerprint: str | None, experiment: Any = None,
+                     cfg: dict | None = None) -> Path | None:
+    """The newest completed record of the planned run: the same fingerprint and the same ``resumable_values``."""
+    wanted = resumable_values(cfg or {}, experiment)
     for path, record in reversed(found):
         if record.get("status") == "completed" and fingerprint is not None \
-                and record_fingerprint(record, experiment) == fingerprint:
+                and record_fingerprint(record, experiment) == fingerprint \
+                and resumable_values(record["config"], experiment) == wanted:
             return path
     return None
 
@@ -107,7 +125,7 @@ def plan(out_dir: Path, resolved: dict[str, dict], seeds: list[int], *, smoke: b
         for seed in seeds:
             experiment = (experiments or {}).get(exp_id)
             item = Planned(exp_id, seed, config_fingerprint(cfg, seed, backend, experiment), config=cfg)
-            item.record = completed_record(found, item.fingerprint, experiment)
+            item.record = completed_record(found, item.fingerprint, experiment, cfg)
             if item.record is not None:
                 item.action = "skip"
             else:
