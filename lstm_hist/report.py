@@ -129,13 +129,14 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
 
     for paper in sorted(by_paper):
         lines += [f"## {paper}", ""]
+        paper_configs = [entry for entry in configs if entry["paper"] == paper]
         for table, entries in sorted(by_paper[paper].items(), key=lambda kv: _table_order(kv[0])):
             lines += [f"### {table}", ""]
             lines += _table(entries, out_dir, over_seeds, stale, by_id)
             lines.append("")
             lines += _comparison_table(_table_comparisons(configs, paper, table))
+            lines += _table_notes(paper, table, _every_seed([r for _, r in entries], over_seeds), paper_configs)
         recs = [r for t in by_paper[paper].values() for _, r in t]
-        paper_configs = [entry for entry in configs if entry["paper"] == paper]
         lines += _paper_notes(paper, _every_seed(recs, over_seeds), paper_configs)
         if plots:
             image = _plot(paper, recs, out_dir)
@@ -275,6 +276,13 @@ def _paper_notes(paper: str, recs: list[dict], configs: list[dict]) -> list[str]
     set)."""
     hook = _paper_hook(paper, "report_notes")
     return list(hook(recs, configs)) if hook else []
+
+
+def _table_notes(paper: str, table: str, recs: list[dict], configs: list[dict]) -> list[str]:
+    """Lines a paper adds under one table (``table_notes(table, records, configs)``: that table's records, every
+    seed, and the paper's config entries; e.g. the 1997 paper's claim for the table)."""
+    hook = _paper_hook(paper, "table_notes")
+    return list(hook(table, recs, configs)) if hook else []
 
 
 def _paper_plots(paper: str, recs: list[dict], configs: list[dict], out_dir: Path) -> list[str]:

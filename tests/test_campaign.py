@@ -184,6 +184,33 @@ def test_plan_skips_matching_completed_records_old_and_new(tmp_path):
     assert smoke[0].action == "start"
 
 
+def test_a_completed_record_of_fewer_epochs_is_not_the_planned_run(tmp_path):
+    """The run fingerprint leaves out the fields a resume may change (e.g. ``epochs``); the skip still compares them,
+    so asking a campaign for more epochs runs the row (the run then resumes its checkpoint) instead of skipping."""
+    import dataclasses
+    from types import SimpleNamespace
+
+    from lstm_hist.contract import TrainingProtocol
+
+    @dataclasses.dataclass(frozen=True)
+    class Extendable(TrainingProtocol):
+        trials: int = 1
+        epochs: int = 3
+        resumable_changes = ("epochs",)
+
+        def run(self, **kwargs):
+            raise AssertionError("planning runs nothing")
+
+    experiments = {"toycamp/row_a": SimpleNamespace(protocol=Extendable)}
+    cfg = {"experiment": "toy", "task": {"T": 5}, "model": {}, "protocol": {"epochs": 3}}
+    _write_record(tmp_path, "row_a-seed0-20260101T000000-abcdef.json", cfg, 0, "completed", end="2026-01-01")
+    same = state.plan(tmp_path, {"toycamp/row_a": cfg}, [0], smoke=False, backend="jax", experiments=experiments)
+    more = {**cfg, "protocol": {"epochs": 5}}
+    longer = state.plan(tmp_path, {"toycamp/row_a": more}, [0], smoke=False, backend="jax", experiments=experiments)
+    assert same[0].fingerprint == longer[0].fingerprint  # one checkpoint folder: the longer run resumes it
+    assert [same[0].action, longer[0].action] == ["skip", "start"]
+
+
 def test_kept_checkpoint_round_trip_and_size_limit(tmp_path):
     base = tmp_path / "out" / "toycamp"
     work = base / "row_b.work" / "seed1-0123456789ab"
@@ -281,6 +308,53 @@ def test_a_task_on_another_node_ships_records_and_checkpoint_back(toy):
     (again,) = state.plan(out, configs, [1], smoke=False, backend="jax", experiments=experiments)
     assert again.action == "resume"  # the shipped checkpoint is in place for the next run here
     assert list((out / "checkpoints" / "toycamp").glob("row_b-seed1-*.tgz"))
+
+
+def test_the_checkpoint_a_campaign_finds_and_keeps_is_the_one_the_run_resumes(toy):
+    """One fingerprint: the campaign plans with the run's (run_state.fingerprint), so the checkpoint folder it
+    finds, the archive it keeps and restores, and the record's ``fingerprint`` are the run's own."""
+    import io
+
+    from lstm_hist import run_state
+    from lstm_hist.backend import current_backend
+    from lstm_hist.campaign import driver
+
+    out = toy / "out"
+    assert cli.main(["run", "toycamp/row_b", "--seed", "1", "--out", str(out), "--quiet"]) == 130
+    (interrupted,) = _records(out)
+    configs, experiments = driver._resolve_all(["toycamp/row_b"], False, [])
+    (item,) = state.plan(out, configs, [1], smoke=False, backend=current_backend(), experiments=experiments)
+    assert item.fingerprint == interrupted["fingerprint"]
+    assert item.action == "resume"
+    assert item.workdir == run_state.checkpoint_dir(out, "toycamp/row_b", False, 1, interrupted["fingerprint"])
+    archive = keep.archive_path(out, item.id, "row_b", 1, item.fingerprint)
+    assert keep.keep(archive, item.workdir, out / "toycamp") == archive
+    shutil.rmtree(item.workdir.parent)  # another machine: only the kept archive came along
+    assert driver._restore_kept([item], out, False, io.StringIO()) == 1
+    assert cli.main(["run", "toycamp/row_b", "--seed", "1", "--out", str(out), "--quiet"]) == 0
+    (done,) = [r for r in _records(out) if r["status"] == "completed"]
+    assert done["repeated_sequences"] == 1 and done["fingerprint"] == item.fingerprint  # resumed, not restarted
+
+
+def test_the_kept_2b_checkpoint_is_named_and_laid_out_by_the_runs_fingerprint():
+    """The committed 2b archive (results/checkpoints/) is the one ``campaign long_lag_2b --seeds 0`` restores, and
+    the folder inside it is the runner's checkpoint folder for today's config, so the run resumes it."""
+    import tarfile
+
+    from lstm_hist import records, run_state
+    from lstm_hist.campaign import driver
+
+    results = records.repo_root() / "results"
+    configs, experiments = driver._resolve_all(["hochreiter1997/long_lag_2b"], False, [])
+    (item,) = state.plan(results, configs, [0], smoke=False, backend="jax", experiments=experiments)
+    archive = keep.archive_path(results, item.id, "long_lag_2b", 0, item.fingerprint)
+    assert archive.is_file(), archive
+    folder = run_state.checkpoint_dir(results, item.id, False, 0, item.fingerprint).relative_to(
+        results / "hochreiter1997").as_posix()
+    with tarfile.open(archive) as tar:
+        names = [m.name for m in tar.getmembers() if m.isfile()]
+    assert names and all(name.startswith(folder + "/") for name in names), (folder, names)
+    assert "checkpoint.json" in {name.rsplit("/", 1)[1] for name in names}
 
 
 def test_local_engine_without_ray_runs_the_same_tasks(toy, capsys):

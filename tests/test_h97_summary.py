@@ -1,6 +1,6 @@
 """The 1997 report notes: each table's qualitative claim judged from the records passed in."""
 
-from reproductions.hochreiter1997 import report_notes
+from reproductions.hochreiter1997 import report_notes, table_notes
 from reproductions.hochreiter1997.summary import table_verdicts
 
 
@@ -40,9 +40,26 @@ def test_only_completed_paper_rows_count_and_missing_rows_are_named():
     adding = verdict(rows, "Table 7", configs)
     assert adding["holds"] is False and "4 wrong (limit 3)" in adding["evidence"]  # the baseline is ignored
     assert adding["missing"] == ["hochreiter1997/adding_t500"]
-    lines = report_notes(rows)
-    assert any(line.startswith("- **Table 7**") and "does not hold" in line for line in lines)
 
 
-def test_no_completed_record_gives_no_notes():
-    assert report_notes([record("long_lag_2a", "Table 2", {"p": 100}, status="interrupted")]) == []
+def test_each_table_gets_its_own_sentence_and_the_tables_without_a_section_are_listed_once():
+    """Issue 17 item 4: "a sentence in the report under each table" — ``table_notes`` gives the sentence of the
+    table it is called for (the report calls it under that table with the table's records); ``report_notes``
+    lists only the claims of tables with no record shown (no section to stand under)."""
+    adding = [record("adding_t100", "Table 7", {}, test_wrong_max=4)]
+    (sentence, blank) = table_notes("Table 7", adding, [{"id": "hochreiter1997/adding_t500", "table": "Table 7"}])
+    assert blank == "" and "(§5.4, Table 7)" in sentence and "does not hold" in sentence
+    assert "4 wrong (limit 3)" in sentence and "Rows without a completed record: hochreiter1997/adding_t500" in sentence
+    assert "Table 2" not in sentence and "2a" not in sentence  # only its own table's claim
+    solved = table_notes("Table 2", [record("long_lag_2a", "Table 2", {"p": 100})])
+    assert "always learns task 2a" in solved[0] and "**holds**" in solved[0]
+    waiting = table_notes("Table 2", [record("long_lag_2a", "Table 2", {"p": 100}, status="interrupted")])
+    assert "not yet checked" in waiting[0] and "no completed record" in waiting[0]
+    assert table_notes("Table 10", adding) == []  # a table without a claim gets no line
+    notes = report_notes(adding)
+    assert not any("Table 7" in line for line in notes)  # it stands under its table instead
+    assert any(line.startswith("- **Table 2**") and "not yet checked" in line for line in notes)
+
+
+def test_no_record_of_a_claimed_table_gives_no_notes():
+    assert report_notes([record("x", "Table 99", {})]) == []

@@ -170,6 +170,27 @@ def test_report_hands_notes_and_labels_the_records_and_configs(results, tmp_path
     assert "*(row config fakepaper/adding_t10)*" in text
 
 
+def test_table_notes_stand_under_their_own_table(results, tmp_path, monkeypatch):
+    """A paper's ``table_notes(table, records, configs)`` hook: its lines go under that table (before the next
+    heading), and it is handed that table's records only, with the paper's configs."""
+    from lstm_hist import registry
+
+    records.write_record(results / "fakepaper" / "adding_t20-seed0-t2.json",
+                         record(id="fakepaper/adding_t20", table="Table 2", row="T=20"))
+    module = registry.import_paper_module("fakepaper")
+    monkeypatch.setattr(module, "table_notes", lambda table, recs, configs: [
+        f"note for {table}: {sorted({r['table'] for r in recs})}, {len(configs)} config(s)", ""], raising=False)
+    lines = write_report(results, tmp_path / "r.md", plots=False).read_text().splitlines()
+
+    def section(heading):
+        start = lines.index(heading)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("#")), len(lines))
+        return lines[start:end]
+
+    assert "note for Table 1: ['Table 1'], 2 config(s)" in section("### Table 1")
+    assert "note for Table 2: ['Table 2'], 2 config(s)" in section("### Table 2")
+
+
 def test_paper_notes_receive_every_seed_of_a_chosen_row():
     """A paper's notes (e.g. Chung's ranking) judge the seed mean: the chosen (newest) record brings its row's other
     seeds with it; a row with one seed is passed as it is."""

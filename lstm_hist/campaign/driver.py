@@ -90,7 +90,7 @@ def _after_task(result: dict, item: state.Planned, out: Path, args: Any) -> str:
     if outcome == "completed":
         archive.unlink(missing_ok=True)
     else:
-        workdir = state.checkpoint_dir(out, item.id, args.smoke, item.seed, item.run_fp)
+        workdir = state.checkpoint_dir(out, item.id, args.smoke, item.seed, item.fingerprint)
         if workdir is not None and args.keep_limit > 0:
             keep.keep(archive, workdir, out / paper, args.keep_limit)
     return outcome

@@ -1,18 +1,20 @@
 """What a campaign finds in its output folder: completed records (skip), checkpoints (resume), nothing (start).
 
-The checkpoint folder is the runner's, ``<out>/<paper>/<row>.work/seed<S>-<fp12>/`` named by
-``lstm_hist.run_state.fingerprint``; a plain ``run`` resumes an unfinished checkpoint there by itself.
+One fingerprint names a run everywhere: ``lstm_hist.run_state.fingerprint`` of the resolved config (task, model,
+the protocol as its dataclass builds it), the seed and the backend. The runner names its checkpoint folder
+``<out>/<paper>/<row>.work/seed<S>-<fp12>/`` and stamps its record with it; the campaign plans with the same
+value (:func:`config_fingerprint`), so the checkpoint it finds, and the archive it keeps
+(``checkpoints/<paper>/<row>-seed<S>-<fp12>.tgz``), are the ones the run resumes.
 
-A completed record counts for a (row, seed) when its id, smoke flag, seed, backend and the semantic part of its
-resolved config (experiment, task, model, protocol) equal the planned run's: :func:`fingerprint_of` over the
-record's own ``config`` against the same over the planned config. That needs no ``fingerprint`` field, so records
-written before that field existed are recognised too (and a record of an edited config is not).
+A completed record counts for a (row, seed) when its id, smoke flag and that fingerprint, recomputed from the
+record's own ``config``, seed and backend, equal the planned run's, and so do the protocol fields a resume may
+change (``resumable_changes``, which the fingerprint leaves out: a record of fewer epochs is not the planned run). Recomputing needs no ``fingerprint`` field, so
+records written before that field existed are recognised too (and a record of an edited config is not).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -20,29 +22,32 @@ from typing import Any
 from lstm_hist import run_state
 from lstm_hist.seed_stats import record_seed
 
-SEMANTIC_KEYS = ("experiment", "task", "model", "protocol")
 
-
-def fingerprint_of(cfg: dict, seed: int, backend: str | None) -> str:
-    """Hex digest of what makes two runs the same run: the config's semantic blocks, the seed and the backend.
-
-    The campaign's own, in this one place; ``lstm_hist.run_state`` (issue 11) defines the record's
-    ``fingerprint``, which the campaign only compares with itself, never with this one.
-    """
-    semantic = {key: cfg.get(key) for key in SEMANTIC_KEYS}
-    text = json.dumps({"config": semantic, "seed": int(seed), "backend": backend}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+def config_fingerprint(cfg: dict, seed: int, backend: str | None, experiment: Any = None) -> str | None:
+    """``run_state.fingerprint`` of a resolved config, as the runner computes it: the protocol built by
+    ``experiment.protocol`` (its defaults and contract fields count as the runner's do); without an experiment the
+    config's ``protocol`` block as it is. None when the experiment cannot build the protocol (a record of a
+    config that no longer exists)."""
+    protocol: Any = cfg.get("protocol") or {}
+    if experiment is not None:
+        try:
+            protocol = experiment.protocol(**protocol)
+        except (TypeError, ValueError):
+            return None
+    return run_state.fingerprint(cfg.get("task") or {}, cfg.get("model") or {}, protocol, seed, backend)
 
 
 def row_stem(exp_id: str, smoke: bool) -> str:
     return exp_id.split("/", 1)[1] + (".smoke" if smoke else "")
 
 
-def record_fingerprint(record: dict) -> str | None:
+def record_fingerprint(record: dict, experiment: Any = None) -> str | None:
+    """The run fingerprint of the config, seed and backend a record was written with (recomputed)."""
     seed = record_seed(record)
     if seed is None or not isinstance(record.get("config"), dict):
         return None
-    return fingerprint_of(record["config"], seed, (record.get("provenance") or {}).get("backend"))
+    backend = (record.get("provenance") or {}).get("backend")
+    return config_fingerprint(record["config"], seed, backend, experiment) if backend else None
 
 
 @dataclasses.dataclass
@@ -51,11 +56,10 @@ class Planned:
 
     id: str
     seed: int
-    fingerprint: str
+    fingerprint: str | None  # run_state.fingerprint: names the checkpoint folder, the kept archive, the record
     action: str = "start"  # "skip" (a completed record exists) | "resume" (a checkpoint exists) | "start"
     record: Path | None = None  # the completed record, for "skip"
     workdir: Path | None = None  # the checkpoint folder, for "resume"
-    run_fp: str | None = None  # the runner's fingerprint (lstm_hist.run_state), which names its checkpoint folder
     config: dict = dataclasses.field(default_factory=dict, repr=False)
 
     @property
@@ -78,26 +82,36 @@ def row_records(out_dir: Path, exp_id: str, smoke: bool) -> list[tuple[Path, dic
     return found
 
 
-def completed_record(found: list[tuple[Path, dict]], fingerprint: str) -> Path | None:
+def resumable_values(cfg: dict, experiment: Any = None) -> dict | None:
+    """The protocol fields a resume may change (``resumable_changes``, e.g. ``epochs``), which the fingerprint
+    leaves out: a completed record of 20 epochs is not a planned run of 30, though the run would resume its
+    checkpoint. Without an experiment, none; None when the protocol cannot be built."""
+    if experiment is None:
+        return {}
+    try:
+        protocol = experiment.protocol(**(cfg.get("protocol") or {}))
+    except (TypeError, ValueError):
+        return None
+    return {name: getattr(protocol, name, None) for name in getattr(protocol, "resumable_changes", ())}
+
+
+def completed_record(found: list[tuple[Path, dict]], fingerprint: str | None, experiment: Any = None,
+                     cfg: dict | None = None) -> Path | None:
+    """The newest completed record of the planned run: the same fingerprint and the same ``resumable_values``."""
+    wanted = resumable_values(cfg or {}, experiment)
     for path, record in reversed(found):
-        if record.get("status") == "completed" and record_fingerprint(record) == fingerprint:
+        if record.get("status") == "completed" and fingerprint is not None \
+                and record_fingerprint(record, experiment) == fingerprint \
+                and resumable_values(record["config"], experiment) == wanted:
             return path
     return None
 
 
-def runner_fingerprint(experiment: Any, cfg: dict, seed: int, backend: str | None) -> str | None:
-    """The fingerprint the runner names the checkpoint folder with (``run_state.fingerprint``)."""
-    if experiment is None:
-        return None
-    protocol = experiment.protocol(**cfg["protocol"])
-    return run_state.fingerprint(cfg["task"], cfg["model"], protocol, seed, backend)
-
-
-def checkpoint_dir(out_dir: Path, exp_id: str, smoke: bool, seed: int, run_fp: str | None) -> Path | None:
+def checkpoint_dir(out_dir: Path, exp_id: str, smoke: bool, seed: int, fingerprint: str | None) -> Path | None:
     """The checkpoint folder of this (row, seed, config) if it holds an unfinished run's checkpoint, else None."""
-    if run_fp is None:
+    if fingerprint is None:
         return None
-    work = run_state.checkpoint_dir(out_dir, exp_id, smoke, seed, run_fp)
+    work = run_state.checkpoint_dir(out_dir, exp_id, smoke, seed, fingerprint)
     return work if run_state.has_checkpoint(work) and run_state.finished(work) is None else None
 
 
@@ -109,13 +123,13 @@ def plan(out_dir: Path, resolved: dict[str, dict], seeds: list[int], *, smoke: b
     for exp_id, cfg in resolved.items():
         found = row_records(out_dir, exp_id, smoke)
         for seed in seeds:
-            item = Planned(exp_id, seed, fingerprint_of(cfg, seed, backend), config=cfg)
-            item.run_fp = runner_fingerprint((experiments or {}).get(exp_id), cfg, seed, backend)
-            item.record = completed_record(found, item.fingerprint)
+            experiment = (experiments or {}).get(exp_id)
+            item = Planned(exp_id, seed, config_fingerprint(cfg, seed, backend, experiment), config=cfg)
+            item.record = completed_record(found, item.fingerprint, experiment, cfg)
             if item.record is not None:
                 item.action = "skip"
             else:
-                item.workdir = checkpoint_dir(out_dir, exp_id, smoke, seed, item.run_fp)
+                item.workdir = checkpoint_dir(out_dir, exp_id, smoke, seed, item.fingerprint)
                 item.action = "resume" if item.workdir is not None else "start"
             out.append(item)
     return out

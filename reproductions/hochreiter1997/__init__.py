@@ -12,7 +12,7 @@ from .cell import LSTM1997Cell
 from .layers import LSTM1997, TrialDense
 from .gradients import GRADIENT_UNITS  # lstm-hist gradients
 from .models import build_keras_lstm, build_network
-from .summary import report_notes  # lstm-hist report: does each table's claim hold?
+from .summary import report_notes, table_notes  # lstm-hist report: does each table's claim hold?
 from .tasks.adding import adding_problem
 from .tasks.long_lag import long_lag, long_lag_2c
 from .tasks.multiplication import multiplication_problem

@@ -2,7 +2,7 @@
 
 §4 ("abuse problem", solution 1) and §5.2 (Exp 2a/2b): "a memory cell and the corresponding gate units are added
 to the network whenever the error stops decreasing". The paper gives no test for "stops decreasing"; ours
-(docs/deviations.md, E2.5) is cascade-correlation's stagnation test (Fahlman's output-training patience), read
+(docs/deviations.md, E2.10) is cascade-correlation's stagnation test (Fahlman's output-training patience), read
 for an online learner:
 
 * the training error E = Σ_t Σ_k (t_k(t) − y_k(t))² (eq. 16) of each sequence, measured online (the weights as

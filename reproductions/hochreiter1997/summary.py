@@ -127,40 +127,56 @@ CHECKS: dict[str, list[Callable[[list[dict]], tuple[bool, str]]]] = {
 }
 
 
+def _verdict(table: str, by_table: dict[str, list[dict]], configs: list[dict] | None) -> dict:
+    claim, source = CLAIMS[table]
+    rows = sorted(by_table.get(table, []), key=lambda r: r["id"])
+    missing = []
+    if configs is not None:
+        have = {r["id"] for r in rows}
+        missing = sorted(c["id"] for c in configs if c.get("table") == table and c["id"] not in have
+                         and c["id"].startswith("hochreiter1997/") and not c["id"].endswith("_keras_lstm"))
+    if not rows:
+        return dict(table=table, claim=claim, source=source, holds=None, evidence="no completed record",
+                    missing=missing)  # fmt: skip
+    results = [check(rows) for check in CHECKS.get(table, [_solved_sentence])]
+    return dict(table=table, claim=claim, source=source, holds=all(ok for ok, _ in results),
+                evidence="; ".join(text for _, text in results), missing=missing)  # fmt: skip
+
+
 def table_verdicts(records: list[dict], configs: list[dict] | None = None) -> list[dict]:
     """Per table of :data:`CLAIMS`: ``{table, claim, source, holds (True/False/None), evidence, missing}``.
 
     ``configs`` (the registry's entries: dicts with ``id`` and ``table``), when given, names the rows of a table
     that have no completed record."""
     by_table = _paper_rows(records)
-    out = []
-    for table, (claim, source) in CLAIMS.items():
-        rows = sorted(by_table.get(table, []), key=lambda r: r["id"])
-        missing = []
-        if configs is not None:
-            have = {r["id"] for r in rows}
-            missing = sorted(c["id"] for c in configs if c.get("table") == table and c["id"] not in have
-                             and c["id"].startswith("hochreiter1997/") and not c["id"].endswith("_keras_lstm"))
-        if not rows:
-            out.append(dict(table=table, claim=claim, source=source, holds=None, evidence="no completed record",
-                            missing=missing))  # fmt: skip
-            continue
-        results = [check(rows) for check in CHECKS.get(table, [_solved_sentence])]
-        out.append(dict(table=table, claim=claim, source=source, holds=all(ok for ok, _ in results),
-                        evidence="; ".join(text for _, text in results), missing=missing))  # fmt: skip
-    return out
+    return [_verdict(table, by_table, configs) for table in CLAIMS]
+
+
+_WORDS = {True: "holds", False: "does not hold", None: "not yet checked"}
+
+
+def _sentence(v: dict) -> str:
+    missing = f" Rows without a completed record: {', '.join(v['missing'])}." if v["missing"] else ""
+    return f"{v['claim']} — **{_WORDS[v['holds']]}**: {v['evidence']}.{missing}"
+
+
+def table_notes(table: str, records: list[dict], configs: list[dict] | None = None) -> list[str]:
+    """``lstm-hist report``'s hook under each table: the paper's claim for ``table`` and whether ``records`` (that
+    table's records) bear it out, one sentence; nothing for a table that states no claim (Tables 10, 11)."""
+    if table not in CLAIMS:
+        return []
+    v = _verdict(table, _paper_rows(records), configs)
+    return [f"**Does the paper's claim hold?** ({v['source']}) {_sentence(v)}", ""]
 
 
 def report_notes(records: list[dict], configs: list[dict] | None = None) -> list[str]:
-    """One sentence per table: does the paper's qualitative claim hold in our completed records?"""
-    verdicts = table_verdicts(records, configs)
-    if not any(v["holds"] is not None for v in verdicts):
+    """After the paper's tables: the claims of tables that have no section in the report (no record shown), so
+    every claim is listed once; the others stand under their tables (:func:`table_notes`)."""
+    shown = {r.get("table") for r in records}
+    absent = [table for table in CLAIMS if table not in shown]
+    if not absent or not shown & set(CLAIMS):
         return []
-    words = {True: "holds", False: "does not hold", None: "not yet checked"}
-    lines = ["### Do the paper's claims hold? (completed records of the paper's rows)", ""]
-    for v in verdicts:
-        missing = f" Rows without a completed record: {', '.join(v['missing'])}." if v["missing"] else ""
-        lines.append(f"- **{v['table']}** ({v['source']}): {v['claim']} — **{words[v['holds']]}**: "
-                     f"{v['evidence']}.{missing}")
-    lines.append("")
-    return lines
+    lines = ["### The paper's claims for tables without a record", ""]
+    for v in (_verdict(table, {}, configs) for table in absent):
+        lines.append(f"- **{v['table']}** ({v['source']}): {_sentence(v)}")
+    return lines + [""]
