@@ -29,6 +29,7 @@ from lstm_hist.errors import UserError
 from lstm_hist.training.divergence import exploded_trials
 
 from ..construction import Construction
+from ..symbols import task_for
 from .checks import evaluate_trials, make_checker
 from .criteria import RecentWindow, first_reached, reported_count, sequence_scores, window_met
 from .data import TrainingData, chunk_size
@@ -100,8 +101,9 @@ class OnlineRun:
     def __init__(self, protocol: OnlineProtocol, experiment, task_cfg: dict, model_cfg: dict, seed: int,
                  workdir, progress: Callable[[dict], None] | None, progress_every: int):
         n = protocol.trials
-        self.protocol, self.task, self.task_cfg, self.seed, self.n = protocol, experiment.task, task_cfg, seed, n
+        self.protocol, self.task_cfg, self.seed, self.n = protocol, task_cfg, seed, n
         self.model, self.optimizer, self.stepper = build_learner(experiment, model_cfg, protocol, seed)
+        self.task = task_for(experiment.task, self.model)  # Exp 2 on the fast path: symbol indices (..symbols)
         # Sequential construction (Exp 2a/2b, §4): each trial's next block comes when its error stops decreasing.
         self.construction = Construction(self.model, protocol.construction, n) if protocol.construction else None
         self.streams = seeds.trial_streams(seed, "train", n)

@@ -152,4 +152,6 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
 
         model = experiment.model(trials=self.trials, **model_cfg)
         model.set_weights(weights)
-        return evaluate_trials(model, experiment.task, task_cfg, seed, self.trials, self)
+        from ..symbols import task_for
+
+        return evaluate_trials(model, task_for(experiment.task, model), task_cfg, seed, self.trials, self)

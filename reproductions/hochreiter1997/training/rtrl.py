@@ -342,6 +342,10 @@ class RTRLStepper:
     def __call__(self, x, mask, y, active) -> np.ndarray:
         from keras import ops
 
+        if np.issubdtype(np.asarray(x).dtype, np.integer):  # symbol indices (..symbols)
+            from ..symbols import one_hot
+
+            x = one_hot(ops.convert_to_tensor(x), self.spec.inputs)
         x, y = ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(y, "float32")
         mask, active = ops.convert_to_tensor(mask, "float32"), ops.convert_to_tensor(np.asarray(active, np.float32))
         self._w, self._v, outputs = self._fn(self._w, self._v, x, mask, y, active, self._cells_on)
