@@ -129,3 +129,15 @@ def test_index_gradient_equals_one_hot_gradient():
     for a, c in zip(grads[True], grads[False]):
         assert float(np.abs(np.asarray(c)).max()) > 0
         np.testing.assert_allclose(np.asarray(a), np.asarray(c), rtol=1e-4, atol=1e-7)
+
+
+def test_chunks_are_sized_on_the_one_hot_generator():
+    """A run draws ``chunk`` updates per call of the generator, which decides how the RNG is consumed: indices must
+    not change it (2c q=p=1000: one-hot 89 MB per update, so 1 update per draw either way)."""
+    from reproductions.hochreiter1997.training.data import chunk_size
+    from reproductions.hochreiter1997.training.protocol import OnlineProtocol
+
+    protocol = OnlineProtocol(trials=20, max_sequences=10, window=5, test_sequences=4)
+    for cfg in (dict(p=1000, q=1000, max_extra=100), dict(p=200, q=200, max_extra=100)):
+        assert chunk_size(long_lag_2c_symbols, cfg, protocol) == chunk_size(long_lag_2c, cfg, protocol)
+    assert chunk_size(long_lag_2c_symbols, dict(p=1000, q=1000, max_extra=100), protocol) == 1
