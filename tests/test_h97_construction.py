@@ -17,6 +17,7 @@ from reproductions.hochreiter1997.training.online import train_online  # noqa: E
 from reproductions.hochreiter1997.training.protocol import OnlineProtocol  # noqa: E402
 from reproductions.hochreiter1997.training.rtrl import NetSpec, RTRLStepper  # noqa: E402
 from reproductions.hochreiter1997.training.steps import Stepper  # noqa: E402
+from reproductions.hochreiter1997.symbols import task_for  # noqa: E402
 
 LONG_LAG = EXPERIMENTS["long_lag"]
 TASK = dict(p=6)
@@ -45,7 +46,9 @@ def small_of(big):
 
 
 def data(count=3, seed=0):
-    return draw_chunk(LONG_LAG.task, TASK, trial_streams(seed, "train", N), count)
+    """What the experiment's net takes: symbol indices on the JAX fast path, one-hot vectors elsewhere."""
+    task = task_for(LONG_LAG.task, build(1))
+    return draw_chunk(task, TASK, trial_streams(seed, "train", N), count)
 
 
 def test_a_net_with_one_of_two_blocks_active_computes_the_one_block_net():
@@ -64,7 +67,8 @@ def test_a_net_with_no_block_active_is_the_inputs_to_outputs_net():
     big = build(1, initial_blocks=0)
     x, mask, _ = data()
     kernel_out = values(big)[1][:, :7]  # (N, inputs, outputs): the weights from the input units
-    expected = 1.0 / (1.0 + np.exp(-np.einsum("nli,nio->nlo", x[0], kernel_out)))
+    one_hot = x[0] if x.ndim == 4 else np.eye(7, dtype=np.float32)[x[0]]  # vectors, or symbol indices
+    expected = 1.0 / (1.0 + np.exp(-np.einsum("nli,nio->nlo", one_hot, kernel_out)))
     np.testing.assert_allclose(big.predict_on_batch([x[0], mask[0]]), expected, rtol=0, atol=1e-6)
 
 

@@ -30,8 +30,9 @@ NETS = {
                                              output_sees_inputs=True, cell_bias=False, gate_bias=False,
                                              output_bias=False, cell_input_activation="g1",
                                              cell_output_activation="identity", init_range=0.2,
-                                             outputs_every_step=True)),
+                                             outputs_every_step=True, symbol_inputs=False)),
 }  # fmt: skip
+# long_lag: one-hot vectors, as the data below are drawn; indices against vectors: tests/test_h97_symbols.py.
 
 
 def net(name, trials=3, seed=0, **model_overrides):
@@ -227,7 +228,8 @@ def test_the_layers_are_found_by_type_not_by_name():
         cfg = NETS[name][2]
         x, mask = keras.Input((None, cfg["inputs"])), keras.Input((None,), dtype="bool")
         cell_args = {k: v for k, v in cfg.items() if k not in ("inputs", "outputs", "outputs_every_step",
-                                                                 "output_sees_inputs", "output_bias")}
+                                                                 "output_sees_inputs", "output_bias",
+                                                                 "symbol_inputs")}
         cells = LSTM1997(trials=3, return_sequences=True, name="blocks_of_cells", **cell_args)(x, mask=mask)
         seen = keras.layers.Concatenate(name="what_the_outputs_see")([x, cells]) if sees_inputs else cells
         y = TrialDense(cfg["outputs"], use_bias=cfg.get("output_bias", True), trials=3, name="readout")(seen)

@@ -12,6 +12,7 @@ from .cell import LSTM1997Cell
 from .layers import LSTM1997, TrialDense
 from .gradients import GRADIENT_UNITS  # lstm-hist gradients
 from .models import build_keras_lstm, build_network
+from .symbols import with_symbol_inputs
 from .summary import report_notes, table_notes  # lstm-hist report: does each table's claim hold?
 from .tasks.adding import adding_problem
 from .tasks.long_lag import long_lag, long_lag_2c
@@ -37,13 +38,13 @@ EXPERIMENTS = {
     ),
     "long_lag": Experiment(
         task=long_lag,
-        model=build_network,
+        model=with_symbol_inputs(build_network),  # one-hot inputs fed as indices
         protocol=OnlineProtocol,
         description="Long time lags, tasks 2a/2b (§5.2): predict the next symbol; the last one repeats the first.",
     ),
     "long_lag_2c": Experiment(
         task=long_lag_2c,
-        model=build_network,
+        model=with_symbol_inputs(build_network),  # one-hot inputs fed as indices
         protocol=OnlineProtocol,
         description="Very long time lags, task 2c (§5.2): after the trigger e, recall x/y from the start.",
     ),

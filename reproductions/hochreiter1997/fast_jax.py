@@ -90,10 +90,13 @@ def _scan_states(proj, rkernel, mask, spec):
 def _forward(kernel, rkernel, bias, x, mask, spec):
     """x (N, k, L, in), mask (N, k, L) float → y^c (N, k, L, C) and the residuals of the closed-form gradient."""
     cells, _, units = _spec_sizes(spec)
-    n, k, steps, n_in = x.shape
-    # A plain batched matmul: XLA CPU runs it several times faster than an einsum with a transposed output
-    # (2c's 1004 inputs: 34 against 305 ms, docs/performance.md).
-    proj = jnp.matmul(jnp.reshape(x, (n, k * steps, n_in)), kernel).reshape(n, k, steps, units)
+    if _is_symbols(x):  # indices (N, k, L): row x of the kernel is the projection of the one-hot vector x
+        proj = jax.vmap(lambda w, codes: jnp.take(w, codes, axis=0, mode="fill", fill_value=0))(kernel, x)
+    else:
+        n, k, steps, n_in = x.shape
+        # A plain batched matmul: XLA CPU runs it several times faster than an einsum with a transposed output
+        # (2c's 1004 inputs: 34 against 305 ms, docs/performance.md).
+        proj = jnp.matmul(jnp.reshape(x, (n, k * steps, n_in)), kernel).reshape(n, k, steps, units)
     proj = proj + bias[:, None, None, :]
     states = _scan_states(jnp.transpose(proj, (2, 0, 1, 3)), rkernel, jnp.transpose(mask, (2, 0, 1))[..., None] > 0,
                           spec)
@@ -101,11 +104,16 @@ def _forward(kernel, rkernel, bias, x, mask, spec):
     return states[..., cells : 2 * cells], (proj, states)
 
 
+def _is_symbols(x):
+    return jnp.issubdtype(x.dtype, jnp.integer)
+
+
 @partial(jax.custom_vjp, nondiff_argnums=(5,))
 def lstm1997_sequence(kernel, rkernel, bias, x, mask, spec):
     """y^c at every step (N, k, L, C); padded steps repeat the last real step's output.
 
-    kernel (N, in, U); rkernel (N, U, U) or None; bias (N, U) (zeros for a net without biases); x (N, k, L, in);
+    kernel (N, in, U); rkernel (N, U, U) or None; bias (N, U) (zeros for a net without biases); x (N, k, L, in),
+    or (N, k, L) integer symbol indices standing for one-hot vectors (index ``in``: zeros; ``.symbols``);
     mask (N, k, L) float; spec = (blocks, block_size, output_gate, recurrent, g kind, h kind, initial activation).
     """
     return _forward(kernel, rkernel, bias, x, mask, spec)[0]
@@ -167,9 +175,13 @@ def _bwd(spec, residuals, grad_out):
     ds = jnp.where(real, ds, 0.0)  # a padded step adds nothing to s_c
     dnet = jnp.concatenate([ds * rep(y_in) * g_slope, block_sum(ds * g) * y_in * (1.0 - y_in), *dnet_out], -1)
     # Dots, not multiply-and-sum loops: the loops measured 1.4x slower (T=100, docs/performance.md).
-    d_kernel = jnp.swapaxes(jnp.einsum("nklu,nkli->nui", dnet, x), 1, 2)  # faster than "…->niu" (2c)
     d_rkernel = None if rkernel is None else jnp.einsum("nklu,nklv->nuv", r_prev, dnet)
     d_bias = dnet.sum(axis=(1, 2))
+    if _is_symbols(x):  # Σ_t δnet(t) x(t) for one-hot x: each step's error added onto its symbol's row
+        rows = lambda codes, d: jnp.zeros(kernel.shape[1:], d.dtype).at[codes].add(d, mode="drop")  # noqa: E731
+        d_kernel = jax.vmap(rows)(x.reshape(x.shape[0], -1), dnet.reshape(x.shape[0], -1, dnet.shape[-1]))
+        return d_kernel, d_rkernel, d_bias, None, jnp.zeros_like(mask)  # indices have no gradient
+    d_kernel = jnp.swapaxes(jnp.einsum("nklu,nkli->nui", dnet, x), 1, 2)  # faster than "…->niu" (2c)
     d_x = jnp.einsum("nklu,niu->nkli", dnet, kernel)
     return d_kernel, d_rkernel, d_bias, d_x, jnp.zeros_like(mask)
 
@@ -182,13 +194,15 @@ def call(cell, inputs, mask, return_sequences):
     trials = cell.trials or 1
     lead = (lambda w: w) if cell.trials else (lambda w: w[None])
     batch, steps = inputs.shape[0], inputs.shape[1]
-    x = jnp.reshape(inputs, (trials, batch // trials, steps, inputs.shape[-1]))
-    m = jnp.ones(x.shape[:3], x.dtype) if mask is None else jnp.reshape(mask, x.shape[:3]).astype(x.dtype)
+    x = jnp.reshape(inputs, (trials, batch // trials, *inputs.shape[1:]))  # symbol indices: no feature axis
+    dtype = cell.kernel.value.dtype
+    m = jnp.ones((trials, batch // trials, steps), dtype) if mask is None else jnp.reshape(
+        mask, (trials, batch // trials, steps)).astype(dtype)
     bias = cell.unit_bias()
     out = lstm1997_sequence(
         lead(jnp.asarray(cell.kernel.value)),
         None if cell.recurrent_kernel is None else lead(jnp.asarray(cell.recurrent_kernel.value)),
-        jnp.zeros((trials, cell.units), inputs.dtype) if bias is None else lead(bias),
+        jnp.zeros((trials, cell.units), dtype) if bias is None else lead(bias),
         x,
         m,
         (cell.blocks, cell.block_size, cell.output_gate, cell.recurrent, cell.cell_input_activation,

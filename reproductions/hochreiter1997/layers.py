@@ -25,7 +25,9 @@ class LSTM1997(keras.layers.Layer):
     """Hochreiter & Schmidhuber (1997) LSTM layer: :class:`LSTM1997Cell` run over a sequence.
 
     Same arguments as :class:`LSTM1997Cell`, plus ``return_sequences`` (False: the cell outputs y^c at each
-    sequence's last real step; True: at every step) and ``fast_path`` (True: on JAX with the truncated gradient,
+    sequence's last real step; True: at every step), ``symbols`` (None: inputs are vectors (B, L, in); an int:
+    inputs are symbol indices (B, L) standing for one-hot vectors of that width, index ``symbols`` a zero vector,
+    :mod:`.symbols`) and ``fast_path`` (True: on JAX with the truncated gradient,
     the forward scan and a closed-form backward without a pass through time, ``fast_jax``; otherwise, and with
     False, the generic ``keras.ops`` loop below, which every backend runs; both give the same numbers to float
     tolerance, tests/test_h97_fast_path.py). The input projection of all steps is one matmul before
@@ -45,16 +47,18 @@ class LSTM1997(keras.layers.Layer):
         ])
     """
 
-    def __init__(self, blocks: int, return_sequences: bool = False, fast_path: bool = True, **kwargs):
+    def __init__(self, blocks: int, return_sequences: bool = False, fast_path: bool = True,
+                 symbols: int | None = None, **kwargs):
         cell_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in CELL_ARGS}
         super().__init__(**kwargs)
         self.cell = LSTM1997Cell(blocks, **cell_kwargs, name="cell")
         self.return_sequences = return_sequences
         self.fast_path = bool(fast_path)
+        self.symbols = None if symbols is None else int(symbols)
         self.supports_masking = True
 
     def build(self, input_shape):
-        self.cell.build(input_shape)
+        self.cell.build(input_shape if self.symbols is None else (*input_shape[:2], self.symbols))
 
     def compute_mask(self, inputs, mask=None):
         return mask if self.return_sequences else None
@@ -68,6 +72,10 @@ class LSTM1997(keras.layers.Layer):
             from . import fast_jax
 
             return fast_jax.call(self.cell, inputs, mask, self.return_sequences)
+        if self.symbols is not None:  # the generic loop sees the one-hot vectors the indices stand for
+            from .symbols import one_hot
+
+            inputs = one_hot(inputs, self.symbols)
         cell = self.cell
         projected = cell.project_inputs(inputs)  # (B, L, units), hoisted out of the loop
         states = cell.get_initial_state(ops.shape(inputs)[0])
@@ -97,7 +105,7 @@ class LSTM1997(keras.layers.Layer):
 
     def compute_output_shape(self, input_shape):
         if self.return_sequences:
-            return (*input_shape[:2], self.cell.cells)
+            return (input_shape[0], input_shape[1], self.cell.cells)
         return (input_shape[0], self.cell.cells)
 
     def get_config(self):
@@ -106,6 +114,7 @@ class LSTM1997(keras.layers.Layer):
             **super().get_config(),
             "return_sequences": self.return_sequences,
             "fast_path": self.fast_path,
+            "symbols": self.symbols,
             **{k: cell_config[k] for k in CELL_ARGS},
         }
 

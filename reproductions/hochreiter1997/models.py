@@ -6,6 +6,7 @@ import keras
 
 from .construction import LAYER_NAME, CellBlockMask, check_initial_blocks
 from .layers import LSTM1997, TrialDense
+from .symbols import SymbolOneHot, uses_symbols
 
 
 def build_network(
@@ -32,6 +33,7 @@ def build_network(
     input_gate_bias_range: float | None = None,
     fast_path: bool = True,
     initial_blocks: int | None = None,
+    symbol_inputs: bool = False,
 ) -> keras.Model:
     """A Table 10 network: 1997 memory-cell blocks, then logistic output units.
 
@@ -50,11 +52,16 @@ def build_network(
     ``fast_path`` (not the paper's: how it is computed) selects the JAX fast path of :class:`LSTM1997` where it
     applies; False (``--set model.fast_path=false``) forces the generic ``keras.ops`` loop.
 
+    ``symbol_inputs`` (not the paper's: how it is computed; True for Exps 2a/2b/2c, whose inputs are one-hot): on
+    the JAX fast path, x arrives as symbol indices (B, L) int32 instead of one-hot vectors, and the input
+    projection is a gather (:mod:`.symbols`); elsewhere it has no effect. False keeps the one-hot vectors.
+
     ``initial_blocks`` (Exp 2a/2b, sequential construction): only the first ``initial_blocks`` blocks are present at
     the start, the others are added by the protocol's ``construction`` rule (:mod:`.construction`); None: all.
     """
     _check_arguments(output_sees_inputs, outputs_every_step, blocks, initial_blocks, recurrent)
-    x = keras.Input((None, inputs), name="x")
+    symbols = inputs if uses_symbols(symbol_inputs, fast_path, truncate_gradient) else None
+    x = keras.Input((None, inputs), name="x") if symbols is None else keras.Input((None,), dtype="int32", name="x")
     mask = keras.Input((None,), dtype="bool", name="mask")
     cells = LSTM1997(
         blocks,
@@ -75,9 +82,11 @@ def build_network(
         seed=seed,
         return_sequences=outputs_every_step,
         fast_path=fast_path,
+        symbols=symbols,
         name="lstm1997",
     )(x, mask=mask)
-    seen = _what_outputs_see(x, cells, blocks, block_size, initial_blocks, trials, output_sees_inputs)
+    x_seen = x if symbols is None else SymbolOneHot(symbols, name="one_hot")(x)
+    seen = _what_outputs_see(x_seen, cells, blocks, block_size, initial_blocks, trials, output_sees_inputs)
     y = TrialDense(
         outputs,
         activation="sigmoid",

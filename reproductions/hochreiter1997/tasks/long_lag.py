@@ -36,6 +36,18 @@ from lstm_hist.experiment import SequenceBatch
 
 def long_lag(rng: np.random.Generator, n: int, p: int = 100, random_middle: bool = False) -> SequenceBatch:
     """Task 2a (``random_middle=False``) or 2b (True): x (n, p+1, p+1) one-hot, y (n, p+1, p+1) next symbols."""
+    codes = _long_lag_codes(rng, n, p, random_middle)
+    x = np.eye(p + 1, dtype=np.float32)[codes]
+    return SequenceBatch(x, np.full(n, p + 1, dtype=np.int64), _next_symbols(codes, p + 1))
+
+
+def long_lag_symbols(rng: np.random.Generator, n: int, p: int = 100, random_middle: bool = False) -> SequenceBatch:
+    """:func:`long_lag` with x as symbol indices (n, p+1) int32: the same draws from ``rng``, the same sequences."""
+    codes = _long_lag_codes(rng, n, p, random_middle)
+    return SequenceBatch(codes.astype(np.int32), np.full(n, p + 1, dtype=np.int64), _next_symbols(codes, p + 1))
+
+
+def _long_lag_codes(rng, n, p, random_middle):
     if p < 2:
         raise ValueError(f"`p` must be at least 2, received p={p!r}")
     x_unit, y_unit = p - 1, p
@@ -44,24 +56,45 @@ def long_lag(rng: np.random.Generator, n: int, p: int = 100, random_middle: bool
         middle = rng.integers(0, p - 1, size=(n, p - 1))
     else:
         middle = np.broadcast_to(np.arange(p - 1), (n, p - 1))
-    codes = np.concatenate([ends[:, None], middle, ends[:, None]], axis=1)  # (n, p + 1)
-    x = np.eye(p + 1, dtype=np.float32)[codes]
-    y = np.zeros_like(x)
-    y[:, :-1] = x[:, 1:]
-    return SequenceBatch(x, np.full(n, p + 1, dtype=np.int64), y)
+    return np.concatenate([ends[:, None], middle, ends[:, None]], axis=1)  # (n, p + 1)
+
+
+def _next_symbols(codes, units):
+    """y[:, t] = one-hot of the symbol at t + 1; the last step has no successor (zeros)."""
+    y = np.zeros((*codes.shape, units), dtype=np.float32)
+    y[:, :-1] = np.eye(units, dtype=np.float32)[codes[:, 1:]]
+    return y
 
 
 def long_lag_length(p: int = 100, random_middle: bool = False) -> int:
     return p + 1
 
 
-long_lag.max_length = long_lag_length
+# The one-hot generators name their index twins, which feed the 1997 fast path (..symbols); the twins name theirs.
+long_lag.max_length = long_lag_symbols.max_length = long_lag_length
+long_lag.symbols, long_lag_symbols.dense = long_lag_symbols, long_lag
 
 
 def long_lag_2c(
     rng: np.random.Generator, n: int, p: int = 50, q: int = 50, max_extra: int = 100
 ) -> SequenceBatch:
     """Task 2c: x (n, L, p+4) one-hot, L = q + 4 + max_extra; y (n, 2) local code of the final x/y."""
+    codes, lengths, which = _long_lag_2c_codes(rng, n, p, q, max_extra)
+    x = np.eye(p + 5, p + 4, dtype=np.float32)[codes]  # the padding code p + 4: a zero input vector
+    return SequenceBatch(x, lengths.astype(np.int64), np.eye(2, dtype=np.float32)[which])
+
+
+def long_lag_2c_symbols(
+    rng: np.random.Generator, n: int, p: int = 50, q: int = 50, max_extra: int = 100
+) -> SequenceBatch:
+    """:func:`long_lag_2c` with x as symbol indices (n, L) int32, ``p + 4`` (no input unit) on padded steps: the
+    same draws from ``rng``, the same sequences, without the one-hot array (2c q=p=1000: 89 MB per update)."""
+    codes, lengths, which = _long_lag_2c_codes(rng, n, p, q, max_extra)
+    return SequenceBatch(codes.astype(np.int32), lengths.astype(np.int64), np.eye(2, dtype=np.float32)[which])
+
+
+def _long_lag_2c_codes(rng, n, p, q, max_extra):
+    """(codes (n, L) with ``p + 4`` after each sequence's end, lengths (n,), which (n,): 0 for x, 1 for y)."""
     if p < 1 or q < 0 or max_extra < 0:
         raise ValueError(f"need p ≥ 1, q ≥ 0, max_extra ≥ 0, received p={p!r}, q={q!r}, max_extra={max_extra!r}")
     e, b, x_unit = p, p + 1, p + 2
@@ -77,13 +110,13 @@ def long_lag_2c(
     codes[:, 1] = x_unit + which
     codes[rows, lengths - 2] = e
     codes[rows, lengths - 1] = x_unit + which
-    x = np.eye(p + 4, dtype=np.float32)[codes] * (np.arange(steps)[None, :] < lengths[:, None])[..., None]
-    y = np.eye(2, dtype=np.float32)[which]
-    return SequenceBatch(x, lengths.astype(np.int64), y)
+    codes[np.arange(steps)[None, :] >= lengths[:, None]] = p + 4
+    return codes, lengths, which
 
 
 def long_lag_2c_length(p: int = 50, q: int = 50, max_extra: int = 100) -> int:
     return q + 4 + max_extra
 
 
-long_lag_2c.max_length = long_lag_2c_length
+long_lag_2c.max_length = long_lag_2c_symbols.max_length = long_lag_2c_length
+long_lag_2c.symbols, long_lag_2c_symbols.dense = long_lag_2c_symbols, long_lag_2c

@@ -9,6 +9,7 @@ import numpy as np
 
 from lstm_hist import seeds
 
+from ..symbols import task_for
 from .data import TrainingData, chunk_size
 from .online import build_learner
 from .protocol import OnlineProtocol
@@ -29,7 +30,7 @@ def bench_online(
 
     model, _, stepper = build_learner(experiment, model_cfg, protocol, seed)
     streams = seeds.trial_streams(seed, "train", protocol.trials)
-    data = TrainingData(experiment.task, task_cfg, protocol, seed, streams)
+    data = TrainingData(task_for(experiment.task, model), task_cfg, protocol, seed, streams)
     k = min(updates + 20, chunk_size(experiment.task, task_cfg, protocol))  # data reused cyclically if large
     x, mask, y = data.draw(k)
     active = np.ones(protocol.trials, dtype=bool)

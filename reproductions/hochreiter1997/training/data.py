@@ -25,7 +25,8 @@ def chunk_size(task, task_cfg, protocol) -> int:
     """Updates per data draw: 1000 (at most ``checkpoint_every``), fewer when one update's data is large
     (Exp 2a: 101 one-hot units × 101 steps per trial), and always a divisor of ``checkpoint_every`` so that
     checkpoints fall on chunk boundaries (a resumed run then draws exactly the sequences it would have)."""
-    probe = task(seeds.probe_rng(), 1, **task_cfg)
+    # Sized on the one-hot generator even when indices are fed: the chunk decides how the RNG is drawn from.
+    probe = getattr(task, "dense", task)(seeds.probe_rng(), 1, **task_cfg)
     per_update = protocol.trials * (probe.x.nbytes + probe.y.nbytes)
     chunk = int(max(1, min(protocol.checkpoint_every, 1000, 64_000_000 // max(per_update, 1))))
     while protocol.checkpoint_every % chunk:

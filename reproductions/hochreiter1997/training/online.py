@@ -29,9 +29,11 @@ from lstm_hist.errors import UserError
 from lstm_hist.training.divergence import exploded_trials
 
 from ..construction import Construction
+from ..symbols import task_for
 from .checks import evaluate_trials, make_checker
 from .criteria import RecentWindow, first_reached, reported_count, sequence_scores, window_met
 from .data import TrainingData, chunk_size
+from .block_steps import block_stepper
 from .protocol import OnlineProtocol
 from .result import OnlineResult
 
@@ -100,8 +102,9 @@ class OnlineRun:
     def __init__(self, protocol: OnlineProtocol, experiment, task_cfg: dict, model_cfg: dict, seed: int,
                  workdir, progress: Callable[[dict], None] | None, progress_every: int):
         n = protocol.trials
-        self.protocol, self.task, self.task_cfg, self.seed, self.n = protocol, experiment.task, task_cfg, seed, n
+        self.protocol, self.task_cfg, self.seed, self.n = protocol, task_cfg, seed, n
         self.model, self.optimizer, self.stepper = build_learner(experiment, model_cfg, protocol, seed)
+        self.task = task_for(experiment.task, self.model)  # Exp 2 on the fast path: symbol indices (..symbols)
         # Sequential construction (Exp 2a/2b, §4): each trial's next block comes when its error stops decreasing.
         self.construction = Construction(self.model, protocol.construction, n) if protocol.construction else None
         self.streams = seeds.trial_streams(seed, "train", n)
@@ -109,6 +112,7 @@ class OnlineRun:
         self.counters = TrialCounters.zeros(n)
         self.data = TrainingData(self.task, task_cfg, protocol, seed, self.streams)
         self.check = make_checker(self.task, task_cfg, protocol, seed, n, self.data)
+        self.block = block_stepper(self.stepper, protocol, self.construction, self.check)
         self.seen = self.repeated = 0
         self.elapsed_before = 0.0
         self.fingerprint = run_state.fingerprint(task_cfg, model_cfg, protocol, seed)
@@ -188,7 +192,9 @@ class OnlineRun:
             while self.seen < p.max_sequences and not self.counters.done().all():
                 count = min(chunk, p.max_sequences - self.seen)
                 x, mask, y = self.data.draw(count, self.seen)
-                for i in range(count):
+                if self.block is not None:
+                    self.train_blocks(x, mask, y)
+                for i in range(0 if self.block is not None else count):
                     self.train_sequence(x[i], mask[i], y[i])
                     if self.counters.done().all():
                         break
@@ -201,10 +207,30 @@ class OnlineRun:
 
     def train_sequence(self, x, mask, y) -> None:
         """One sequence per active trial: update, then judge it by the outputs from before the update."""
-        p, c = self.protocol, self.counters
-        active = ~c.done()
+        active = ~self.counters.done()
         interrupt.check()  # a SIGTERM whose KeyboardInterrupt the jitted step swallowed
-        pred = self.stepper(x, mask, y, active)
+        self.judge(self.stepper(x, mask, y, active), mask, y, active)
+
+    def train_blocks(self, x, mask, y) -> None:
+        """A chunk's updates, several per jitted call (:mod:`.block_steps`). A block ends where K single calls
+        would change something between updates: a trial newly done (the block is rewound to that update), and
+        the ``progress_every`` boundaries where :meth:`watch` reads the weights."""
+        k_max, every, i = self.protocol.updates_per_call, self.progress_every, 0
+        while i < len(x) and not self.counters.done().all():
+            k = min(k_max - self.seen % k_max, every - self.seen % every, len(x) - i)
+            done = self.counters.done().copy()
+            interrupt.check()
+            preds = self.block(x[i : i + k], mask[i : i + k], y[i : i + k], ~done)
+            for j in range(k):
+                self.judge(preds[j], mask[i + j], y[i + j], ~done)
+                if (self.counters.done() != done).any() or j == k - 1:
+                    self.block.rewind(j)
+                    break
+            i += j + 1
+
+    def judge(self, pred, mask, y, active) -> None:
+        """Count the update just made and judge it by its outputs ``pred`` from before the update."""
+        p, c = self.protocol, self.counters
         self.seen += 1
         finite = np.isfinite(pred.reshape(self.n, -1)).all(axis=-1)
         c.diverged |= active & ~finite

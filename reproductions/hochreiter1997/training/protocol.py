@@ -84,6 +84,9 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     construction: sequential network construction (Exp 2a/2b, §4): when each trial's error stops decreasing, its
         next cell block is added (:class:`..growth.GrowthRule`: window, patience, min_decrease; the net needs
         model.initial_blocks). Empty: the net is trained as built.
+    updates_per_call: how many per-sequence updates one jitted call makes (:mod:`.block_steps`; not the paper's:
+        how it is computed, the same numbers as 1). Applies on JAX with ``update: per_sequence``, no construction
+        and the window criteria; elsewhere 1 is used. Left out of the fingerprint: a resume may change it.
     """
 
     learning_rate: float = 0.5
@@ -93,11 +96,13 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     update: str = "per_sequence"
     exemplar_order: str = "random"
     construction: dict = dataclasses.field(default_factory=dict)
+    updates_per_call: int = 1
     # Added after checkpoints existed: while empty it stays out of the fingerprint, so they remain resumable.
     fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ("construction",)
+    resumable_changes: ClassVar[tuple[str, ...]] = ("updates_per_call",)  # how it is computed, not what
 
     def __post_init__(self):
-        positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every")
+        positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every", "updates_per_call")
         for name in positive:
             if getattr(self, name) < 1:
                 raise UserError(f"protocol.{name} must be at least 1, got {getattr(self, name)}")
@@ -152,4 +157,6 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
 
         model = experiment.model(trials=self.trials, **model_cfg)
         model.set_weights(weights)
-        return evaluate_trials(model, experiment.task, task_cfg, seed, self.trials, self)
+        from ..symbols import task_for
+
+        return evaluate_trials(model, task_for(experiment.task, model), task_cfg, seed, self.trials, self)

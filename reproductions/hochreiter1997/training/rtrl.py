@@ -305,8 +305,14 @@ class RTRLStepper:
         def run(w, v, x, mask, y, active, cells_on):
             on = target_steps(ops, mask, every_step) * ops.expand_dims(active, -1)
             targets = y if every_step else end_targets_per_step(ops, y, x.shape[1])
-            w, v, outputs = train_sequence(ops, spec, w, v, x, ops.cast(mask, w.dtype), targets, on, lr, loss_scale,
-                                           cells_on=cells_on)
+            if len(x.shape) == 2:  # symbol indices (JAX fast path, ..symbols): gathers and scatters, same numbers
+                from .rtrl_symbols import train_sequence_symbols
+
+                w, v, outputs = train_sequence_symbols(spec, w, v, x, ops.cast(mask, w.dtype), targets, on, lr,
+                                                       loss_scale, cells_on=cells_on)
+            else:
+                w, v, outputs = train_sequence(ops, spec, w, v, x, ops.cast(mask, w.dtype), targets, on, lr,
+                                               loss_scale, cells_on=cells_on)
             if not every_step:  # the output at each sequence's last real step, as the model returns it
                 last = ops.expand_dims(target_steps(ops, mask, False), -1)
                 outputs = ops.sum(outputs * last, axis=1)
@@ -342,7 +348,8 @@ class RTRLStepper:
     def __call__(self, x, mask, y, active) -> np.ndarray:
         from keras import ops
 
-        x, y = ops.convert_to_tensor(x, "float32"), ops.convert_to_tensor(y, "float32")
+        symbols = np.issubdtype(np.asarray(x).dtype, np.integer)  # indices (..symbols): JAX only
+        x, y = ops.convert_to_tensor(x, "int32" if symbols else "float32"), ops.convert_to_tensor(y, "float32")
         mask, active = ops.convert_to_tensor(mask, "float32"), ops.convert_to_tensor(np.asarray(active, np.float32))
         self._w, self._v, outputs = self._fn(self._w, self._v, x, mask, y, active, self._cells_on)
         return ops.convert_to_numpy(outputs)

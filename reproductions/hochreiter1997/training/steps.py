@@ -90,6 +90,7 @@ class Stepper:
 
         # No buffer donation: SIGTERM arrives during the jitted call and is raised before its results are
         # assigned, which would leave the stepper holding deleted arrays and lose the interrupted run's checkpoint.
+        self.step_fn = step  # unjitted, for several updates per call (.block_steps)
         self._step = jax.jit(step)
         self.pull()
 
