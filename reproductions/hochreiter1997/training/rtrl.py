@@ -171,17 +171,15 @@ def initial_carry(ops, spec: NetSpec, dtype="float32"):
     )
 
 
-def forward_step(ops, spec: NetSpec, w, v, x_t, state, cells_on=None):
-    """One step of the net with its traces (App. A.1). Returns (output y^k (N, K), new state, locals).
+def cell_update(ops, spec: NetSpec, net, u, state, cells_on=None):
+    """The cells, gates and traces of one step from the units' net input ``net`` (N, units) and the vector ``u``
+    (N, M) that fed it: eqs. for s_c, y^c, y^in, y^out and App. A.1's trace increments.
 
-    state = (s (N, C), r (N, units): y of cells and gates at t−1, trace_c (N, C, M), trace_in (N, C, M)).
-    cells_on (N, C): 1 for cells present, 0 for cells not yet added (sequential construction; None: all present).
+    Returns (s, r, y_c, trace_c, trace_in, (h, dh, y_out, dy_out)); y_c is masked by ``cells_on`` (sequential
+    construction), r is not (only non-recurrent nets are built with a construction mask).
     """
-    s, r, trace_c, trace_in = state
-    n, size, c, b = spec.trials, spec.block_size, spec.cells, spec.blocks
-    ones = ops.ones((n, 1), dtype=x_t.dtype)
-    u = ops.concatenate([x_t, r, ones] if spec.recurrent else [x_t, ones], axis=-1)  # (N, M)
-    net = ops.squeeze(ops.matmul(ops.expand_dims(u, 1), w), 1)  # (N, units)
+    s, _, trace_c, trace_in = state
+    size, c, b = spec.block_size, spec.cells, spec.blocks
     g, dg = _squash(ops, net[:, :c], spec.g_kind)
     y_in, dy_in = _sigmoid_parts(ops, net[:, c : c + b])
     y_in_c, dy_in_c = ops.repeat(y_in, size, axis=-1), ops.repeat(dy_in, size, axis=-1)
@@ -197,8 +195,22 @@ def forward_step(ops, spec: NetSpec, w, v, x_t, state, cells_on=None):
         y_out = dy_out = None
         y_c = h
         r = ops.concatenate([y_c, y_in], axis=-1)
-    if cells_on is not None:  # only non-recurrent nets are built with a construction mask, so r needs none
+    if cells_on is not None:
         y_c = y_c * cells_on
+    return s, r, y_c, trace_c, trace_in, (h, dh, y_out, dy_out)
+
+
+def forward_step(ops, spec: NetSpec, w, v, x_t, state, cells_on=None):
+    """One step of the net with its traces (App. A.1). Returns (output y^k (N, K), new state, locals).
+
+    state = (s (N, C), r (N, units): y of cells and gates at t−1, trace_c (N, C, M), trace_in (N, C, M)).
+    cells_on (N, C): 1 for cells present, 0 for cells not yet added (sequential construction; None: all present).
+    """
+    r = state[1]
+    ones = ops.ones((spec.trials, 1), dtype=x_t.dtype)
+    u = ops.concatenate([x_t, r, ones] if spec.recurrent else [x_t, ones], axis=-1)  # (N, M)
+    net = ops.squeeze(ops.matmul(ops.expand_dims(u, 1), w), 1)  # (N, units)
+    s, r, y_c, trace_c, trace_in, (h, dh, y_out, dy_out) = cell_update(ops, spec, net, u, state, cells_on)
     z = ops.concatenate([x_t, y_c, ones] if spec.output_sees_inputs else [y_c, ones], axis=-1)  # (N, Z)
     y = ops.sigmoid(ops.squeeze(ops.matmul(ops.expand_dims(z, 1), v), 1))
     return y, (s, r, trace_c, trace_in), (u, z, h, dh, y_out, dy_out)

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from keras import ops
 
-from .rtrl import _sigmoid_parts, _squash, initial_carry
+from .rtrl import cell_update, initial_carry
 
 
 def _rows(a, codes, present):
@@ -33,30 +33,14 @@ def _matvec(u, m):
 
 def _step(spec, w, v_x, v_rest, code, state, cells_on):
     """One step (``rtrl.forward_step``) with x(t) given as its symbol: (y^k, new state, locals)."""
-    s, r, trace_c, trace_in = state
-    n, size, c, b, n_in = spec.trials, spec.block_size, spec.cells, spec.blocks, spec.inputs
+    r = state[1]
+    n, n_in = spec.trials, spec.inputs
     present = (code < n_in).astype(w.dtype)
     ones = jnp.ones((n, 1), w.dtype)
     u_rest = jnp.concatenate([r, ones] if spec.recurrent else [ones], axis=-1)
     net = _rows(w, code, present) + _matvec(u_rest, w[:, n_in:])
-    g, dg = _squash(ops, net[:, :c], spec.g_kind)
-    y_in, dy_in = _sigmoid_parts(ops, net[:, c : c + b])
-    y_in_c, dy_in_c = jnp.repeat(y_in, size, axis=-1), jnp.repeat(dy_in, size, axis=-1)
-    s = s + y_in_c * g
     u = jnp.concatenate([jax.nn.one_hot(code, n_in, dtype=w.dtype), u_rest], axis=-1)  # (N, M): small
-    trace_c = trace_c + (y_in_c * dg)[..., None] * u[:, None]
-    trace_in = trace_in + (g * dy_in_c)[..., None] * u[:, None]
-    h, dh = _squash(ops, s, spec.h_kind)
-    if spec.output_gate:
-        y_out, dy_out = _sigmoid_parts(ops, net[:, c + b :])
-        y_c = jnp.repeat(y_out, size, axis=-1) * h
-        r = jnp.concatenate([y_c, y_in, y_out], axis=-1)
-    else:
-        y_out = dy_out = None
-        y_c = h
-        r = jnp.concatenate([y_c, y_in], axis=-1)
-    if cells_on is not None:
-        y_c = y_c * cells_on
+    s, r, y_c, trace_c, trace_in, (h, dh, y_out, dy_out) = cell_update(ops, spec, net, u, state, cells_on)
     z_rest = jnp.concatenate([y_c, ones], axis=-1)  # (N, C + 1)
     net_k = _matvec(z_rest, v_rest) + (_rows(v_x, code, present) if spec.output_sees_inputs else 0.0)
     return jax.nn.sigmoid(net_k), (s, r, trace_c, trace_in), (u, z_rest, h, dh, y_out, dy_out, present)
