@@ -47,14 +47,23 @@ def stop_on_signals(signals=(signal.SIGTERM, signal.SIGINT)):
         request(signum)
         raise KeyboardInterrupt(f"signal {signum}")
 
+    with _handling(signals, handler):
+        clear()
+        try:
+            yield
+        finally:
+            clear()
+
+
+@contextlib.contextmanager
+def _handling(signals, handler):
+    """``handler`` for ``signals`` within the block; the previous handlers back after it."""
     previous = {sig: signal.signal(sig, handler) for sig in signals}
-    clear()
     try:
         yield
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-        clear()
 
 
 @contextlib.contextmanager
@@ -77,10 +86,6 @@ def deferred(signals=(signal.SIGTERM, signal.SIGINT)):
             raise KeyboardInterrupt(f"signal {signum} (second)")
         request(signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in signals}
-    try:
+    with _handling(signals, handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
     check()
