@@ -87,12 +87,15 @@ class TrainingData:
     def pair_of(self, b: int) -> tuple[SequenceBatch, SequenceBatch]:
         return self.pairs[b % len(self.pairs)]
 
-    def draw(self, count: int, start: int = 0):
-        """``count`` updates' worth of data; ``start`` = sequences already seen (used by exemplar_order "epochs")."""
+    def draw(self, count: int, start: int = 0, rows=None):
+        """``count`` updates' worth of data; ``start`` = sequences already seen (used by exemplar_order "epochs").
+        ``rows``: draw for these trials only (their trial axis in that order; the others' streams are not read)."""
+        rows = range(len(self.streams)) if rows is None else rows
         if self.pairs is None:
-            return draw_chunk(self.task, self.task_cfg, self.streams, count)
+            return draw_chunk(self.task, self.task_cfg, [self.streams[b] for b in rows], count)
         batches = []
-        for b, rng in enumerate(self.streams):
+        for b in rows:
+            rng = self.streams[b]
             train = self.pair_of(b)[0]
             n = len(train.lengths)
             index = self.epoch_index(b, n, start, count) if self.epochs else rng.integers(0, n, size=count)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -34,6 +35,7 @@ from .checks import evaluate_trials, make_checker
 from .criteria import RecentWindow, first_reached, reported_count, sequence_scores, window_met
 from .data import TrainingData, chunk_size
 from .block_steps import block_stepper
+from .compact import trial_compaction, widen
 from .protocol import OnlineProtocol
 from .result import OnlineResult
 
@@ -46,6 +48,14 @@ def build_learner(experiment, model_cfg, protocol, seed):
     import keras
 
     keras.utils.set_random_seed(seeds.weights_seed_online(seed))
+    return build_unseeded(experiment, model_cfg, protocol)
+
+
+def build_unseeded(experiment, model_cfg, protocol):
+    """:func:`build_learner` without seeding Keras first (a second, smaller learner for .compact: its weights are
+    replaced before use)."""
+    import keras
+
     model = experiment.model(trials=protocol.trials, **model_cfg)
     if protocol.optimizer == "sgd":
         optimizer = keras.optimizers.SGD(learning_rate=protocol.learning_rate)
@@ -113,6 +123,8 @@ class OnlineRun:
         self.data = TrainingData(self.task, task_cfg, protocol, seed, self.streams)
         self.check = make_checker(self.task, task_cfg, protocol, seed, n, self.data)
         self.block = block_stepper(self.stepper, protocol, self.construction, self.check)
+        self.compaction = trial_compaction(protocol, self.stepper, lambda size: build_unseeded(
+            experiment, model_cfg, dataclasses.replace(protocol, trials=size))[2])  # the tail: active trials only
         self.seen = self.repeated = 0
         self.elapsed_before = 0.0
         self.fingerprint = run_state.fingerprint(task_cfg, model_cfg, protocol, seed)
@@ -191,11 +203,12 @@ class OnlineRun:
         try:
             while self.seen < p.max_sequences and not self.counters.done().all():
                 count = min(chunk, p.max_sequences - self.seen)
-                x, mask, y = self.data.draw(count, self.seen)
+                rows = None if self.compaction is None else self.compaction.rows(self.counters.done())
+                x, mask, y = self.data.draw(count, self.seen, rows)  # rows: the active trials' data only
                 if self.block is not None:
-                    self.train_blocks(x, mask, y)
+                    self.train_blocks(x, mask, y, rows)
                 for i in range(0 if self.block is not None else count):
-                    self.train_sequence(x[i], mask[i], y[i])
+                    self.train_sequence(x[i], mask[i], y[i], rows)
                     if self.counters.done().all():
                         break
                 if self.seen % p.checkpoint_every == 0 or self.counters.done().all():
@@ -205,13 +218,15 @@ class OnlineRun:
             return "interrupted"
         return "completed"
 
-    def train_sequence(self, x, mask, y) -> None:
-        """One sequence per active trial: update, then judge it by the outputs from before the update."""
+    def train_sequence(self, x, mask, y, rows=None) -> None:
+        """One sequence per active trial: update, then judge it by the outputs from before the update. ``rows``:
+        the trials the data hold (None: all)."""
         active = ~self.counters.done()
         interrupt.check()  # a SIGTERM whose KeyboardInterrupt the jitted step swallowed
-        self.judge(self.stepper(x, mask, y, active), mask, y, active)
+        step = self.stepper if self.compaction is None else partial(self.compaction, rows=rows)
+        self.judge(step(x, mask, y, active), widen(mask, rows, self.n), widen(y, rows, self.n), active)
 
-    def train_blocks(self, x, mask, y) -> None:
+    def train_blocks(self, x, mask, y, rows=None) -> None:
         """A chunk's updates, several per jitted call (:mod:`.block_steps`). A block ends where K single calls
         would change something between updates: a trial newly done (the block is rewound to that update), and
         the ``progress_every`` boundaries where :meth:`watch` reads the weights."""
@@ -220,11 +235,13 @@ class OnlineRun:
             k = min(k_max - self.seen % k_max, every - self.seen % every, len(x) - i)
             done = self.counters.done().copy()
             interrupt.check()
-            preds = self.block(x[i : i + k], mask[i : i + k], y[i : i + k], ~done)
+            block = self.block if self.compaction is None else partial(self.compaction.block, rows=rows,
+                                                                        full_block=self.block)
+            preds = block(x[i : i + k], mask[i : i + k], y[i : i + k], ~done)
             for j in range(k):
-                self.judge(preds[j], mask[i + j], y[i + j], ~done)
+                self.judge(preds[j], widen(mask[i + j], rows, self.n), widen(y[i + j], rows, self.n), ~done)
                 if (self.counters.done() != done).any() or j == k - 1:
-                    self.block.rewind(j)
+                    self.block.rewind(j) if self.compaction is None else self.compaction.rewind(j, self.block)
                     break
             i += j + 1
 

@@ -87,6 +87,9 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     updates_per_call: how many per-sequence updates one jitted call makes (:mod:`.block_steps`; not the paper's:
         how it is computed, the same numbers as 1). Applies on JAX with ``update: per_sequence``, no construction
         and the window criteria; elsewhere 1 is used. Left out of the fingerprint: a resume may change it.
+    compact_trials: once at most half the trials are active, compute (and draw data for) only those (:mod:`.compact`;
+        not the paper's: how it is computed, the same numbers). Applies on JAX (per-sequence and per-step updates).
+        Left out of the fingerprint like ``updates_per_call``.
     """
 
     learning_rate: float = 0.5
@@ -97,9 +100,10 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     exemplar_order: str = "random"
     construction: dict = dataclasses.field(default_factory=dict)
     updates_per_call: int = 1
+    compact_trials: bool = True
     # Added after checkpoints existed: while empty it stays out of the fingerprint, so they remain resumable.
     fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ("construction",)
-    resumable_changes: ClassVar[tuple[str, ...]] = ("updates_per_call",)  # how it is computed, not what
+    resumable_changes: ClassVar[tuple[str, ...]] = ("updates_per_call", "compact_trials")  # how, not what
 
     def __post_init__(self):
         positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every", "updates_per_call")

@@ -306,6 +306,7 @@ class RTRLStepper:
         self._variables = self.spec.variables()
         if len(self._variables) != len(model.trainable_variables):
             raise UserError("protocol.update 'per_step' found trainable weights outside the 1997 cell and outputs")
+        self.run_fn = None
         self._fn = self._compile()
         self.pull()
 
@@ -335,6 +336,7 @@ class RTRLStepper:
 
             # No buffer donation: a SIGTERM between the call and the assignment below would leave the stepper
             # holding deleted arrays, and the interrupted run could not write its checkpoint and record.
+            self.run_fn = run  # unjitted, for the compacted tail of a run (.compact)
             return jax.jit(run)
         if self.backend == "tensorflow":
             import tensorflow as tf
