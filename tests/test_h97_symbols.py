@@ -45,11 +45,14 @@ def test_index_twin_draws_the_same_sequences(dense, symbols, cfg):
 
 def test_one_hot_generators_unchanged():
     """Pinned draws of the one-hot generators (values from main before the index twins existed)."""
-    a = long_lag_2c(np.random.default_rng(1), 3, **TASK_2C)
+    a = long_lag_2c(np.random.default_rng(1), 3, **TASK_2C, final_input=True)
     np.testing.assert_array_equal(a.lengths, [24, 16, 17])
     assert float(a.x.sum()) == 57.0  # one unit on per real step
     np.testing.assert_array_equal(a.x[0, :4].argmax(-1), [11, 12, 2, 8])
     np.testing.assert_array_equal(a.y.argmax(-1), [0, 1, 1])
+    c = long_lag_2c(np.random.default_rng(1), 3, **TASK_2C)  # the default: the same draws, the final x|y not fed
+    np.testing.assert_array_equal(c.lengths, [23, 15, 16])
+    np.testing.assert_array_equal(c.x, a.x[:, :-1] * c.mask()[..., None])
     b = long_lag(np.random.default_rng(2), 2, p=6, random_middle=True)
     np.testing.assert_array_equal(b.x.argmax(-1)[:, :3], [[6, 2, 4], [6, 3, 4]])
 

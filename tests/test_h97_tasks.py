@@ -98,7 +98,8 @@ def test_task_2b_has_a_random_middle_over_the_distractors_only():
 
 @pytest.mark.parametrize("p,q", [(50, 50), (10, 100)])
 def test_task_2c_follows_the_generation_rule(p, q):
-    batch = ll.long_lag_2c(rng(1), 8000, p=p, q=q)
+    """The full sequence b, x|y, distractors, e, x|y (fed whole with ``final_input=True``)."""
+    batch = ll.long_lag_2c(rng(1), 8000, p=p, q=q, final_input=True)
     e, b, x_unit = p, p + 1, p + 2
     codes = np.where(batch.x.any(-1), batch.x.argmax(-1), -1)
     n = batch.lengths
@@ -109,11 +110,30 @@ def test_task_2c_follows_the_generation_rule(p, q):
     assert ((codes == e).sum(1) == 1).all()  # e only just before the end
     inner = [codes[i, 2 : n[i] - 2] for i in range(2000)]
     assert all((c >= 0).all() and (c < p).all() for c in inner)  # distractors a_1 … a_p only
-    assert n.min() == q + 4  # minimal length q+4, minimal lag q+1
+    assert n.min() == q + 4  # minimal length q+4
     # extra distractors are geometric with mean 9 (p = 9/10 of another one): mean length q+13, not the printed q+14
     assert abs(n.mean() - (q + 13)) < 0.5  # standard error ≈ 0.11
     np.testing.assert_array_equal(batch.y.argmax(-1), codes[:, 1] - x_unit)
     assert abs(batch.y[:, 1].mean() - 0.5) < 0.02
+
+
+@pytest.mark.parametrize("p,q", [(50, 50), (10, 100)])
+def test_task_2c_input_ends_at_the_trigger(p, q):
+    """§5.2: the final x|y is predicted, so it is the target and not an input (the default): the input is the same
+    sequence without it and ends with e, whose step is q + 1 or more steps after x|y (the minimal lag q + 1)."""
+    whole = ll.long_lag_2c(rng(1), 2000, p=p, q=q, final_input=True)
+    batch = ll.long_lag_2c(rng(1), 2000, p=p, q=q)
+    e, x_unit = p, p + 2
+    codes = np.where(batch.x.any(-1), batch.x.argmax(-1), -1)
+    rows = np.arange(2000)
+    assert_padded(batch)
+    np.testing.assert_array_equal(batch.lengths, whole.lengths - 1)
+    assert (codes[rows, batch.lengths - 1] == e).all()  # the output is read at e's step
+    assert not np.isin(codes[:, 2:], [x_unit, x_unit + 1]).any()  # x|y only at step 1: nothing to copy at the end
+    assert (batch.lengths - 1 - 1).min() == q + 1  # steps from x|y (step 1) to the prediction
+    np.testing.assert_array_equal(batch.x, whole.x[:, : batch.x.shape[1]] * (codes >= 0)[..., None])
+    np.testing.assert_array_equal(batch.y, whole.y)
+    assert batch.x.shape[1] == ll.long_lag_2c_length(p, q) == whole.x.shape[1] - 1
 
 
 # --- Exp 3 -------------------------------------------------------------------------------------------

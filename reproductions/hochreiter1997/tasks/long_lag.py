@@ -12,8 +12,9 @@ Task 2c: p + 4 symbols, distractors a_1 … a_p, trigger e, and b, x, y; p + 4 i
 A sequence starts with b, then x or y, then q random distractors; every further element is a random
 distractor with probability 9/10 or e with probability 1/10 (the reading that matches the stated expected
 length; some versions print 1/10, see ../shared/papers/hochreiter1997.md erratum 2); after e comes one final
-element repeating the second one (x or y). The error is given only at the end: the network must tell x
-from y across at least q + 1 steps.
+element repeating the second one (x or y). The error is given only at the end: the network predicts that final
+element from the input up to e, so it must tell x from y across at least q + 1 steps (the final element is the
+target, not an input: ``final_input``).
 
 Choices where §5.2 is open (docs/deviations_hochreiter1997_more.md, "Exp 2"):
 
@@ -76,25 +77,31 @@ long_lag.symbols, long_lag_symbols.dense = long_lag_symbols, long_lag
 
 
 def long_lag_2c(
-    rng: np.random.Generator, n: int, p: int = 50, q: int = 50, max_extra: int = 100
+    rng: np.random.Generator, n: int, p: int = 50, q: int = 50, max_extra: int = 100, final_input: bool = False
 ) -> SequenceBatch:
-    """Task 2c: x (n, L, p+4) one-hot, L = q + 4 + max_extra; y (n, 2) local code of the final x/y."""
-    codes, lengths, which = _long_lag_2c_codes(rng, n, p, q, max_extra)
+    """Task 2c: x (n, L, p+4) one-hot, L = :func:`long_lag_2c_length`; y (n, 2) local code of the final x/y."""
+    codes, lengths, which = _long_lag_2c_codes(rng, n, p, q, max_extra, final_input)
     x = np.eye(p + 5, p + 4, dtype=np.float32)[codes]  # the padding code p + 4: a zero input vector
     return SequenceBatch(x, lengths.astype(np.int64), np.eye(2, dtype=np.float32)[which])
 
 
 def long_lag_2c_symbols(
-    rng: np.random.Generator, n: int, p: int = 50, q: int = 50, max_extra: int = 100
+    rng: np.random.Generator, n: int, p: int = 50, q: int = 50, max_extra: int = 100, final_input: bool = False
 ) -> SequenceBatch:
     """:func:`long_lag_2c` with x as symbol indices (n, L) int32, ``p + 4`` (no input unit) on padded steps: the
     same draws from ``rng``, the same sequences, without the one-hot array (2c q=p=1000: 89 MB per update)."""
-    codes, lengths, which = _long_lag_2c_codes(rng, n, p, q, max_extra)
+    codes, lengths, which = _long_lag_2c_codes(rng, n, p, q, max_extra, final_input)
     return SequenceBatch(codes.astype(np.int32), lengths.astype(np.int64), np.eye(2, dtype=np.float32)[which])
 
 
-def _long_lag_2c_codes(rng, n, p, q, max_extra):
-    """(codes (n, L) with ``p + 4`` after each sequence's end, lengths (n,), which (n,): 0 for x, 1 for y)."""
+def _long_lag_2c_codes(rng, n, p, q, max_extra, final_input=False):
+    """(codes (n, L) with ``p + 4`` after each input's end, input lengths (n,), which (n,): 0 for x, 1 for y).
+
+    The sequence is b, x|y, q + k distractors, e, x|y (length q + 4 + k). The net predicts its final element, so
+    the input ends with e (``final_input=False``, input length q + 3 + k): the output at e's step is the
+    prediction, x|y last seen q + 1 + k steps before (§5.2's minimal lag q + 1). ``final_input=True`` also feeds the
+    final x|y and reads the output after it: the answer is then in the input (how the runs before issue 17's
+    2c profile were made; docs/deviations.md, "Table 3's rows with q ≥ 200")."""
     if p < 1 or q < 0 or max_extra < 0:
         raise ValueError(f"need p ≥ 1, q ≥ 0, max_extra ≥ 0, received p={p!r}, q={q!r}, max_extra={max_extra!r}")
     e, b, x_unit = p, p + 1, p + 2
@@ -102,7 +109,7 @@ def _long_lag_2c_codes(rng, n, p, q, max_extra):
     while (over := extras > max_extra).any():
         extras[over] = rng.geometric(0.1, size=int(over.sum())) - 1
     lengths = q + 4 + extras
-    steps = long_lag_2c_length(p, q, max_extra)
+    steps = q + 4 + max_extra  # drawn at the full length either way: the same sequences for both readings
     codes = rng.integers(0, p, size=(n, steps))
     which = rng.integers(0, 2, size=n)  # 0: x, 1: y
     rows = np.arange(n)
@@ -110,12 +117,14 @@ def _long_lag_2c_codes(rng, n, p, q, max_extra):
     codes[:, 1] = x_unit + which
     codes[rows, lengths - 2] = e
     codes[rows, lengths - 1] = x_unit + which
+    if not final_input:
+        lengths = lengths - 1  # the final x|y is the target, not an input
     codes[np.arange(steps)[None, :] >= lengths[:, None]] = p + 4
-    return codes, lengths, which
+    return codes[:, : long_lag_2c_length(p, q, max_extra, final_input)], lengths, which
 
 
-def long_lag_2c_length(p: int = 50, q: int = 50, max_extra: int = 100) -> int:
-    return q + 4 + max_extra
+def long_lag_2c_length(p: int = 50, q: int = 50, max_extra: int = 100, final_input: bool = False) -> int:
+    return q + 4 + max_extra - (0 if final_input else 1)
 
 
 long_lag_2c.max_length = long_lag_2c_symbols.max_length = long_lag_2c_length
