@@ -334,3 +334,19 @@ def test_exploded_weights_with_a_finite_loss_give_diverged(tmp_path):
     result = run(protocol(optimizer="sgd", learning_rate=1e8, clipnorm=None, epochs=3), tmp_path)
     assert all(np.isfinite(result.history.get("loss", [0.0])))
     assert result.status == "diverged" and result.epochs_run <= 1
+
+
+def test_progress_inside_an_epoch_reports_fractional_epochs(tmp_path, monkeypatch):
+    """A long epoch (the NPLM's) reports before it ends: fractional epochs between the epoch-end reports."""
+    from lstm_hist.training.minibatch import callbacks
+
+    monkeypatch.setattr(callbacks, "PROGRESS_SECONDS", 0.0)
+    seen: list[dict] = []
+    result = run(protocol(), tmp_path, progress=seen.append)
+    assert result.status == "completed"
+    assert [p["epoch"] for p in seen if "batch" not in p] == [1, 2, 3]
+    inside = [p for p in seen if "batch" in p]
+    assert inside and all(0 < p["batch"] < p["batches"] and p["epochs"] == 3 for p in inside)
+    epochs = [p["epoch"] for p in seen]
+    assert epochs == sorted(epochs) and any(0 < e < 1 for e in epochs) and any(2 < e < 3 for e in epochs)
+    assert all(not float(e).is_integer() for e in (p["epoch"] for p in inside))

@@ -7,6 +7,7 @@ must act; a protocol's ``extra_callbacks`` go after the trainer's own and before
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import keras
@@ -18,6 +19,7 @@ from lstm_hist.training.divergence import exploded
 from .checkpoint import sync, variable_value
 
 WEIGHT_CHECK_EVERY = 100  # batches between two checks of the weights for divergence (lstm_hist.training.divergence)
+PROGRESS_SECONDS = 30.0  # between two progress reports inside an epoch
 
 
 class EpochOrder(keras.callbacks.Callback):
@@ -133,6 +135,34 @@ class EpochEnd(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+class BatchProgress(keras.callbacks.Callback):
+    """Progress inside an epoch, at most every ``every`` seconds: an NPLM epoch takes minutes to hours on a CPU,
+    and a run that reports only at epoch ends shows nothing (and a campaign no ETA) until the first one ends.
+
+    The report's ``epoch`` is fractional (epochs done + this epoch's share of batches), so the campaign's ETA to
+    ``epochs`` counts from it; ``batch``/``batches`` say where in the epoch the run is. Epoch ends report as before.
+    """
+
+    def __init__(self, protocol, progress: Callable[[dict], None], every: float | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        super().__init__()
+        self.protocol, self.progress, self.clock = protocol, progress, clock
+        self.every = PROGRESS_SECONDS if every is None else every
+        self._epoch, self._last = 0, clock()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        steps, now = (self.params or {}).get("steps"), self.clock()
+        if not steps or batch + 1 >= steps or now - self._last < self.every:
+            return  # the epoch's last batch: the epoch-end report follows
+        self._last = now
+        loss = (logs or {}).get("loss")
+        self.progress({"epoch": round(self._epoch + (batch + 1) / steps, 4), "epochs": self.protocol.epochs,
+                       "batch": batch + 1, "batches": int(steps), "loss": None if loss is None else float(loss)})
+
+
 class StopRequest(keras.callbacks.Callback):
     """Last in the list, so a SIGTERM acts between batches, with the weight noise already removed."""
 
@@ -150,6 +180,8 @@ def training_callbacks(protocol, model, state: dict, shuffled, noise_seed: int, 
     if protocol.weight_noise > 0:
         callbacks.append(WeightNoise(state, protocol.weight_noise, protocol.noisy_variables(model), noise_seed))
     callbacks += [NaNGuard(state), EpochEnd(protocol, state, save, progress)]
+    if progress is not None:
+        callbacks.append(BatchProgress(protocol, progress))
     callbacks += list(protocol.extra_callbacks(model, state))
     callbacks.append(StopRequest())
     return callbacks
