@@ -41,11 +41,13 @@ def _save_trace(path: Path, trace: dict) -> None:
     tmp.replace(path)
 
 
-def install(indices: list[int], of: int, trace_path: Path | None, start: Path | None) -> None:
-    """Wrap the trainer's weight draw, streams and checkpoint for the chosen ``indices`` of ``of`` trials."""
+def install(indices: list[int], of: int, trace_path: Path | None, start: Path | None):
+    """Wrap the trainer's weight draw, streams, chunk size and checkpoint for the chosen ``indices`` of ``of``
+    trials; returns a function that puts the originals back."""
     import keras
 
     from lstm_hist import seeds
+    from lstm_hist.errors import UserError
     from reproductions.hochreiter1997.training import online
 
     original_streams, original_build, original_checkpoint = seeds.trial_streams, online.build_learner, None
@@ -97,8 +99,8 @@ def install(indices: list[int], of: int, trace_path: Path | None, start: Path | 
         # chunk size, which the trainer derives from the trial count: use the full run's.
         chunk = original_chunk(task, task_cfg, dataclasses.replace(protocol, trials=of))
         if protocol.checkpoint_every % chunk:
-            raise SystemExit(f"error: protocol.checkpoint_every must be a multiple of the {of}-trial run's "
-                             f"chunk of {chunk} updates")
+            raise UserError(f"protocol.checkpoint_every must be a multiple of the {of}-trial run's chunk of "
+                            f"{chunk} updates")
         return chunk
 
     original_checkpoint, original_chunk = online.OnlineRun.checkpoint, online.chunk_size
@@ -106,6 +108,12 @@ def install(indices: list[int], of: int, trace_path: Path | None, start: Path | 
     online.chunk_size = chunk_size
     online.build_learner = build_learner
     online.OnlineRun.checkpoint = checkpoint
+
+    def restore():
+        seeds.trial_streams, online.build_learner = original_streams, original_build
+        online.OnlineRun.checkpoint, online.chunk_size = original_checkpoint, original_chunk
+
+    return restore
 
 
 def main(argv=None) -> int:
@@ -132,10 +140,13 @@ def main(argv=None) -> int:
     from lstm_hist.backend import select_backend
 
     select_backend(None)
-    install(indices, args.of, args.trace, args.from_checkpoint)
+    restore = install(indices, args.of, args.trace, args.from_checkpoint)
     from lstm_hist.cli import main as lstm_hist_main
 
-    return lstm_hist_main(rest)
+    try:
+        return lstm_hist_main(rest)
+    finally:
+        restore()
 
 
 if __name__ == "__main__":

@@ -27,6 +27,9 @@ Per trial, on ``--sequences`` fresh sequences drawn from ``default_rng(seed)`` (
   drift that persists over many updates), beside ``|w|``, the group's weight norm.
 * ``w_og``: the mean weight into the output gates from the 6 recurrent units (cells and gates).
 
+``--history S1,S2,…`` (a trace only): the weights from the inputs x and y into the two output gates at those
+snapshots, per trial, with the window's fraction correct.
+
 The forward trace runs the package's cell (``LSTM1997Cell.recurrent_step``) step by step; its input projection
 is the kernel row of each step's symbol (the one-hot product, as the fast path's gather), and its final outputs
 are checked against the model's own prediction (``agreement`` in the header). docs/deviations.md ("Table 3's rows
@@ -152,6 +155,21 @@ def gradients(model, codes, masks, targets, loss_scale, cells, blocks, picks):
     return norms / k, group_norms([a / k for a in total], cells, blocks)
 
 
+def history(trace: Path, p: int, at: list[int]) -> None:
+    """From a trace: per snapshot and trial, the input weights x → and y → the two output gates (units p+2, p+3 →
+    output-gate columns) and the window's fraction correct: how each block's gate takes its side."""
+    with np.load(trace) as f:
+        seen, kernel, correct, labels = list(f["seen"]), f["w0"], f["correct"], list(f["indices"])
+    gates = slice(kernel.shape[-1] - 2, None)
+    print("seen | " + " | ".join(f"trial {b}: x→og0 og1, y→og0 og1, correct" for b in labels))
+    for s in at:
+        i = seen.index(s)
+        print(f"{s:>6} | " + " | ".join(
+            f"{kernel[i, j, p + 2, gates][0]:+.2f} {kernel[i, j, p + 2, gates][1]:+.2f}, "
+            f"{kernel[i, j, p + 3, gates][0]:+.2f} {kernel[i, j, p + 3, gates][1]:+.2f}, {correct[i, j]:.2f}"
+            for j in range(len(labels))))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("record")
@@ -160,7 +178,13 @@ def main(argv=None) -> int:
     parser.add_argument("--sequences", type=int, default=256)
     parser.add_argument("--trials", help="comma-separated trials of the file to profile (default: all)")
     parser.add_argument("--labels", help="comma-separated names of the file's trials")
+    parser.add_argument("--history", help="a trace only: comma-separated snapshots (seen) of the x/y → output-gate "
+                                          "weights to print instead of the profile")
     args = parser.parse_args(argv)
+    if args.history:
+        record = json.loads(Path(args.record).read_text(encoding="utf-8"))
+        history(args.weights, record["config"]["task"]["p"], [int(s) for s in args.history.split(",")])
+        return 0
 
     from lstm_hist.backend import select_backend
 
