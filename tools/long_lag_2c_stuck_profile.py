@@ -155,6 +155,36 @@ def gradients(model, codes, masks, targets, loss_scale, cells, blocks, picks):
     return norms / k, group_norms([a / k for a in total], cells, blocks)
 
 
+def scores(model, codes, masks, targets, p: int, threshold: float):
+    """The model's outputs (N, k, 2) and per trial: ABS(threshold) fraction, the same with x ↔ y swapped at step 1
+    and the target with it (``flip``), and the MSE."""
+    n, k = codes.shape[:2]
+
+    def predict(x):
+        return np.asarray(model.predict_on_batch([x.reshape(n * k, -1), masks.reshape(n * k, -1)])).reshape(n, k, -1)
+
+    pred = predict(codes)
+    flipped = codes.copy()
+    flipped[..., 1] = 2 * p + 5 - flipped[..., 1]  # x ↔ y at step 1 (units p + 2, p + 3)
+    ok = (np.abs(targets - pred) < threshold).all(-1).mean(1)
+    stores = (np.abs(targets[..., ::-1] - predict(flipped)) < threshold).all(-1).mean(1)
+    return pred, ok, stores, ((targets - pred) ** 2).mean((1, 2))
+
+
+def print_activations(names, windows, ok, stores, mse, act, w_og, blocks: int, cells: int) -> None:
+    print("trial window   ok   flip    mse  | y_in mean/e/end (blk0; blk1)      | y_out mean/e/end (blk0; blk1)     | "
+          "y_out end x/y (b0; b1) | s_c e/end (c0; c1)          | sep c0 c1   | net_k x-seq / y-seq    | w_og")
+    for i, b in enumerate(names):
+        fmt3 = lambda a: "; ".join(" ".join(f"{act[f'{a}_{w}'][i, j]:.2f}" for w in ("mean", "e", "end"))  # noqa: E731
+                                   for j in range(blocks))
+        gates = "; ".join(f"{act['out_end_x'][i, j]:.2f} {act['out_end_y'][i, j]:.2f}" for j in range(blocks))
+        states = "; ".join(f"{act['s_e'][i, c]:+.2f} {act['s_end'][i, c]:+.2f}" for c in range(cells))
+        print(f"{b:5d} {windows[i]:6.3f} {ok[i]:5.3f} {stores[i]:5.3f} {mse[i]:6.3f} | {fmt3('in'):32s} | "
+              f"{fmt3('out'):32s} | {gates:22s} | {states:27s} | {act['sep'][i, 0]:+.2f} {act['sep'][i, 1]:+.2f} | "
+              f"{act['net_x'][i, 0]:+.2f} {act['net_x'][i, 1]:+.2f} / {act['net_y'][i, 0]:+.2f} "
+              f"{act['net_y'][i, 1]:+.2f} | {w_og[i]:+.2f}")
+
+
 def history(trace: Path, p: int, at: list[int]) -> None:
     """From a trace: per snapshot and trial, the input weights x → and y → the two output gates (units p+2, p+3 →
     output-gate columns) and the window's fraction correct: how each block's gate takes its side."""
@@ -219,41 +249,23 @@ def main(argv=None) -> int:
     targets = np.broadcast_to(batch.y, (n, *batch.y.shape)).astype(np.float32)
     which = np.argmax(batch.y, axis=-1)
     act = activations(cell, out_kernel, codes, batch.lengths, which)
-    pred = np.asarray(model.predict_on_batch([codes.reshape(n * len(which), -1), masks.reshape(n * len(which), -1)]))
-    pred = pred.reshape(n, len(which), -1)
     threshold = cfg["protocol"].get("threshold", 0.2)
-    ok = (np.abs(targets - pred) < threshold).all(-1).mean(1)
-    flipped = codes.copy()
-    flipped[..., 1] = 2 * cfg["task"]["p"] + 5 - flipped[..., 1]  # x ↔ y at step 1 (units p+2, p+3)
-    pred_f = np.asarray(model.predict_on_batch([flipped.reshape(n * len(which), -1),
-                                                masks.reshape(n * len(which), -1)])).reshape(n, len(which), -1)
-    stores = (np.abs(targets[..., ::-1] - pred_f) < threshold).all(-1).mean(1)
-    mse = ((targets - pred) ** 2).mean((1, 2))
+    pred, ok, stores, mse = scores(model, codes, masks, targets, cfg["task"]["p"], threshold)
     protocol = OnlineProtocol(**cfg["protocol"])
     per_seq, drift = gradients(model, codes, masks, targets, protocol.loss_scale, cell.cells, cell.blocks, picks)
-    cols = (slice(0, cell.cells), slice(cell.cells, cell.cells + cell.blocks), slice(cell.cells + cell.blocks, None))
     w_norm = group_norms([kernel, recurrent, out_kernel], cell.cells, cell.blocks)
-    w_og = recurrent[..., cols[2]].mean((1, 2))
+    w_og = recurrent[..., cell.cells + cell.blocks :].mean((1, 2))
 
     print(f"{record['id']}  {args.weights.name} after {info['seen']:,} sequences; {args.sequences} fresh sequences "
           f"(default_rng({seed}), final x|y {'fed' if task_cfg['final_input'] else 'not fed'}); lr "
           f"{protocol.learning_rate}; agreement of the cell trace with the model's output "
           f"{np.abs(act['out_pred'] - pred).max():.1e}")
-    print("trial window   ok   flip    mse  | y_in mean/e/end (blk0; blk1)      | y_out mean/e/end (blk0; blk1)     | "
-          "y_out end x/y (b0; b1) | s_c e/end (c0; c1)          | sep c0 c1   | net_k x-seq / y-seq    | w_og")
-    for i, b in enumerate(labels[j] for j in keep):
-        window = info["window"][keep[i]]
-        fmt3 = lambda a: "; ".join(" ".join(f"{act[f'{a}_{w}'][i, j]:.2f}" for w in ("mean", "e", "end"))  # noqa: E731
-                                   for j in range(cell.blocks))
-        gates = "; ".join(f"{act['out_end_x'][i, j]:.2f} {act['out_end_y'][i, j]:.2f}" for j in range(cell.blocks))
-        states = "; ".join(f"{act['s_e'][i, c]:+.2f} {act['s_end'][i, c]:+.2f}" for c in range(cell.cells))
-        print(f"{b:5d} {window:6.3f} {ok[i]:5.3f} {stores[i]:5.3f} {mse[i]:6.3f} | {fmt3('in'):32s} | {fmt3('out'):32s} | "
-              f"{gates:22s} | {states:27s} | {act['sep'][i, 0]:+.2f} {act['sep'][i, 1]:+.2f} | "
-              f"{act['net_x'][i, 0]:+.2f} {act['net_x'][i, 1]:+.2f} / {act['net_y'][i, 0]:+.2f} "
-              f"{act['net_y'][i, 1]:+.2f} | {w_og[i]:+.2f}")
+    names = [labels[j] for j in keep]
+    windows = [info["window"][j] for j in keep]
+    print_activations(names, windows, ok, stores, mse, act, w_og, cell.blocks, cell.cells)
     print("trial | |g| per sequence: cell in_gate out_gate output | |mean g| over the sequences     | "
           "|w|: cell in_gate out_gate output")
-    for i, b in enumerate(labels[j] for j in keep):
+    for i, b in enumerate(names):
         row = lambda a: " ".join(f"{v:8.1e}" for v in a[i])  # noqa: E731
         print(f"{b:5d} | {row(per_seq)} | {row(drift)} | {' '.join(f'{v:6.2f}' for v in w_norm[i])}")
     return 0
