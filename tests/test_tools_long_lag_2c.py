@@ -46,7 +46,7 @@ def test_selected_trials_rerun_those_trials_of_the_full_run(tmp_path, capsys):
     full, chosen = _final_weights(tmp_path / "full"), _final_weights(tmp_path / "sel")
     for a, b in zip(full, chosen):
         np.testing.assert_array_equal(a[[3, 1]], b)  # the same initial weights, data and updates
-    assert json.loads((tmp_path / "sel" / "selection.json").read_text())["indices"] == [3, 1]
+    assert json.loads((tmp_path / "sel" / "selection.yaml").read_text())["indices"] == [3, 1]
     with np.load(trace) as t:
         assert list(t["seen"]) == [0, 100, 200, 300] and t["w0"].shape[1] == 2
 

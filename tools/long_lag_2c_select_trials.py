@@ -9,9 +9,11 @@ shape (N, …), which changes with N. So ``--set protocol.trials=3`` would not r
 20-trial record. This tool builds the N-trial net under the run's seed exactly as the trainer does, keeps the
 slices of ``--indices``, and gives the k-trial run the streams of those indices (train, check and test), then
 hands the remaining arguments to ``lstm-hist`` unchanged: the package trains and writes the record. In that
-record trial j is ``--indices[j]``, and its ``seeds`` block describes trials 0 … k−1, and a chunk's sequences are drawn in one vectorised call whose size the trainer derives from N, so the tool
-also keeps the N-trial chunk size (``protocol.checkpoint_every`` must stay a multiple of it). The tool writes
-``selection.json`` into ``--out`` (else beside the trace) saying which indices ran.
+record trial j is ``--indices[j]`` (its ``seeds`` block describes trials 0 … k−1). A chunk's sequences are drawn
+in one vectorised call whose size the trainer derives from N, so the tool also keeps the N-trial chunk size
+(``protocol.checkpoint_every`` must stay a multiple of it). The tool writes
+``selection.yaml`` (JSON, which YAML reads; not ``.json``, which the record loader would take for a record) into
+``--out`` (else beside the trace) saying which indices ran.
 
 ``--from-checkpoint DIR``: start from the weights and training-stream states of a run's checkpoint folder
 (``checkpoint.npz`` and ``checkpoint.json``), i.e. continue those trials where that run stopped (a fresh
@@ -132,7 +134,7 @@ def main(argv=None) -> int:
         parser.error("the trial count is len(--indices); do not pass --trials or protocol.trials")
     rest += ["--set", f"protocol.trials={len(indices)}"]
     out = rest[rest.index("--out") + 1] if "--out" in rest[:-1] else (args.trace.parent if args.trace else ".")
-    note = Path(out) / "selection.json"
+    note = Path(out) / "selection.yaml"
     note.parent.mkdir(parents=True, exist_ok=True)
     note.write_text(json.dumps({"indices": indices, "of": args.of, "from_checkpoint": str(args.from_checkpoint or ""),
                                 "lstm_hist": rest}, indent=1) + "\n")

@@ -7,7 +7,7 @@ The weights come from a run's ``checkpoint.npz`` (``model_k`` arrays; the kept a
 ``results/checkpoints/hochreiter1997/long_lag_2c_*.tgz`` hold one: extract them under /tmp), from a completed
 record's ``.weights.npz``, or from a trace
 written by ``long_lag_2c_select_trials.py --trace`` (``--at`` picks the snapshot after that many sequences).
-``--labels`` names the checkpoint's trials (default: a ``selection.json`` beside the record, else 0 … N−1).
+``--labels`` names the checkpoint's trials (default: a ``selection.yaml`` beside the record, else 0 … N−1).
 
 Per trial, on ``--sequences`` fresh sequences drawn from ``default_rng(seed)`` (the same ones for every trial):
 
@@ -227,7 +227,7 @@ def main(argv=None) -> int:
     cfg, seed = record["config"], int(record.get("seed", 0))
     weights, info = load_weights(args.weights, args.at, record)
     keep = list(range(weights[0].shape[0])) if not args.trials else [int(b) for b in args.trials.split(",")]
-    selection = Path(args.record).parent.parent / "selection.json"
+    selection = Path(args.record).parent.parent / "selection.yaml"
     labels = ([int(b) for b in args.labels.split(",")] if args.labels else
               json.loads(selection.read_text())["indices"] if selection.exists() else list(range(len(weights[0]))))
     weights = [w[keep] for w in weights]
