@@ -9,9 +9,11 @@ shape (N, …), which changes with N. So ``--set protocol.trials=3`` would not r
 20-trial record. This tool builds the N-trial net under the run's seed exactly as the trainer does, keeps the
 slices of ``--indices``, and gives the k-trial run the streams of those indices (train, check and test), then
 hands the remaining arguments to ``lstm-hist`` unchanged: the package trains and writes the record. In that
-record trial j is ``--indices[j]``, and its ``seeds`` block describes trials 0 … k−1, and a chunk's sequences are drawn in one vectorised call whose size the trainer derives from N, so the tool
-also keeps the N-trial chunk size (``protocol.checkpoint_every`` must stay a multiple of it). The tool writes
-``selection.json`` into ``--out`` (else beside the trace) saying which indices ran.
+record trial j is ``--indices[j]`` (its ``seeds`` block describes trials 0 … k−1). A chunk's sequences are drawn
+in one vectorised call whose size the trainer derives from N, so the tool also keeps the N-trial chunk size
+(``protocol.checkpoint_every`` must stay a multiple of it). The tool writes
+``selection.yaml`` (JSON, which YAML reads; not ``.json``, which the record loader would take for a record) into
+``--out`` (else beside the trace) saying which indices ran.
 
 ``--from-checkpoint DIR``: start from the weights and training-stream states of a run's checkpoint folder
 (``checkpoint.npz`` and ``checkpoint.json``), i.e. continue those trials where that run stopped (a fresh
@@ -41,11 +43,13 @@ def _save_trace(path: Path, trace: dict) -> None:
     tmp.replace(path)
 
 
-def install(indices: list[int], of: int, trace_path: Path | None, start: Path | None) -> None:
-    """Wrap the trainer's weight draw, streams and checkpoint for the chosen ``indices`` of ``of`` trials."""
+def install(indices: list[int], of: int, trace_path: Path | None, start: Path | None):
+    """Wrap the trainer's weight draw, streams, chunk size and checkpoint for the chosen ``indices`` of ``of``
+    trials; returns a function that puts the originals back."""
     import keras
 
     from lstm_hist import seeds
+    from lstm_hist.errors import UserError
     from reproductions.hochreiter1997.training import online
 
     original_streams, original_build, original_checkpoint = seeds.trial_streams, online.build_learner, None
@@ -97,8 +101,8 @@ def install(indices: list[int], of: int, trace_path: Path | None, start: Path | 
         # chunk size, which the trainer derives from the trial count: use the full run's.
         chunk = original_chunk(task, task_cfg, dataclasses.replace(protocol, trials=of))
         if protocol.checkpoint_every % chunk:
-            raise SystemExit(f"error: protocol.checkpoint_every must be a multiple of the {of}-trial run's "
-                             f"chunk of {chunk} updates")
+            raise UserError(f"protocol.checkpoint_every must be a multiple of the {of}-trial run's chunk of "
+                            f"{chunk} updates")
         return chunk
 
     original_checkpoint, original_chunk = online.OnlineRun.checkpoint, online.chunk_size
@@ -106,6 +110,12 @@ def install(indices: list[int], of: int, trace_path: Path | None, start: Path | 
     online.chunk_size = chunk_size
     online.build_learner = build_learner
     online.OnlineRun.checkpoint = checkpoint
+
+    def restore():
+        seeds.trial_streams, online.build_learner = original_streams, original_build
+        online.OnlineRun.checkpoint, online.chunk_size = original_checkpoint, original_chunk
+
+    return restore
 
 
 def main(argv=None) -> int:
@@ -124,7 +134,7 @@ def main(argv=None) -> int:
         parser.error("the trial count is len(--indices); do not pass --trials or protocol.trials")
     rest += ["--set", f"protocol.trials={len(indices)}"]
     out = rest[rest.index("--out") + 1] if "--out" in rest[:-1] else (args.trace.parent if args.trace else ".")
-    note = Path(out) / "selection.json"
+    note = Path(out) / "selection.yaml"
     note.parent.mkdir(parents=True, exist_ok=True)
     note.write_text(json.dumps({"indices": indices, "of": args.of, "from_checkpoint": str(args.from_checkpoint or ""),
                                 "lstm_hist": rest}, indent=1) + "\n")
@@ -132,10 +142,13 @@ def main(argv=None) -> int:
     from lstm_hist.backend import select_backend
 
     select_backend(None)
-    install(indices, args.of, args.trace, args.from_checkpoint)
+    restore = install(indices, args.of, args.trace, args.from_checkpoint)
     from lstm_hist.cli import main as lstm_hist_main
 
-    return lstm_hist_main(rest)
+    try:
+        return lstm_hist_main(rest)
+    finally:
+        restore()
 
 
 if __name__ == "__main__":
