@@ -27,6 +27,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..construction import mask_layer
 
 def bucket(active: int, trials: int) -> int | None:
     """The compacted trial count for ``active`` trials: the next power of two, or None where it would not pay
@@ -123,7 +124,8 @@ class _Bucket:
             _, (preds, states) = jax.lax.scan(body, take(state, gather), (xs, masks, ys))
             return preds, states
 
-        self.one, self.block, self.put = jax.jit(one), jax.jit(block), jax.jit(put)
+        self.small = small
+        self.one, self.block, self.put, self.take = jax.jit(one), jax.jit(block), jax.jit(put), jax.jit(take)
 
 
 class TrialCompaction:
@@ -159,6 +161,22 @@ class TrialCompaction:
         position = np.concatenate([where, np.full(pad, where[0])])
         mask = np.concatenate([np.ones(len(trial)), np.zeros(pad)]).astype(np.float32)
         return self._buckets[size], gather, scatter, position, mask
+
+    def applies(self, active: np.ndarray) -> bool:
+        return bucket(int(np.sum(active)), self.n) is not None
+
+    def check(self, check, active: np.ndarray):
+        """The periodic check (:func:`.checks.make_checker`) of the active trials only, on the bucket's net holding
+        their weights: ``(met (N,), st1 (N,) or None)``, False for the frozen trials."""
+        b, gather, scatter, _, on = self._plan(active, None)
+        _set_state(b.small, b.take(self._state(), gather))
+        b.small.push()
+        full_mask, small_mask = mask_layer(self.stepper.model), mask_layer(b.small.model)
+        if full_mask is not None:  # sequential construction: RTRL's push leaves the cells-present factor out
+            small_mask.active.assign(np.asarray(full_mask.active.value)[gather])
+        met, st1 = check(b.small.model, gather)
+        trials, real = scatter[: int(on.sum())], int(on.sum())
+        return widen(met[:real], trials, self.n), None if st1 is None else widen(st1[:real], trials, self.n)
 
     def _state(self):
         return stepper_state(self.stepper)
