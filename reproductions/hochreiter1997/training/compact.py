@@ -10,6 +10,9 @@ padded rows repeat an active trial's weights and data, are masked inactive and a
 step on it, and scatters the results back into the full state. Trial b's numbers depend only on its own weights
 and data, so the results are those of the full update (to XLA's rounding of another shape, tested to 1e-6).
 
+The periodic check of Exp 3's check sets (and Exp 1's legal-next check) follows too: :meth:`TrialCompaction.check`
+runs it on the bucket's net holding the active trials' weights, on their check sets only.
+
 The data follow: a chunk drawn while compaction applies holds only the active trials' sequences (each trial has
 its own stream, :func:`lstm_hist.seeds.trial_streams`, so an active trial's sequences are bit-identical; a
 frozen trial's stream is no longer read). How it is computed, not what: ``protocol.compact_trials`` (default
