@@ -32,6 +32,7 @@ import numpy as np
 
 from ..construction import mask_layer
 
+
 def bucket(active: int, trials: int) -> int | None:
     """The compacted trial count for ``active`` trials: the next power of two, or None where it would not pay
     (more than half of ``trials``) or nothing is active."""
