@@ -6,9 +6,10 @@ trials (the frozen ones masked, as before issue 17) or compacted onto the active
         [--only long_lag_2c_q1000_p1000 long_lag_2c_q200_p200 adding_t1000]
         [--out benchmarks/results/cpu/compact_1997.json]
 
-Paths: ``all_active`` (the full step, every trial active), ``few_masked`` (the full step, only ``--active``
-trials active: what the tail of a run cost before), ``few_compacted`` (the compacted step on those trials, fed
-their data only). The data a run draws per update is timed apart (process CPU ms, all trials against the active
+Paths: ``all_active`` (the full step, every trial active), ``few_masked`` (the full step, only a few trials
+active: what the tail of a run cost before), ``few_compacted`` (the compacted step on those trials, fed their
+data only), ``bucket_net_alone`` (a net built with trials = the bucket size, stepped directly: compaction without
+its gather and scatter), ``few_compacted_4_per_call`` (compacted, 4 updates per jitted call). The data a run draws per update is timed apart (process CPU ms, all trials against the active
 ones: ``draw_cpu_ms``), since compaction also skips the frozen trials' draws. The limit is the arithmetic one of
 ``bench_fast_1997.py`` (the update's FLOPs at ``--gflops``, or the sequential floor steps × ``--step-ns``,
 whichever is larger) for the active trials.
@@ -50,7 +51,8 @@ def _paths(exp_id, n_active):
     from lstm_hist.registry import load
     from lstm_hist.seeds import trial_streams
     from reproductions.hochreiter1997.symbols import task_for
-    from reproductions.hochreiter1997.training.compact import trial_compaction
+    from reproductions.hochreiter1997.training.block_steps import BlockStepper
+    from reproductions.hochreiter1997.training.compact import bucket, trial_compaction
     from reproductions.hochreiter1997.training.data import TrainingData
     from reproductions.hochreiter1997.training.online import build_learner, build_unseeded
 
@@ -69,10 +71,18 @@ def _paths(exp_id, n_active):
     few[rows] = True
     xr, mr, yr = x[:, rows], mask[:, rows], y[:, rows]
     every = np.ones(n, dtype=bool)
+    small = build_unseeded(experiment, cfg["model"], dataclasses.replace(protocol, trials=bucket(n_active, n)))[2]
+    pad = np.concatenate([np.arange(n_active), np.zeros(bucket(n_active, n) - n_active, int)])
+    on = (np.arange(len(pad)) < n_active).astype(np.float32)
+    block = BlockStepper(other)
     paths = {
         "all_active": lambda i: full(x[i % 4], mask[i % 4], y[i % 4], every),
         "few_masked": lambda i: full(x[i % 4], mask[i % 4], y[i % 4], few),
         "few_compacted": lambda i: compaction(xr[i % 4], mr[i % 4], yr[i % 4], few, rows),
+        # the bucket's own net alone (no gather/scatter): what compaction's bookkeeping costs
+        "bucket_net_alone": lambda i: small(xr[i % 4][pad], mr[i % 4][pad], yr[i % 4][pad], on),
+        # 4 updates per jitted call (protocol.updates_per_call=4), compacted; one call every 4th update
+        "few_compacted_4_per_call": lambda i: None if i % 4 else compaction.block(xr, mr, yr, few, rows, block),
     }
     facts = {"id": exp_id, "trials": n, "active": n_active, "padded_steps": int(x.shape[2]),
              "symbols": bool(np.issubdtype(x.dtype, np.integer)),

@@ -170,3 +170,84 @@ def test_compacted_updates_agree_with_the_full_step(name, net, task_cfg, update)
     for u, v in zip(sum(state_of(full), []), sum(state_of(other), [])):
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-6, atol=1e-7)
     assert sorted(compaction._buckets) == [1, 2]
+
+
+def _three_a(trials=4):
+    from lstm_hist.registry import load
+
+    _, _, exp, cfg = load("hochreiter1997/two_sequence_3a_t100_n1")
+    protocol = exp.protocol(**{**cfg["protocol"], "trials": trials, "check_sequences": 8})
+    task = {**cfg["task"], "min_length": 20}
+    return exp, {**cfg["model"], "seed": 4}, task, protocol
+
+
+@jax_only
+@pytest.mark.parametrize("case", ["3a", "2a_rtrl_construction"])
+def test_the_check_of_the_active_trials_sees_their_weights(case):
+    """The periodic check (Exp 3's check sets) runs on the bucket's net: the active trials' outputs equal the full
+    net's, also with sequential construction under RTRL (whose push leaves the cells-present factor out)."""
+    from reproductions.hochreiter1997.training.checks import make_checker
+    from reproductions.hochreiter1997.training.data import predict_trials
+
+    if case == "3a":
+        exp, model_cfg, task_cfg, protocol = _three_a()
+    else:
+        exp, model_cfg, task_cfg = EXPERIMENTS["long_lag"], {**NET_2A, "seed": 5}, dict(p=10)
+        protocol = OnlineProtocol(trials=4, update="per_step", target="every_step", check_sequences=8)
+    model, _, stepper = build_learner(exp, model_cfg, protocol, 0)
+    if case != "3a":
+        stepper.push()
+        mask_layer(model).set_blocks(np.array([0, 1, 1, 0]))
+        stepper.pull()
+    compaction = trial_compaction(protocol, stepper, lambda size: build_unseeded(
+        exp, model_cfg, dataclasses.replace(protocol, trials=size))[2])
+    task = task_for(exp.task, model)
+    x, mask, _ = TrainingData(task, task_cfg, protocol, 0, seeds.trial_streams(0, "check", 4)).draw(8)
+    x, mask = np.swapaxes(x, 0, 1), np.swapaxes(mask, 0, 1)  # (N, k, …)
+
+    def outputs(net, rows=None):  # a "check" returning each trial's summed outputs instead of met / st1
+        pred = predict_trials(net, x if rows is None else x[rows], mask if rows is None else mask[rows])
+        return pred.reshape(pred.shape[0], -1).sum(-1), None
+
+    active = np.array([False, True, False, True])
+    stepper.push()
+    full, _ = outputs(model)
+    stepper.pull()
+    few, _ = compaction.check(outputs, active)
+    np.testing.assert_allclose(few[active], full[active], rtol=1e-5)
+    assert (few[~active] == 0).all() and len(set(full[active])) == 2
+    if case == "3a":  # the real check set, with rows
+        check = make_checker(task, task_cfg, protocol, 0, 4, None)
+        stepper.push()
+        met, st1 = check(model)
+        stepper.pull()
+        few_met, few_st1 = compaction.check(check, active)
+        np.testing.assert_array_equal(few_met[active], met[active])
+        np.testing.assert_array_equal(few_st1[active], st1[active])
+
+
+@jax_only
+def test_a_check_set_run_with_frozen_trials_equals_the_full_run(tmp_path):
+    """Exp 3's criterion in the run loop: three trials frozen (as a resumed run finds them), the fourth trained and
+    checked on the bucket's net: the same weights, counts and checkpoint as the full computation."""
+    exp, model_cfg, task_cfg, protocol = _three_a()
+    results = []
+    for compact in (False, True):
+        p = dataclasses.replace(protocol, compact_trials=compact, check_every=20, max_sequences=200,
+                                checkpoint_every=100, test_sequences=8)
+        run = OnlineRun(p, exp, task_cfg, model_cfg, 0, tmp_path / str(compact), None, 50)
+        run.counters.solved[:3] = True
+        if compact:
+            calls = []
+            original = run.compaction.check
+            run.compaction.check = lambda *a: calls.append(1) or original(*a)
+        results.append(run.result(run.train()))
+    assert len(calls) == 10  # every 20th of 200 sequences, on the bucket's net
+    full, compact = results
+    np.testing.assert_array_equal(full.st1_at, compact.st1_at)
+    np.testing.assert_array_equal(full.sequences, compact.sequences)
+    for a, b in zip(full.final_weights, compact.final_weights):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    first, second = (np.load(tmp_path / n / "checkpoint.npz") for n in ("False", "True"))
+    for key in first.files:
+        np.testing.assert_allclose(first[key], second[key], rtol=1e-5, atol=1e-6, err_msg=key)

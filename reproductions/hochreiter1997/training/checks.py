@@ -15,16 +15,19 @@ from .data import concat, draw_chunk, predict_trials, stack_per_trial
 def make_checker(task, task_cfg, protocol, seed, trials, data):
     """The periodic check of criteria "check_set" (Exp 3) and "legal_next" (Exp 1), or None.
 
-    Returns ``check(model) -> (met (N,), st1 (N,) or None)``; the model must hold the current weights.
+    Returns ``check(model, rows=None) -> (met (N,), st1 (N,) or None)``; the model must hold the current weights.
+    With ``rows`` (trial indices), the model's trial axis holds those trials (:mod:`.compact`) and the results
+    are theirs, in that order.
     """
     if protocol.criterion == "check_set":
         cfg = {**task_cfg, **protocol.test_task}
         streams = seeds.trial_streams(seed, "check", trials)
         x, mask, y = stack_per_trial([task(rng, protocol.check_sequences, **cfg) for rng in streams])
 
-        def check(model):
-            pred = predict_trials(model, x, mask)
-            _, correct, absolute, count = sequence_scores(y, pred, mask, protocol.threshold, protocol.every_step,
+        def check(model, rows=None):
+            xs, ms, ys = (a if rows is None else a[rows] for a in (x, mask, y))
+            pred = predict_trials(model, xs, ms)
+            _, correct, absolute, count = sequence_scores(ys, pred, ms, protocol.threshold, protocol.every_step,
                                                           protocol.criterion_steps)  # fmt: skip
             st1 = (~correct).sum(axis=1) <= protocol.st1_max_wrong
             return st1 & (absolute.sum(axis=1) / count.sum(axis=1) < protocol.st2_error), st1
@@ -39,9 +42,9 @@ def make_checker(task, task_cfg, protocol, seed, trials, data):
         x, mask, _ = stack_per_trial(both)
         legal = np.stack([legal_by_pair[b % len(data.pairs)] for b in range(trials)])
 
-        def check(model):
-            pred = predict_trials(model, x, mask)
-            return legal_next_correct(pred, legal, mask).all(axis=1), None
+        def check(model, rows=None):
+            xs, ms, legal_s = (a if rows is None else a[rows] for a in (x, mask, legal))
+            return legal_next_correct(predict_trials(model, xs, ms), legal_s, ms).all(axis=1), None
 
         return check
     return None

@@ -10,6 +10,9 @@ padded rows repeat an active trial's weights and data, are masked inactive and a
 step on it, and scatters the results back into the full state. Trial b's numbers depend only on its own weights
 and data, so the results are those of the full update (to XLA's rounding of another shape, tested to 1e-6).
 
+The periodic check of Exp 3's check sets (and Exp 1's legal-next check) follows too: :meth:`TrialCompaction.check`
+runs it on the bucket's net holding the active trials' weights, on their check sets only.
+
 The data follow: a chunk drawn while compaction applies holds only the active trials' sequences (each trial has
 its own stream, :func:`lstm_hist.seeds.trial_streams`, so an active trial's sequences are bit-identical; a
 frozen trial's stream is no longer read). How it is computed, not what: ``protocol.compact_trials`` (default
@@ -26,6 +29,8 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+
+from ..construction import mask_layer
 
 
 def bucket(active: int, trials: int) -> int | None:
@@ -123,7 +128,8 @@ class _Bucket:
             _, (preds, states) = jax.lax.scan(body, take(state, gather), (xs, masks, ys))
             return preds, states
 
-        self.one, self.block, self.put = jax.jit(one), jax.jit(block), jax.jit(put)
+        self.small = small
+        self.one, self.block, self.put, self.take = jax.jit(one), jax.jit(block), jax.jit(put), jax.jit(take)
 
 
 class TrialCompaction:
@@ -159,6 +165,22 @@ class TrialCompaction:
         position = np.concatenate([where, np.full(pad, where[0])])
         mask = np.concatenate([np.ones(len(trial)), np.zeros(pad)]).astype(np.float32)
         return self._buckets[size], gather, scatter, position, mask
+
+    def applies(self, active: np.ndarray) -> bool:
+        return bucket(int(np.sum(active)), self.n) is not None
+
+    def check(self, check, active: np.ndarray):
+        """The periodic check (:func:`.checks.make_checker`) of the active trials only, on the bucket's net holding
+        their weights: ``(met (N,), st1 (N,) or None)``, False for the frozen trials."""
+        b, gather, scatter, _, on = self._plan(active, None)
+        _set_state(b.small, b.take(self._state(), gather))
+        b.small.push()
+        full_mask, small_mask = mask_layer(self.stepper.model), mask_layer(b.small.model)
+        if full_mask is not None:  # sequential construction: RTRL's push leaves the cells-present factor out
+            small_mask.active.assign(np.asarray(full_mask.active.value)[gather])
+        met, st1 = check(b.small.model, gather)
+        trials, real = scatter[: int(on.sum())], int(on.sum())
+        return widen(met[:real], trials, self.n), None if st1 is None else widen(st1[:real], trials, self.n)
 
     def _state(self):
         return stepper_state(self.stepper)

@@ -271,9 +271,12 @@ class OnlineRun:
             return met
         if self.seen % p.check_every:
             return np.zeros(self.n, dtype=bool)
-        self.stepper.push()
-        met, st1 = self.check(self.model)
-        self.stepper.pull()  # Keras's JAX predict donates the weight buffers the stepper holds
+        if self.compaction is not None and self.compaction.applies(active):  # the active trials' check sets only
+            met, st1 = self.compaction.check(self.check, active)
+        else:
+            self.stepper.push()
+            met, st1 = self.check(self.model)
+            self.stepper.pull()  # Keras's JAX predict donates the weight buffers the stepper holds
         if st1 is not None:
             c.st1_at[active & st1 & (c.st1_at == 0)] = self.seen
             c.st2_at[active & met & (c.st2_at == 0)] = self.seen
