@@ -63,3 +63,20 @@ def test_each_table_gets_its_own_sentence_and_the_tables_without_a_section_are_l
 
 def test_no_record_of_a_claimed_table_gives_no_notes():
     assert report_notes([record("x", "Table 99", {})]) == []
+
+
+def test_a_record_of_an_earlier_config_does_not_count(tmp_path):
+    """2c's records made before E2.11 (the final x|y fed as an input) answer another task: the claim is judged
+    without them once the row's config has changed, as the scorecard labels them *earlier config*."""
+    path = tmp_path / "q50.yaml"
+    path.write_text("experiment: long_lag_2c\ntitle: t\ntable: Table 3\nrow: r\n"
+                    "task: {q: 50, p: 50, final_input: false}\nmodel: {}\nprotocol: {}\n")
+    old = record("q50", "Table 3", {"q": 50, "p": 50}, sequences=30_000)
+    old["config"]["experiment"] = "long_lag_2c"
+    old["config"]["model"] = {}
+    configs = [{"id": "hochreiter1997/q50", "table": "Table 3", "path": str(path)}]
+    assert verdict([old], "Table 3")["holds"] is True  # without today's config the record counts
+    v = verdict([old], "Table 3", configs)
+    assert v["holds"] is None and v["missing"] == ["hochreiter1997/q50"]
+    new = {**old, "config": {**old["config"], "task": {"q": 50, "p": 50, "final_input": False}}}
+    assert verdict([old, new], "Table 3", configs)["holds"] is True

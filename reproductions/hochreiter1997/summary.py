@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from lstm_hist.config_drift import current_configs, drift
+
 # table → (the paper's claim, its source). The order is the paper's.
 CLAIMS = {
     "Table 1": ("LSTM learns the embedded Reber grammar in (almost) every trial: 97–100 % per row, only two "
@@ -32,10 +34,15 @@ CLAIMS = {
 }
 
 
-def _paper_rows(records: list[dict]) -> dict[str, list[dict]]:
-    """Completed non-smoke records of the paper's rows without ``--set`` overrides, by table (latest per id)."""
+def _paper_rows(records: list[dict], configs: list[dict] | None = None) -> dict[str, list[dict]]:
+    """Completed non-smoke records of the paper's rows without ``--set`` overrides, by table (latest per id).
+    With ``configs`` (registry entries with a ``path``), a record made with an earlier form of its row's config does
+    not count: it answers another question (e.g. 2c before E2.11 fed the answer), as the scorecard also says."""
+    today = current_configs(configs or [])
     latest: dict[str, dict] = {}
     for r in records:
+        if r["id"] in today and drift(r, today[r["id"]]):
+            continue
         if r.get("smoke") or r.get("status") != "completed" or r["id"].endswith("_keras_lstm") or r.get("overrides"):
             continue  # --set variants are explorations, not the paper's configuration
         end = str(r.get("provenance", {}).get("end", ""))
@@ -148,7 +155,7 @@ def table_verdicts(records: list[dict], configs: list[dict] | None = None) -> li
 
     ``configs`` (the registry's entries: dicts with ``id`` and ``table``), when given, names the rows of a table
     that have no completed record."""
-    by_table = _paper_rows(records)
+    by_table = _paper_rows(records, configs)
     return [_verdict(table, by_table, configs) for table in CLAIMS]
 
 
@@ -165,7 +172,7 @@ def table_notes(table: str, records: list[dict], configs: list[dict] | None = No
     table's records) bear it out, one sentence; nothing for a table that states no claim (Tables 10, 11)."""
     if table not in CLAIMS:
         return []
-    v = _verdict(table, _paper_rows(records), configs)
+    v = _verdict(table, _paper_rows(records, configs), configs)
     return [f"**Does the paper's claim hold?** ({v['source']}) {_sentence(v)}", ""]
 
 
