@@ -139,7 +139,7 @@ def main(argv=None) -> int:
     parser.add_argument("--step-ns", type=float, default=200.0, help="sequential floor per time step, ns")
     parser.add_argument("--out", default="benchmarks/results/cpu/compact_1997.json")
     args = parser.parse_args(argv)
-    from lstm_hist.records import device, provenance, utc_now
+    from lstm_hist.records import device, provenance, utc_now, write_record
 
     start, rows = utc_now(), []
     for stem in args.only:
@@ -152,8 +152,7 @@ def main(argv=None) -> int:
     prov["load_average_at_end"] = list(os.getloadavg())
     record = {"kind": "benchmark", "what": "1997 online tail: all trials vs a few active, masked vs compacted",
               "assumptions": {"gflops": args.gflops, "step_ns": args.step_ns}, "rows": rows, "provenance": prov}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    write_record(args.out, record)  # atomic, folders made: the package's record writer
     print(f"wrote {args.out}")
     return 0
 

@@ -254,7 +254,7 @@ def main(argv=None) -> int:
     parser.add_argument("--block", type=int, default=8, help="updates per jitted call of the blocked path (0: off)")
     parser.add_argument("--out", default="benchmarks/results/cpu/fast_1997.json")
     args = parser.parse_args(argv)
-    from lstm_hist.records import device, provenance, utc_now
+    from lstm_hist.records import device, provenance, utc_now, write_record
 
     start = utc_now()
     rows = []
@@ -269,8 +269,7 @@ def main(argv=None) -> int:
     prov["load_average_at_end"] = list(os.getloadavg())
     record = {"kind": "benchmark", "what": "1997 cell: fast path (one-hot or symbol indices) vs generic loop", "assumptions": {
         "gflops": args.gflops, "step_ns": args.step_ns, "block": args.block}, "rows": rows, "provenance": prov}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    write_record(args.out, record)  # atomic, folders made: the package's record writer
     print(f"wrote {args.out}")
     return 0
 

@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the fastest of each trial count is kept")
     parser.add_argument("--out", default="benchmarks/results/trials_scaling.json")
     args = parser.parse_args(argv)
-    from lstm_hist.records import provenance, utc_now
+    from lstm_hist.records import provenance, utc_now, write_record
 
     start = utc_now()
     rows = []
@@ -70,8 +70,7 @@ def main(argv=None) -> int:
     prov = provenance(" ".join(sys.argv), start, utc_now(), ",".join(args.backends))
     prov["device"] = ", ".join(sorted({r["device"] for r in rows})) or prov["device"]
     record = {"id": args.id, "kind": "benchmark", "rows": rows, "provenance": prov}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
+    write_record(args.out, record)  # atomic, folders made: the package's record writer
     print(f"wrote {args.out}")
     return 0
 
