@@ -11,8 +11,9 @@ import numpy as np
 class SequenceBatch(NamedTuple):
     """``n`` variable-length sequences, zero-padded after each one's end.
 
-    x: (n, L, inputs) float32; lengths: (n,) int; y: (n, outputs) float32, the target at the sequence end, or
-    (n, L, outputs) for tasks with a target at every step (``protocol.target: every_step``).
+    x: (n, L, inputs) float32, or (n, L) int32 symbol indices where each step is one symbol (e.g. 1997's
+    2a/2b/2c feed the index instead of a one-hot vector); lengths: (n,) int; y: (n, outputs) float32, the target
+    at the sequence end, or (n, L, outputs) for tasks with a target at every step (``protocol.target: every_step``).
     """
 
     x: np.ndarray

@@ -75,8 +75,25 @@ def test_a_record_of_an_earlier_config_does_not_count(tmp_path):
     old["config"]["experiment"] = "long_lag_2c"
     old["config"]["model"] = {}
     configs = [{"id": "hochreiter1997/q50", "table": "Table 3", "path": str(path)}]
-    assert verdict([old], "Table 3")["holds"] is True  # without today's config the record counts
+    assert "(1 row)" in verdict([old], "Table 3")["evidence"]  # without today's config the record counts
     v = verdict([old], "Table 3", configs)
-    assert v["holds"] is None and v["missing"] == ["hochreiter1997/q50"]
+    assert v["evidence"] == "no completed record" and v["missing"] == ["hochreiter1997/q50"]
     new = {**old, "config": {**old["config"], "task": {"q": 50, "p": 50, "final_input": False}}}
-    assert verdict([old, new], "Table 3", configs)["holds"] is True
+    v = verdict([old, new], "Table 3", configs)
+    assert "(1 row)" in v["evidence"] and v["missing"] == []
+
+
+def test_a_claim_is_not_called_held_before_every_row_is_judged():
+    """One solved row of Table 3 cannot show "every q and p" or the two trends; nor can a table with rows missing."""
+    q50 = record("q50", "Table 3", {"q": 50, "p": 50}, sequences=150_000)
+    v = verdict([q50], "Table 3")
+    assert v["holds"] is None and "needs two solved" in v["evidence"]
+    (sentence, _) = table_notes("Table 3", [q50])
+    assert "not yet checked in full" in sentence and "**holds**" not in sentence
+    configs = [{"id": "hochreiter1997/long_lag_2a", "table": "Table 2"},
+               {"id": "hochreiter1997/long_lag_2a_big", "table": "Table 2"}]
+    two_a = record("long_lag_2a", "Table 2", {"p": 100})
+    assert verdict([two_a], "Table 2", configs)["holds"] is None  # a row without a record
+    assert verdict([two_a], "Table 2")["holds"] is True
+    short = record("long_lag_2a", "Table 2", {"p": 100}, success=0.5)
+    assert verdict([short], "Table 2", configs)["holds"] is False  # a contradiction needs no complete table

@@ -98,8 +98,9 @@ def _trend(rows: list[dict], key: str, keep: Callable[[dict], bool]) -> list[tup
     return sorted((int(r["config"]["task"][key]), r["metrics"].get("sequences_mean")) for r in chosen)
 
 
-def _table3(rows: list[dict]) -> tuple[bool, str]:
-    parts, ok = [], True
+def _table3(rows: list[dict]) -> tuple[bool | None, str]:
+    """Every row solved, and both trends of the caption; a trend without two solved rows cannot be judged (None)."""
+    parts, ok, judged = [], True, True
     lag = _trend(rows, "q", lambda t: t["q"] == t["p"])
     if len(lag) >= 2 and all(s is not None for _, s in lag):
         (q0, s0), (q1, s1) = lag[0], lag[-1]
@@ -108,6 +109,7 @@ def _table3(rows: list[dict]) -> tuple[bool, str]:
         parts.append(f"q = p: {_n(s0)} sequences at q = {q0}, {_n(s1)} at q = {q1} (lag ×{q1 / q0:.0f}, sequences "
                      f"×{s1 / s0:.1f}: {'slower' if slow else 'not slower'} than the lag)")
     else:
+        judged = False
         parts.append("the lag trend needs two solved q = p rows")
     wide = _trend(rows, "p", lambda t: t["q"] == 1000)
     if len(wide) >= 2 and all(s is not None for _, s in wide):
@@ -117,9 +119,11 @@ def _table3(rows: list[dict]) -> tuple[bool, str]:
         parts.append(f"q = 1000: {_n(s0)} at p = {p0}, {_n(s1)} at p = {p1} "
                      f"({'fewer distractors slower, as in the paper' if fewer_slower else 'not slower with fewer'})")
     else:
+        judged = False
         parts.append("the p trend at q = 1000 needs two solved rows")
     solved_ok, solved = _solved_sentence(rows)
-    return ok and solved_ok, solved + "; " + "; ".join(parts)
+    holds = False if not (ok and solved_ok) else (True if judged else None)
+    return holds, solved + "; " + "; ".join(parts)
 
 
 CHECKS: dict[str, list[Callable[[list[dict]], tuple[bool, str]]]] = {
@@ -146,7 +150,10 @@ def _verdict(table: str, by_table: dict[str, list[dict]], configs: list[dict] | 
         return dict(table=table, claim=claim, source=source, holds=None, evidence="no completed record",
                     missing=missing)  # fmt: skip
     results = [check(rows) for check in CHECKS.get(table, [_solved_sentence])]
-    return dict(table=table, claim=claim, source=source, holds=all(ok for ok, _ in results),
+    oks = [ok for ok, _ in results]
+    # A claim about a whole table holds only once every row of it is judged; until then no row may contradict it.
+    holds = False if False in oks else (None if None in oks or missing else True)
+    return dict(table=table, claim=claim, source=source, holds=holds,
                 evidence="; ".join(text for _, text in results), missing=missing)  # fmt: skip
 
 
@@ -160,11 +167,13 @@ def table_verdicts(records: list[dict], configs: list[dict] | None = None) -> li
 
 
 _WORDS = {True: "holds", False: "does not hold", None: "not yet checked"}
+_PARTIAL = "not yet checked in full (no row contradicts it so far)"
 
 
 def _sentence(v: dict) -> str:
     missing = f" Rows without a completed record: {', '.join(v['missing'])}." if v["missing"] else ""
-    return f"{v['claim']} — **{_WORDS[v['holds']]}**: {v['evidence']}.{missing}"
+    word = _PARTIAL if v["holds"] is None and v["evidence"] != "no completed record" else _WORDS[v["holds"]]
+    return f"{v['claim']} — **{word}**: {v['evidence']}.{missing}"
 
 
 def table_notes(table: str, records: list[dict], configs: list[dict] | None = None) -> list[str]:
