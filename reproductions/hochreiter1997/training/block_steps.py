@@ -40,7 +40,7 @@ class BlockStepper:
     def __call__(self, xs, masks, ys, active) -> np.ndarray:
         s = self.stepper
         active = np.asarray(active, dtype=np.float32)
-        preds, self._states = self._run(s._tv, s._ntv, s._ov, xs, masks, ys, active)
+        preds, self._states = self._run(*s.state, xs, masks, ys, active)
         self.rewind(len(xs) - 1)
         return np.asarray(preds)
 
@@ -48,7 +48,7 @@ class BlockStepper:
         """Set the stepper to the weights and optimizer state after update ``j`` of the last block."""
         tv, ntv, ov = self._states
         s = self.stepper
-        s._tv, s._ntv, s._ov = ([a[j] for a in part] for part in (tv, ntv, ov))
+        s.state = [[a[j] for a in part] for part in (tv, ntv, ov)]
 
 
 def block_stepper(stepper, protocol, construction, check) -> BlockStepper | None:

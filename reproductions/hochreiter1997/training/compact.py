@@ -31,6 +31,7 @@ from typing import Callable
 import numpy as np
 
 from ..construction import mask_layer
+from .steps import Stepper
 
 
 def bucket(active: int, trials: int) -> int | None:
@@ -71,21 +72,16 @@ def stepper_state(stepper) -> list[list]:
     """What one update of a JAX stepper reads and writes, as lists of arrays: the autodiff step's weights, other
     model variables and optimizer variables (:class:`.steps.Stepper`), or per-step RTRL's packed weights and its
     per-trial cells-present factor (:class:`.rtrl.RTRLStepper`)."""
-    if hasattr(stepper, "_tv"):
-        return [stepper._tv, stepper._ntv, stepper._ov]
-    return [[stepper._w, stepper._v], [stepper._cells_on]]
+    return stepper.state
 
 
 def _set_state(stepper, state) -> None:
-    if hasattr(stepper, "_tv"):
-        stepper._tv, stepper._ntv, stepper._ov = state
-    else:
-        (stepper._w, stepper._v), (stepper._cells_on,) = state
+    stepper.state = state
 
 
 def _step(stepper):
     """``step(state, x, mask, y, active) -> (state, predictions)``: the unjitted update on :func:`stepper_state`."""
-    if hasattr(stepper, "_tv"):
+    if isinstance(stepper, Stepper):
         def step(state, x, mask, y, active):
             *new, pred = stepper.step_fn(*state, x, mask, y, active)
             return new, pred

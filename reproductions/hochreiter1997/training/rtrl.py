@@ -354,6 +354,15 @@ class RTRLStepper:
             np.asarray(ops.convert_to_numpy(layer.active), np.float32), self.spec.block_size, axis=-1)
         self._cells_on = ops.convert_to_tensor(on)
 
+    @property
+    def state(self) -> list[list]:
+        """What one update reads and writes: ``[[packed w, packed v], [cells present per trial]]``."""
+        return [[self._w, self._v], [self._cells_on]]
+
+    @state.setter
+    def state(self, value) -> None:
+        (self._w, self._v), (self._cells_on,) = value
+
     def push(self):
         """Write the stepper's weights back into the Keras variables (before saving or evaluating)."""
         for var, value in zip(self._variables, self.spec.unpack(self._w, self._v)):

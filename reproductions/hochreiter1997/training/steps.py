@@ -101,6 +101,15 @@ class Stepper:
             self._ntv = [v.value for v in self.model.non_trainable_variables]
             self._ov = [v.value for v in self.optimizer.variables]
 
+    @property
+    def state(self) -> list[list]:
+        """What one JAX update reads and writes: ``[trainable, non-trainable, optimizer variables]``."""
+        return [self._tv, self._ntv, self._ov]
+
+    @state.setter
+    def state(self, value) -> None:
+        self._tv, self._ntv, self._ov = (list(part) for part in value)
+
     def push(self):
         """Write the stepper's state back into the Keras variables (before saving or evaluating)."""
         if self.backend == "jax":
