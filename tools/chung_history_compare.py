@@ -56,6 +56,8 @@ def arm_summary(path: Path, rate: float, pieces: tuple[int, int], steps: tuple[i
             "best_epoch_within": best + 1, "best_valid_nll_within": val[best],
             "train_loss_at_best_within": loss[best],
             "at": {str(e): {"train_loss": loss[e - 1], "valid_nll": val[e - 1]} for e in MILESTONES if e <= n},
+            # sudden rises of the training loss: epochs whose per-step loss exceeds the previous epoch's by > 0.05
+            "loss_jumps_over_0.05": [[e + 1, loss[e] - loss[e - 1]] for e in range(1, n) if loss[e] - loss[e - 1] > 0.05],
             "record_metrics": {k: metrics.get(k) for k in ("train_nll", "valid_nll", "test_nll", "best_epoch")}}
 
 
