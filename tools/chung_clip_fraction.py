@@ -7,7 +7,9 @@ model exactly as the one-graph search does (``reproductions.chung2014.candidates
 initialisation, per-epoch decayed rate and the same weight-noise stream), but computes the new velocity unclipped
 (``jit_step.rmsprop_momentum`` with no clip), records its norm over all parameters, and then applies the clip as
 the protocol does. Per member and epoch it reports the share of updates with ‖v‖ > clip, overall and for pieces
-longer than ``--long`` steps, the quantiles of ‖v‖, and the mean training loss (to check against the record).
+longer than ``--long`` steps, the quantiles of ‖v‖, and the mean training loss (to check against the record); also
+the gradient's norm (what §4's text, "the norm of the gradient rescaled to 1", would clip) and the share of the
+parameters whose RMS sits at the 0.01 floor.
 
 Two starts:
 
@@ -33,8 +35,10 @@ import numpy as np
 
 
 def build_probe_step(model, loss, noisy: tuple[bool, ...], hyper):
-    """``step(params, ms, vel, rates, key, epoch, step, x, y, w) -> (params, ms, vel, loss, norm)`` for K members
-    sharing one batch and one noise draw (the search's case); ``norm`` is each member's unclipped step norm."""
+    """``step(params, ms, vel, rates, key, epoch, step, x, y, w) -> (params, ms, vel, loss, norm, gnorm, floor)``
+    for K members sharing one batch and one noise draw (the search's case); per member: ``norm`` the unclipped step
+    norm, ``gnorm`` the gradient's norm over all parameters (what §4's text clips), ``floor`` the share of the
+    parameters whose RMS sits at the ``stabilizer`` floor after the update."""
     import jax
     import jax.numpy as jnp
 
@@ -54,8 +58,10 @@ def build_probe_step(model, loss, noisy: tuple[bool, ...], hyper):
         value, grads = grad_fn([p if e is None else p + e for p, e in zip(params, eps)], x, y, w)
         _, new_ms, new_v = rmsprop_momentum(params, grads, ms, vel, rate, raw)
         norm = jnp.sqrt(sum(jnp.sum(jnp.square(v)) for v in new_v))
+        gnorm = jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads))
+        floored = sum(jnp.sum(jnp.sqrt(m) < hyper.stabilizer) for m in new_ms) / sum(m.size for m in new_ms)
         scale = 1.0 if hyper.clip is None else hyper.clip / jnp.maximum(norm, hyper.clip)
-        return [p + v * scale for p, v in zip(params, new_v)], new_ms, new_v, value, norm
+        return [p + v * scale for p, v in zip(params, new_v)], new_ms, new_v, value, norm, gnorm, floored
 
     update = jax.vmap(member, in_axes=(0, 0, 0, 0, None, None, None, None))
 
@@ -69,8 +75,10 @@ def build_probe_step(model, loss, noisy: tuple[bool, ...], hyper):
     return jax.jit(step)
 
 
-def summarise(norms: np.ndarray, lengths: np.ndarray, losses: np.ndarray, clip: float, long: int) -> dict:
-    """One member's epoch: norms, losses (per update) and piece lengths (steps scored)."""
+def summarise(norms: np.ndarray, lengths: np.ndarray, losses: np.ndarray, clip: float, long: int,
+              gnorms: np.ndarray | None = None, floors: np.ndarray | None = None) -> dict:
+    """One member's epoch: norms, losses (per update) and piece lengths (steps scored); gradient norms and the
+    share of parameters at the RMS floor when given."""
     over = norms > clip
     is_long = lengths > long
     q = np.quantile(norms, [0.5, 0.9, 0.99, 1.0])
@@ -79,7 +87,11 @@ def summarise(norms: np.ndarray, lengths: np.ndarray, losses: np.ndarray, clip: 
             "share_clipped_short": float(over[~is_long].mean()) if (~is_long).any() else None,
             "long_updates": int(is_long.sum()),
             "norm_median": float(q[0]), "norm_p90": float(q[1]), "norm_p99": float(q[2]), "norm_max": float(q[3]),
-            "mean_loss": float(losses.mean())}
+            "mean_loss": float(losses.mean()),
+            **({} if gnorms is None else {
+                "grad_norm_median": float(np.median(gnorms)), "grad_norm_p10": float(np.quantile(gnorms, 0.1)),
+                "grad_norm_max": float(gnorms.max()), "share_grad_norm_over_1": float((gnorms > 1).mean())}),
+            **({} if floors is None else {"share_params_at_rms_floor_mean": float(floors.mean())})}
 
 
 def run_epochs(trainer, step_fn, epochs: list[int], counted: set[int], rates_of, clip: float, long: int) -> list:
@@ -92,17 +104,22 @@ def run_epochs(trainer, step_fn, epochs: list[int], counted: set[int], rates_of,
     for epoch in epochs:
         trainer.batches.set_epoch(epoch)
         rates = jnp.asarray(rates_of(epoch))
-        norms, losses, lengths = [], [], []
+        norms, losses, lengths, gnorms, floors = [], [], [], [], []
         for s in range(trainer.batches.steps):
             _, (x, y, w) = trainer.batches.step(s)
-            params, ms, vel, loss, norm = step_fn(params, ms, vel, rates, key, np.int32(epoch), np.int32(s), x, y, w)
+            params, ms, vel, loss, norm, gnorm, floor = step_fn(params, ms, vel, rates, key, np.int32(epoch),
+                                                                np.int32(s), x, y, w)
             norms.append(np.asarray(norm))
+            gnorms.append(np.asarray(gnorm))
+            floors.append(np.asarray(floor))
             losses.append(np.asarray(loss))
             lengths.append(int(np.asarray(w).sum()))
         if epoch in counted:
-            n, l, ln = np.stack(norms), np.stack(losses), np.asarray(lengths)
+            n, l, ln, g, f = (np.stack(norms), np.stack(losses), np.asarray(lengths), np.stack(gnorms),
+                              np.stack(floors))
             out.append({"epoch": epoch + 1, "rates": [float(r) for r in np.asarray(rates)],
-                        "members": [summarise(n[:, k], ln, l[:, k], clip, long) for k in range(n.shape[1])]})
+                        "members": [summarise(n[:, k], ln, l[:, k], clip, long, g[:, k], f[:, k])
+                                    for k in range(n.shape[1])]})
         print(f"epoch {epoch + 1} done", file=sys.stderr, flush=True)
     return out
 
