@@ -1,0 +1,92 @@
+"""Compare the per-epoch history of one learning-rate candidate across Chung et al. (2014) run records.
+
+Why (docs/deviations.md, Chung section, "Nottingham at the full protocol"): a single-rate run that changes one
+setting (e.g. ``--set protocol.weight_noise=0``) is compared with the same rate's candidate inside the full-protocol
+record. The one-graph path replays a pinned candidate exactly (checked: ``path_check/``), so the record's history
+*is* the other arm. Histories hold the per-piece summed NLL (``loss``: training pieces, at the noisy weights when
+weight noise is on; ``val_loss``: validation pieces, clean weights); this tool divides them by the mean scored
+steps per piece of the split (``metrics.train_steps`` / pieces), which gives the per-step NLL of the report
+(exact for ``val_loss``, the mean over the epoch's updates for ``loss``).
+
+    python tools/chung_history_compare.py --rate 7.946851315561394e-05 --pieces 694 173 \
+        --arm "noise on" results/chung2014/nottingham_gru-seed0-...json \
+        --arm "noise off" results/explorations/chung_nottingham/noise_off_lr7.95e-5/chung2014/...json \
+        --out results/explorations/chung_nottingham/noise_compare.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+MILESTONES = (1, 5, 10, 25, 50, 75, 100, 150, 200, 250, 300, 350, 400, 450, 500)
+
+
+def candidate(record: dict, rate: float) -> dict:
+    """The record's trial with this learning rate (relative tolerance 1e-9)."""
+    for row in record.get("trials") or []:
+        if abs(row["learning_rate"] - rate) <= 1e-9 * rate:
+            return row
+    raise SystemExit(f"error: no candidate with learning rate {rate!r} in the record")
+
+
+def split_steps(paths: list[Path]) -> tuple[int, int]:
+    """(train, valid) scored steps from the records' metrics; an interrupted record has none, so any arm that
+    completed gives them (all arms read the same data; they must agree)."""
+    found = {(m["train_steps"], m["valid_steps"]) for m in (json.loads(p.read_text()).get("metrics", {})
+                                                          for p in paths) if m.get("train_steps")}
+    if len(found) != 1:
+        raise SystemExit(f"error: the records give {len(found)} different step counts (need exactly one)")
+    return found.pop()
+
+
+def arm_summary(path: Path, rate: float, pieces: tuple[int, int], steps: tuple[int, int], upto: int | None) -> dict:
+    record = json.loads(path.read_text())
+    row = candidate(record, rate)
+    metrics = record.get("metrics", {})
+    per_train, per_valid = steps[0] / pieces[0], steps[1] / pieces[1]
+    loss = [v / per_train for v in row["history"]["loss"]]
+    val = [v / per_valid for v in row["history"]["val_loss"]]
+    n = len(val) if upto is None else min(upto, len(val))
+    best = min(range(n), key=lambda i: val[i])
+    return {"record": str(path), "status": record.get("status"), "candidate_status": row["status"],
+            "epochs": len(val), "compared_epochs": n,
+            "best_epoch_within": best + 1, "best_valid_nll_within": val[best],
+            "train_loss_at_best_within": loss[best],
+            "at": {str(e): {"train_loss": loss[e - 1], "valid_nll": val[e - 1]} for e in MILESTONES if e <= n},
+            # sudden rises of the training loss: epochs whose per-step loss exceeds the previous epoch's by > 0.05
+            "loss_jumps_over_0.05": [[e + 1, loss[e] - loss[e - 1]] for e in range(1, n) if loss[e] - loss[e - 1] > 0.05],
+            "record_metrics": {k: metrics.get(k) for k in ("train_nll", "valid_nll", "test_nll", "best_epoch")}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, required=True, help="the candidate's learning rate")
+    parser.add_argument("--pieces", type=int, nargs=2, required=True, metavar=("TRAIN", "VALID"),
+                        help="pieces in the training and validation splits")
+    parser.add_argument("--arm", nargs=2, action="append", required=True, metavar=("LABEL", "RECORD"))
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    steps = split_steps([Path(p) for _, p in args.arm])
+    arms = {label: arm_summary(Path(p), args.rate, tuple(args.pieces), steps, None) for label, p in args.arm}
+    common = min(a["epochs"] for a in arms.values())
+    arms = {label: arm_summary(Path(p), args.rate, tuple(args.pieces), steps, common) for label, p in args.arm}
+    result = {"learning_rate": args.rate, "common_epochs": common, "train_valid_steps": list(steps), "arms": arms}
+    text = json.dumps(result, indent=1)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    print(text)
+    lines = [f"epoch  " + "  ".join(f"{label:>24}" for label in arms)]
+    for e in MILESTONES:
+        if e <= common:
+            cells = [f"{a['at'][str(e)]['train_loss']:.3f} / {a['at'][str(e)]['valid_nll']:.3f}" for a in arms.values()]
+            lines.append(f"{e:5d}  " + "  ".join(f"{c:>24}" for c in cells))
+    print("\n".join(lines), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
