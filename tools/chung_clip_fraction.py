@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from json_out import emit  # tools/json_out.py: run as `python tools/<name>.py`
+
 
 def build_probe_step(model, loss, noisy: tuple[bool, ...], hyper):
     """``step(params, ms, vel, rates, key, epoch, step, x, y, w) -> (params, ms, vel, loss, norm, gnorm, floor)``
@@ -180,11 +182,7 @@ def main(argv: list[str] | None = None) -> int:
               "weight_noise": protocol.weight_noise, "long_piece_steps": args.long,
               "start": "kept weights " + str(args.weights) if args.weights is not None else "initialisation",
               "epochs": rows}
-    text = json.dumps(result, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
     return 0
 
 

@@ -21,6 +21,8 @@ import json
 import sys
 from pathlib import Path
 
+from json_out import emit  # tools/json_out.py: run as `python tools/<name>.py`
+
 MILESTONES = (1, 5, 10, 25, 50, 75, 100, 150, 200, 250, 300, 350, 400, 450, 500)
 
 
@@ -74,11 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     common = min(a["epochs"] for a in arms.values())
     arms = {label: arm_summary(Path(p), args.rate, tuple(args.pieces), steps, common) for label, p in args.arm}
     result = {"learning_rate": args.rate, "common_epochs": common, "train_valid_steps": list(steps), "arms": arms}
-    text = json.dumps(result, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
     lines = [f"epoch  " + "  ".join(f"{label:>24}" for label in arms)]
     for e in MILESTONES:
         if e <= common:

@@ -21,12 +21,13 @@ histogram says whether the pieces were transposed to C major / C minor.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from json_out import emit  # tools/json_out.py: run as `python tools/<name>.py`
 
 LOWEST_MIDI = 21  # the .mat layout: column j is MIDI note 21 + j (SOURCE.md)
 NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -122,11 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no such file: {args.mat}", file=sys.stderr)
         return 2
     result = measure(args.mat)
-    text = json.dumps(result, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
     return 0
 
 

@@ -17,12 +17,13 @@ noisy variables, N draws): the difference from the clean NLL is what the weight 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from json_out import emit  # tools/json_out.py: run as `python tools/<name>.py`
 
 LENGTH_BINS = (0, 128, 256, 384, 512, 1024, 10**6)
 POSITION_BINS = (0, 64, 128, 256, 384, 512, 1024, 10**6)
@@ -126,11 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         result["noisy"] = {name: noisy_breakdown(model, data[name], variables, protocol.weight_noise,
                                                  args.noise_draws, seed=k)
                            for k, name in enumerate(args.splits.split(","))}
-    text = json.dumps(result, indent=1)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n")
-    print(text)
+    emit(result, args.out)
     return 0
 
 
