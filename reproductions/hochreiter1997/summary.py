@@ -126,7 +126,7 @@ def _table3(rows: list[dict]) -> tuple[bool | None, str]:
     return holds, solved + "; " + "; ".join(parts)
 
 
-CHECKS: dict[str, list[Callable[[list[dict]], tuple[bool, str]]]] = {
+CHECKS: dict[str, list[Callable[[list[dict]], tuple[bool | None, str]]]] = {
     "Table 3": [_table3],
     "Table 4": [_solved_sentence, _misclassified],
     "Table 5": [_solved_sentence, _misclassified],
@@ -148,17 +148,18 @@ def _verdict(table: str, by_table: dict[str, list[dict]], configs: list[dict] | 
                          and c["id"].startswith("hochreiter1997/") and not c["id"].endswith("_keras_lstm"))
     if not rows:
         return dict(table=table, claim=claim, source=source, holds=None, evidence="no completed record",
-                    missing=missing)  # fmt: skip
+                    missing=missing, rows=0)  # fmt: skip
     results = [check(rows) for check in CHECKS.get(table, [_solved_sentence])]
     oks = [ok for ok, _ in results]
     # A claim about a whole table holds only once every row of it is judged; until then no row may contradict it.
     holds = False if False in oks else (None if None in oks or missing else True)
     return dict(table=table, claim=claim, source=source, holds=holds,
-                evidence="; ".join(text for _, text in results), missing=missing)  # fmt: skip
+                evidence="; ".join(text for _, text in results), missing=missing, rows=len(rows))  # fmt: skip
 
 
 def table_verdicts(records: list[dict], configs: list[dict] | None = None) -> list[dict]:
-    """Per table of :data:`CLAIMS`: ``{table, claim, source, holds (True/False/None), evidence, missing}``.
+    """Per table of :data:`CLAIMS`: ``{table, claim, source, holds (True/False/None), evidence, missing, rows}``
+    (rows: how many completed records were judged).
 
     ``configs`` (the registry's entries: dicts with ``id`` and ``table``), when given, names the rows of a table
     that have no completed record."""
@@ -172,7 +173,7 @@ _PARTIAL = "not yet checked in full (no row contradicts it so far)"
 
 def _sentence(v: dict) -> str:
     missing = f" Rows without a completed record: {', '.join(v['missing'])}." if v["missing"] else ""
-    word = _PARTIAL if v["holds"] is None and v["evidence"] != "no completed record" else _WORDS[v["holds"]]
+    word = _PARTIAL if v["holds"] is None and v["rows"] else _WORDS[v["holds"]]
     return f"{v['claim']} — **{word}**: {v['evidence']}.{missing}"
 
 
