@@ -75,10 +75,6 @@ def stepper_state(stepper) -> list[list]:
     return stepper.state
 
 
-def _set_state(stepper, state) -> None:
-    stepper.state = state
-
-
 def _step(stepper):
     """``step(state, x, mask, y, active) -> (state, predictions)``: the unjitted update on :func:`stepper_state`."""
     if isinstance(stepper, Stepper):
@@ -169,7 +165,7 @@ class TrialCompaction:
         """The periodic check (:func:`.checks.make_checker`) of the active trials only, on the bucket's net holding
         their weights: ``(met (N,), st1 (N,) or None)``, False for the frozen trials."""
         b, gather, scatter, _, on = self._plan(active, None)
-        _set_state(b.small, b.take(self._state(), gather))
+        b.small.state = b.take(self._state(), gather)
         b.small.push()
         full_mask, small_mask = mask_layer(self.stepper.model), mask_layer(b.small.model)
         if full_mask is not None:  # sequential construction: RTRL's push leaves the cells-present factor out
@@ -182,7 +178,7 @@ class TrialCompaction:
         return stepper_state(self.stepper)
 
     def _set(self, state) -> None:
-        _set_state(self.stepper, state)
+        self.stepper.state = state
 
     def __call__(self, x, mask, y, active, rows=None) -> np.ndarray:
         plan = self._plan(active, rows)
