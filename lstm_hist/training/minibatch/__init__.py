@@ -95,6 +95,8 @@ class MinibatchProtocol(TrainingProtocol):
         registered with :func:`register_loss` (e.g. "mog_nll", Chung et al.'s speech mixture).
     from_logits: whether the model outputs logits (True) or probabilities.
     eval_batch_size: batch size for the final evaluation (default: batch_size).
+    fused_steps: on JAX, train through :mod:`.fused` with this many updates per jitted call (the same steps as
+        ``fit``, without its per-batch Python work; array splits without weight noise only, else ``fit``); 0 = ``fit``.
 
     Hooks a paper's subclass overrides (e.g. ``reproductions.bengio2003.protocol.NPLMProtocol``,
     ``reproductions.chung2014.protocol.ChungProtocol``); the trainer calls them and nothing else of the paper:
@@ -123,8 +125,10 @@ class MinibatchProtocol(TrainingProtocol):
     loss: str = "frame_nll_bernoulli"
     from_logits: bool = True
     eval_batch_size: int | None = None
-    # Fields that may change between a run and its resume (extending training is allowed): not in the fingerprint.
-    resumable_changes: ClassVar[tuple[str, ...]] = ("epochs", "early_stopping_patience")
+    fused_steps: int = 0
+    # Fields that may change between a run and its resume (extending training is allowed, and the fused path takes
+    # the same steps as fit): not in the fingerprint.
+    resumable_changes: ClassVar[tuple[str, ...]] = ("epochs", "early_stopping_patience", "fused_steps")
 
     # The ``optimizer`` names this protocol accepts; a subclass that builds others in make_optimizer extends it.
     optimizers: ClassVar[tuple[str, ...]] = OPTIMIZERS
@@ -153,6 +157,8 @@ class MinibatchProtocol(TrainingProtocol):
         if self.early_stopping_patience is not None and self.early_stopping_patience < 0:
             raise UserError("protocol.early_stopping_patience must be >= 0 or null, "
                             f"got {self.early_stopping_patience}")
+        if self.fused_steps < 0:
+            raise UserError(f"protocol.fused_steps must be >= 0, got {self.fused_steps}")
         if self.eval_batch_size is not None and self.eval_batch_size < 1:
             raise UserError(f"protocol.eval_batch_size must be at least 1, got {self.eval_batch_size}")
 

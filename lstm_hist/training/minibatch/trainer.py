@@ -126,7 +126,8 @@ def train_minibatch(
 def _fit(protocol, model, data: dict, state: dict, seeds: dict, save, progress) -> tuple[str, float]:
     """``model.fit`` from ``state["epoch"]`` on: the run's status (an interrupt writes a checkpoint first) and the
     seconds it trained."""
-    from .callbacks import training_callbacks
+    from . import fused
+    from .callbacks import EpochEnd, training_callbacks
 
     train, valid = data["train"], data["valid"]
     fit_x, shuffled = fit_input(train, protocol.batch_size, seeds["shuffle"])
@@ -138,8 +139,14 @@ def _fit(protocol, model, data: dict, state: dict, seeds: dict, save, progress) 
     if not (state["epoch"] >= protocol.epochs or state["stopped_early"]):
         try:
             with interrupt.deferred():  # a stop acts at a batch end (StopRequest), where the weights are whole
-                model.fit(fit_x, validation_data=validation, epochs=protocol.epochs, initial_epoch=state["epoch"],
-                          callbacks=callbacks, verbose=0, shuffle=False)  # shuffle=False: the order is ours
+                if fused.applies(protocol, data):
+                    epoch_end = next(c for c in callbacks if isinstance(c, EpochEnd))
+                    epoch_end.set_model(model)
+                    fused.fit(protocol, model, data, state, seeds["shuffle"], epoch_end, progress)
+                else:
+                    model.fit(fit_x, validation_data=validation, epochs=protocol.epochs,
+                              initial_epoch=state["epoch"], callbacks=callbacks, verbose=0,
+                              shuffle=False)  # shuffle=False: the order is ours
         except KeyboardInterrupt:
             status = "interrupted"
             checkpoint.sync(model)
