@@ -121,7 +121,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
     current = config_drift.current_configs(configs)
     stale = {path: changes for path, record in chosen.values()
              if record["id"] in current and (changes := config_drift.drift(record, current[record["id"]]))}
-    lines += scorecard_lines(chosen, configs, out_dir, stale, table_records)
+    lines += scorecard_lines(chosen, configs, out_dir, stale, table_records, _stand_in)
     by_paper: dict[str, dict[str, list[tuple[Path, dict]]]] = defaultdict(lambda: defaultdict(list))
     for key, (path, record) in sorted(chosen.items(), key=lambda kv: (order.get(kv[1][1]["id"], 1e9), kv[0])):
         paper = record.get("paper") or record["id"].split("/", 1)[0]
@@ -252,6 +252,13 @@ def _paper_hook(paper: str, name: str):
     except Exception as exc:  # a paper module that cannot import must not block the report of the records
         warnings.warn(f"report: no {name} for {paper} ({exc})", stacklevel=2)
         return None
+
+
+def _stand_in(entry: dict, current: list[tuple[Path, dict]]) -> tuple[Path, dict] | None:
+    """A paper's record for a row that has none of its own today (``stand_in_record(entry, current)``, e.g. a
+    Bengio mixture row read from the network row's record); None where the paper has no such hook."""
+    hook = _paper_hook(entry["paper"], "stand_in_record")
+    return hook(entry, current) if hook else None
 
 
 def _record_label(record: dict, config: dict | None) -> str | None:

@@ -16,7 +16,7 @@ import re
 import warnings
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from lstm_hist import seed_stats
 from lstm_hist.reported import paper_metrics, reference_note
@@ -83,18 +83,28 @@ def judge_row(entry: dict, picked: tuple[Path, dict] | None, changes: list[str] 
 
 def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], out_dir: Path,
                     stale: dict[Path, list[str]] | None = None,
-                    loaded: list[tuple[Path, dict]] | None = None) -> list[str]:
+                    loaded: list[tuple[Path, dict]] | None = None,
+                    stand_in: Callable[[dict, list], tuple[Path, dict] | None] | None = None) -> list[str]:
     """The scorecard section: a summary table per paper and table, then each row's verdict (collapsed).
-    ``loaded``: every record read, so a row is judged on the mean over its seeds (else on the picked record)."""
+    ``loaded``: every record read, so a row is judged on the mean over its seeds (else on the picked record).
+    ``stand_in(entry, current)``: for a row without a completed record of its config today, a record of another
+    row that answers it (a paper's ``stand_in_record`` hook; ``current``: the chosen (path, record) pairs made on
+    today's configs), marked by its ``stand_in`` text; None where there is none."""
     by_id: dict[str, list[tuple[Path, dict]]] = defaultdict(list)
     for path, record in chosen.values():
         by_id[record["id"]].append((path, record))
     deviations = _headings(out_dir / "deviations.md")
+    current = [(p, r) for p, r in chosen.values() if p not in (stale or {})]
     rows: dict[str, dict[str, list[tuple[dict, dict]]]] = defaultdict(lambda: defaultdict(list))
     for entry in configs:
         picked = _pick(by_id.get(entry["id"], []))
+        changes = (stale or {}).get(picked[0]) if picked else None
         seeds = seed_stats.config_seeds(loaded, picked[1]) if picked and loaded else None
-        judged = judge_row(entry, picked, (stale or {}).get(picked[0]) if picked else None, seeds)
+        if stand_in is not None and (picked is None or picked[1].get("status") != "completed" or changes):
+            other = stand_in(entry, current)
+            if other is not None:
+                picked, changes, seeds = other, None, None
+        judged = judge_row(entry, picked, changes, seeds)
         rows[entry["paper"]][entry.get("table") or "(no table)"].append((entry, judged))
     if not rows:
         return []
@@ -135,6 +145,8 @@ def _paper_details(paper: str, tables: dict, deviations: set[str], out_dir: Path
             label = f"[{label}](#{record_anchor(judged['path'])})"
         if record.get("overrides"):
             label += f" (run with `--set {' '.join(record['overrides'])}`)"
+        if record.get("stand_in"):
+            label += f" (no record of its own: {_md(record['stand_in'])})"
         numbers = "; ".join(_verdict_cell(v, judged["tolerance"][v.metric], judged["spread"].get(v.metric))
                             for v in judged["verdicts"])
         if judged["status"] == EARLIER:

@@ -433,3 +433,47 @@ def test_report_notes_read_a_mixture_row_without_its_own_record_from_the_row_bef
     assert "**MLP8**" not in text  # no MLP7 record to read
     mlp4 = {**mlp3, "id": "bengio2003/mlp4", "row": "MLP4"}
     assert "has no record of its own" not in "\n".join(report_notes([mlp3, mlp4], _configs()))
+
+
+def test_a_borrowed_mixture_row_competes_in_our_caption_line():
+    from reproductions.bengio2003.summary import report_notes
+
+    def record(row, valid, test, mix_valid=None, mix_test=None):
+        metrics = {"stopped_early": True, "best_epoch": 3, "epochs": 5, "valid_perplexity": valid,
+                   "test_perplexity": test}
+        if mix_valid is not None:
+            metrics.update(mix_valid_perplexity=mix_valid, mix_test_perplexity=mix_test)
+        return {"id": f"bengio2003/{row.lower().replace(' ', '_')}", "table": "Table 1", "row": row,
+                "status": "completed", "overrides": [], "reported": {}, "config": {"task": CURRENT_TASK},
+                "metrics": metrics}
+
+    records = [record("MLP9", 280.0, 260.0, 270.0, 250.0), record("Del Int", 330.0, 325.0)]
+    text = "\n".join(report_notes(records, _configs()))
+    # MLP10 (MLP9's mixture, valid 270) beats MLP9 alone (valid 280): del int 325 is 30 % above its test 250
+    assert "- **ours**: best network (lowest validation perplexity) MLP10 (the MLP9 record's mixture), test 250" in text
+    assert "deleted interpolation +30%" in text
+
+
+def test_the_scorecard_judges_a_mixture_row_on_its_network_rows_record(tmp_path):
+    from lstm_hist.scorecard import scorecard_lines
+    from reproductions.bengio2003.summary import stand_in_record
+
+    configs = [e for e in _configs() if e["id"] in ("bengio2003/mlp1", "bengio2003/mlp2", "bengio2003/mlp4")]
+    mlp1 = {"id": "bengio2003/mlp1", "paper": "bengio2003", "table": "Table 1", "row": "MLP1", "status": "completed",
+            "overrides": [], "reported": configs[0]["reported"], "config": {"task": CURRENT_TASK},
+            "provenance": {"end": "2026-11-30T18:52:00"},
+            "metrics": {"valid_perplexity": 294.0, "test_perplexity": 269.0, "mix_valid_perplexity": 277.6,
+                        "mix_test_perplexity": 255.8}}
+    path = tmp_path / "bengio2003" / "mlp1-seed0-x.json"
+    found = stand_in_record(next(e for e in configs if e["id"] == "bengio2003/mlp2"), [(path, mlp1)])
+    assert found[0] == path and found[1]["metrics"] == {"valid_perplexity": 277.6, "test_perplexity": 255.8}
+    assert "MLP1 record's 0.5 mixture" in found[1]["stand_in"]
+    assert stand_in_record(next(e for e in configs if e["id"] == "bengio2003/mlp1"), [(path, mlp1)]) is None
+    assert stand_in_record(next(e for e in configs if e["id"] == "bengio2003/mlp2"),
+                           [(path, {**mlp1, "overrides": ["protocol.epochs=1"]})]) is None  # not the row's config
+    lines = "\n".join(scorecard_lines({"a": (path, mlp1)}, [{**e, "paper": "bengio2003"} for e in configs], tmp_path,
+                                      stand_in=stand_in_record))
+    mlp2 = next(line for line in lines.splitlines() if line.startswith("| Table 1 | [MLP2]"))
+    assert "no record of its own: the MLP1 record's 0.5 mixture" in mlp2 and "**reproduces**" in mlp2
+    assert "test_perplexity 256 / 257" in mlp2
+    assert "Not run to completion (1): `mlp4`" in lines  # no MLP3 record to stand in

@@ -16,7 +16,7 @@ from .model import build_nplm, nplm_parameter_count
 from .ngram import DeletedInterpolation, KneserNey
 from .protocol import NgramProtocol, NPLMProtocol, class_based, deleted_interpolation, kneser_ney
 from .data_rule import record_label
-from .summary import report_notes, report_plots, summary_lines
+from .summary import report_notes, report_plots, stand_in_record, summary_lines
 
 EXPERIMENTS = {
     "nplm": Experiment(
