@@ -53,7 +53,7 @@ def bench_row(exp_id: str, updates: int, chunks: int, repeat: int) -> dict:
     model = build_model(experiment, cfg["model"], protocol, seeds["init"])
     order = np.random.default_rng([seeds["shuffle"], 0]).permutation(len(x)).astype(np.int32)
     blocks = order[: (len(x) // batch) * batch].reshape(-1, batch)
-    steps = fused._Steps(model, x, y)
+    steps = fused.FusedSteps(model, x, y)
     k = protocol.fused_steps or 200
 
     def fit_step(i):

@@ -58,13 +58,20 @@ def table1(loaded: list[tuple[Path, dict]], configs: list[dict], rule: DataRule 
             row["source"] = record["_path"] + (f" [{', '.join(record['overrides'])}]" if record.get("overrides") else "")
         elif _mixture_base(exp_id) is not None:
             base = records.get(_mixture_base(exp_id))
-            if base is not None and "mix_test_perplexity" in base["metrics"]:
-                row["ours"] = {"valid_perplexity": base["metrics"]["mix_valid_perplexity"],
-                               "test_perplexity": base["metrics"]["mix_test_perplexity"]}
+            if _mixture_numbers(base) is not None:
+                row["ours"] = _mixture_numbers(base)
                 row["source"] = f"mix_* of {base['_path']}" + (
                     f" [{', '.join(base['overrides'])}]" if base.get("overrides") else "")
         rows.append(row)
     return sorted(rows, key=_table_order)
+
+
+def _mixture_numbers(record: dict | None) -> dict[str, float] | None:
+    """A network record's 0.5-mixture numbers as a mixture row's own (valid/test perplexity), or None."""
+    metrics = (record or {}).get("metrics") or {}
+    if "mix_test_perplexity" not in metrics:
+        return None
+    return {"valid_perplexity": metrics["mix_valid_perplexity"], "test_perplexity": metrics["mix_test_perplexity"]}
 
 
 def _mixture_base(exp_id: str) -> str | None:
@@ -82,14 +89,12 @@ def stand_in_record(entry: dict, current: list[tuple[Path, dict]]) -> tuple[Path
     base_id = _mixture_base(entry["id"])
     bases = [(p, r) for p, r in current if base_id is not None and r.get("id") == base_id
              and r.get("status") == "completed" and not r.get("overrides") and not r.get("smoke")
-             and data_rule(r) == CURRENT_RULE and "mix_test_perplexity" in (r.get("metrics") or {})]
+             and data_rule(r) == CURRENT_RULE and _mixture_numbers(r) is not None]
     if not bases:
         return None
     path, base = max(bases, key=lambda item: (item[1].get("provenance") or {}).get("end") or "")
-    metrics = base["metrics"]
     record = {**base, "id": entry["id"], "row": entry.get("row"), "reported": entry.get("reported"),
-              "metrics": {"valid_perplexity": metrics["mix_valid_perplexity"],
-                          "test_perplexity": metrics["mix_test_perplexity"]},
+              "metrics": _mixture_numbers(base),
               "stand_in": f"the {base.get('row') or base_id} record's 0.5 mixture with the trigram, deviations N8"}
     return path, record
 
@@ -142,13 +147,11 @@ def report_notes(records: list[dict], configs: list[dict]) -> list[str]:
         metrics = record.get("metrics") or {}
         rows.append({"id": record["id"], "row": label, "paper": record.get("reported") or {},
                      "ours": {k: metrics.get(k) for k in ("valid_perplexity", "test_perplexity")}})
-    own = {r["id"] for r in current if not r.get("overrides")}
     for entry in configs:  # a mixture row without its own record competes with its network row's mix_* numbers
         base = by_id.get(_mixture_base(entry["id"]) or "") if entry.get("table") == "Table 1" else None
-        if base is not None and entry["id"] not in own and "mix_test_perplexity" in base["metrics"]:
+        if entry["id"] not in by_id and _mixture_numbers(base) is not None:
             rows.append({"id": entry["id"], "row": f"{entry['row']} (the {base.get('row')} record's mixture)",
-                         "paper": entry["reported"], "ours": {"valid_perplexity": base["metrics"]["mix_valid_perplexity"],
-                                                              "test_perplexity": base["metrics"]["mix_test_perplexity"]}})
+                         "paper": entry["reported"], "ours": _mixture_numbers(base)})
     # The paper's line uses every printed Table 1 row, not only the rows we have records for.
     entries = [e for e in configs if e.get("table") == "Table 1"]
     paper_rows = [{"id": e["id"], "row": e["row"], "paper": e["reported"], "ours": {}} for e in entries]
@@ -199,16 +202,13 @@ def _borrowed_mixtures(records: list[dict], configs: list[dict]) -> list[str]:
     by_id = {r["id"]: r for r in records if r.get("status") == "completed" and not r.get("overrides")}
     lines = []
     for entry in configs:
-        stem = entry["id"].split("/", 1)[1]
-        if entry["id"] in by_id or not stem.startswith("mlp") or int(stem[3:]) % 2:
-            continue
-        base = by_id.get(f"bengio2003/mlp{int(stem[3:]) - 1}")
-        metrics = (base or {}).get("metrics") or {}
-        if "mix_test_perplexity" not in metrics:
+        base = by_id.get(_mixture_base(entry["id"]) or "")
+        mixed = _mixture_numbers(base)
+        if entry["id"] in by_id or mixed is None:
             continue
         lines.append(f"- **{entry['row']}** has no record of its own: the {base.get('row')} record's 0.5 mixture "
-                     f"with the trigram gives valid {metrics['mix_valid_perplexity']:.1f}, test "
-                     f"{metrics['mix_test_perplexity']:.1f} (paper {entry['reported'].get('valid_perplexity')}, "
+                     f"with the trigram gives valid {mixed['valid_perplexity']:.1f}, test "
+                     f"{mixed['test_perplexity']:.1f} (paper {entry['reported'].get('valid_perplexity')}, "
                      f"{entry['reported'].get('test_perplexity')}); the same network and trigram, deviations N8.")
     return [*lines, ""] if lines else []
 

@@ -39,7 +39,7 @@ def applies(protocol, data: dict) -> bool:
                                                    for k in ("train", "valid")))
 
 
-class _Steps:
+class FusedSteps:
     """The jitted functions of one model: ``train(state, rows)`` scans one update per row block of ``rows``
     (shape (K, B)); ``loss(state, x, y)`` is one batch's loss without training."""
 
@@ -86,7 +86,7 @@ class _Steps:
                 variable.assign(value)
 
 
-def validation_loss(steps: _Steps, state, split, batch_size: int) -> float:
+def validation_loss(steps: FusedSteps, state, split, batch_size: int) -> float:
     """Keras's ``val_loss``: batch losses averaged with the batches' row counts as weights."""
     x, y = split
     total, rows = 0.0, 0
@@ -111,7 +111,7 @@ def fit(protocol, model, data: dict, state: dict, shuffle_seed: int, epoch_end, 
     n, batch = len(x), protocol.batch_size
     full, rest = divmod(n, batch)
     chunk = protocol.fused_steps
-    steps = _Steps(model, x, y)
+    steps = FusedSteps(model, x, y)
     valid_batch = protocol.eval_batch_size or batch
     last = clock()
     model.stop_training = False
