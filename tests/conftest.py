@@ -7,6 +7,7 @@ The fake paper plugs in by replacing ``lstm_hist.registry.import_paper_module``;
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import os
 import textwrap
 import types
@@ -157,3 +158,19 @@ def _keras_backend_env(monkeypatch):
     from lstm_hist.backend import current_backend
 
     monkeypatch.setenv("KERAS_BACKEND", current_backend())
+
+
+@pytest.fixture
+def load_tool(monkeypatch):
+    """``load_tool(name)``: ``tools/<name>.py`` as a module, its neighbours (``json_out``, the profiles it builds on)
+    importable as when the tool runs as ``python tools/<name>.py``."""
+    tools = Path(__file__).resolve().parent.parent / "tools"
+    monkeypatch.syspath_prepend(str(tools))
+
+    def load(name: str) -> types.ModuleType:
+        spec = importlib.util.spec_from_file_location(name, tools / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

@@ -3,8 +3,6 @@ T = 1000: what the stuck trials look like")."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,15 +10,7 @@ import pytest
 keras = pytest.importorskip("keras")
 jax_only = pytest.mark.skipif(keras.backend.backend() != "jax", reason="the profile's gradient uses JAX")
 
-TOOLS = Path(__file__).resolve().parent.parent / "tools"
 
-
-def _tool(monkeypatch):
-    monkeypatch.syspath_prepend(str(TOOLS))  # the tool imports its neighbours (json_out, long_lag_2c_stuck_profile)
-    spec = importlib.util.spec_from_file_location("adding_error_profile", TOOLS / "adding_error_profile.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _adder(model, reads: float) -> None:
@@ -41,8 +31,8 @@ def _adder(model, reads: float) -> None:
 
 
 @jax_only
-def test_cell_profile_tells_a_net_that_stores_the_sum_from_one_that_answers_a_constant(monkeypatch):
-    tool = _tool(monkeypatch)
+def test_cell_profile_tells_a_net_that_stores_the_sum_from_one_that_answers_a_constant(load_tool):
+    tool = load_tool("adding_error_profile")
     experiment, cfg, model, seen = tool.load_nets(None, "hochreiter1997/adding_t100", initial=0)
     assert seen == 0
     batch = experiment.task(np.random.default_rng(3), 24, min_length=20)

@@ -3,7 +3,6 @@ what a 2c net stores (docs/deviations.md, "Table 3's rows with q ≥ 200")."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -13,16 +12,9 @@ import pytest
 keras = pytest.importorskip("keras")
 jax_only = pytest.mark.skipif(keras.backend.backend() != "jax", reason="the profile's gradient uses JAX")
 
-TOOLS = Path(__file__).resolve().parent.parent / "tools"
 ROW = "hochreiter1997/long_lag_2c_q200_p200"
 SMOKE = ["--smoke", "--set", "protocol.max_sequences=300", "--quiet"]
 
-
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _final_weights(out: Path) -> list[np.ndarray]:
@@ -31,14 +23,14 @@ def _final_weights(out: Path) -> list[np.ndarray]:
         return [f[k] for k in sorted(f.files)]
 
 
-def test_selected_trials_rerun_those_trials_of_the_full_run(tmp_path, capsys):
+def test_selected_trials_rerun_those_trials_of_the_full_run(tmp_path, capsys, load_tool):
     from lstm_hist.cli import main
 
     from reproductions.hochreiter1997.training import online
 
     assert main(["run", ROW, *SMOKE, "--set", "protocol.trials=4", "--out", str(tmp_path / "full")]) == 0
     build = online.build_learner
-    select = _tool("long_lag_2c_select_trials")
+    select = load_tool("long_lag_2c_select_trials")
     trace = tmp_path / "sel" / "trace.npz"
     assert select.main(["--indices", "3,1", "--of", "4", "--trace", str(trace), "--", "run", ROW, *SMOKE,
                         "--out", str(tmp_path / "sel")]) == 0
@@ -52,7 +44,7 @@ def test_selected_trials_rerun_those_trials_of_the_full_run(tmp_path, capsys):
 
 
 @jax_only
-def test_profile_tells_a_net_that_stores_the_class(tmp_path, capsys):
+def test_profile_tells_a_net_that_stores_the_class(tmp_path, capsys, load_tool):
     """A hand-set net whose block 0 stores x (+) or y (−) at step 1 and whose outputs read that cell: ``flip`` 1 and
     ``sep`` ≈ +2 for that cell; with the cell → output weights zeroed the outputs sit at 0.5 (``mse`` 0.25)."""
     from lstm_hist.registry import load
@@ -71,7 +63,7 @@ def test_profile_tells_a_net_that_stores_the_class(tmp_path, capsys):
     record = {"id": ROW, "seed": 0, "config": cfg, "trials": [{}, {}], "metrics": {"sequences_seen": 0}}
     (tmp_path / "r.json").write_text(json.dumps(record))
     np.savez(tmp_path / "w.npz", arr_0=kernel, arr_1=recurrent, arr_2=out)
-    assert _tool("long_lag_2c_stuck_profile").main([str(tmp_path / "r.json"), str(tmp_path / "w.npz"),
+    assert load_tool("long_lag_2c_stuck_profile").main([str(tmp_path / "r.json"), str(tmp_path / "w.npz"),
                                                      "--sequences", "32"]) == 0
     lines = capsys.readouterr().out.splitlines()
     rows = [line.split("|") for line in lines[2:4]]  # the activation table: trials 0 and 1

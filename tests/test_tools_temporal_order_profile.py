@@ -3,26 +3,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 
 from reproductions.hochreiter1997.tasks.temporal_order import POSITIONS, temporal_order
 
-TOOLS = Path(__file__).resolve().parent.parent / "tools"
 
 
-def _tool(monkeypatch):
-    monkeypatch.syspath_prepend(str(TOOLS))  # the tool imports its neighbours (json_out, adding_error_profile)
-    spec = importlib.util.spec_from_file_location("temporal_order_profile", TOOLS / "temporal_order_profile.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
-
-def test_positions_are_read_back_from_the_inputs(monkeypatch):
-    tool = _tool(monkeypatch)
+def test_positions_are_read_back_from_the_inputs(load_tool):
+    tool = load_tool("temporal_order_profile")
     batch = temporal_order(np.random.default_rng(3), 200, relevant=3)
     positions = tool.relevant_positions(batch.x, 3)
     for k, (low, high) in enumerate(POSITIONS[3]):
@@ -33,8 +23,8 @@ def test_positions_are_read_back_from_the_inputs(monkeypatch):
     np.testing.assert_array_equal(symbols, np.where(bits == 1, tool.Y, tool.X))
 
 
-def test_a_dead_output_unit_and_a_missed_symbol_are_named(monkeypatch):
-    tool = _tool(monkeypatch)
+def test_a_dead_output_unit_and_a_missed_symbol_are_named(load_tool):
+    tool = load_tool("temporal_order_profile")
     batch = temporal_order(np.random.default_rng(4), 800, relevant=3)
     true = batch.y.argmax(-1)
     positions = tool.relevant_positions(batch.x, 3)
