@@ -30,6 +30,7 @@ TASK_2A = dict(p=10)
 @pytest.mark.parametrize("dense, symbols, cfg", [
     (long_lag_2c, long_lag_2c_symbols, TASK_2C),
     (long_lag, long_lag_symbols, dict(p=10, random_middle=True)),
+    (long_lag, long_lag_symbols, dict(p=10, random_middle=True, end_marker=True)),
     (long_lag, long_lag_symbols, TASK_2A),
 ])
 def test_index_twin_draws_the_same_sequences(dense, symbols, cfg):

@@ -96,6 +96,18 @@ def test_task_2b_has_a_random_middle_over_the_distractors_only():
     assert (codes[:, 0] == codes[:, -1]).all() and set(codes[:, 0]) == {p - 1, p}
 
 
+def test_task_2b_end_marker_reading_keeps_a_p_minus_1_last_and_the_rest_random():
+    p = 20
+    codes = ll.long_lag(rng(), 2000, p=p, random_middle=True, end_marker=True).x.argmax(-1)
+    assert (codes[:, -2] == p - 2).all()  # a_{p−1} (unit p − 2) right before the final x|y, as in 2a
+    random_part = codes[:, 1:-2]
+    assert random_part.max() <= p - 3 and random_part.min() == 0 and len(np.unique(random_part)) == p - 2
+    assert (codes[:, 0] == codes[:, -1]).all() and set(codes[:, 0]) == {p - 1, p}
+    # the default reading's draws are not moved by the new option
+    np.testing.assert_array_equal(ll.long_lag(rng(), 50, p=p, random_middle=True).x,
+                                  ll.long_lag(rng(), 50, p=p, random_middle=True, end_marker=False).x)
+
+
 @pytest.mark.parametrize("p,q", [(50, 50), (10, 100)])
 def test_task_2c_follows_the_generation_rule(p, q):
     """The full sequence b, x|y, distractors, e, x|y (fed whole with ``final_input=True``)."""

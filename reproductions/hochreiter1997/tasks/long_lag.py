@@ -6,7 +6,9 @@ output units. Only two sequences exist, (y, a_1, …, a_{p−1}, y) and (x, a_1,
 with probability 0.5; the network predicts the next symbol at every step.
 
 Task 2b: as 2a, but the middle a_1 … a_{p−1} is replaced by a random string of length p − 1 over
-a_1 … a_{p−1} (exemplars drawn at random from the 2 classes).
+a_1 … a_{p−1} (exemplars drawn at random from the 2 classes). ``end_marker`` is another reading, not the
+default: the middle's last element stays a_{p−1}, as in 2a, and the p − 2 before it are random over
+a_1 … a_{p−2}, so the input announces the end (docs/deviations.md, "Task 2b: the end cannot be told").
 
 Task 2c: p + 4 symbols, distractors a_1 … a_p, trigger e, and b, x, y; p + 4 input units, 2 output units.
 A sequence starts with b, then x or y, then q random distractors; every further element is a random
@@ -35,25 +37,32 @@ import numpy as np
 from lstm_hist.experiment import SequenceBatch
 
 
-def long_lag(rng: np.random.Generator, n: int, p: int = 100, random_middle: bool = False) -> SequenceBatch:
-    """Task 2a (``random_middle=False``) or 2b (True): x (n, p+1, p+1) one-hot, y (n, p+1, p+1) next symbols."""
-    codes = _long_lag_codes(rng, n, p, random_middle)
+def long_lag(
+    rng: np.random.Generator, n: int, p: int = 100, random_middle: bool = False, end_marker: bool = False
+) -> SequenceBatch:
+    """Task 2a (``random_middle=False``) or 2b (True): x (n, p+1, p+1) one-hot, y (n, p+1, p+1) next symbols.
+    ``end_marker`` (2b only; 2a's middle already ends with a_{p−1}): the random middle ends with a_{p−1}."""
+    codes = _long_lag_codes(rng, n, p, random_middle, end_marker)
     x = np.eye(p + 1, dtype=np.float32)[codes]
     return SequenceBatch(x, np.full(n, p + 1, dtype=np.int64), _next_symbols(codes, p + 1))
 
 
-def long_lag_symbols(rng: np.random.Generator, n: int, p: int = 100, random_middle: bool = False) -> SequenceBatch:
+def long_lag_symbols(
+    rng: np.random.Generator, n: int, p: int = 100, random_middle: bool = False, end_marker: bool = False
+) -> SequenceBatch:
     """:func:`long_lag` with x as symbol indices (n, p+1) int32: the same draws from ``rng``, the same sequences."""
-    codes = _long_lag_codes(rng, n, p, random_middle)
+    codes = _long_lag_codes(rng, n, p, random_middle, end_marker)
     return SequenceBatch(codes.astype(np.int32), np.full(n, p + 1, dtype=np.int64), _next_symbols(codes, p + 1))
 
 
-def _long_lag_codes(rng, n, p, random_middle):
-    if p < 2:
-        raise ValueError(f"`p` must be at least 2, received p={p!r}")
+def _long_lag_codes(rng, n, p, random_middle, end_marker=False):
+    if p < 2 or (end_marker and random_middle and p < 3):
+        raise ValueError(f"`p` must be at least 2 (3 with end_marker), received p={p!r}")
     x_unit, y_unit = p - 1, p
     ends = np.where(rng.random(n) < 0.5, y_unit, x_unit)
-    if random_middle:
+    if random_middle and end_marker:
+        middle = np.concatenate([rng.integers(0, p - 2, size=(n, p - 2)), np.full((n, 1), p - 2)], axis=1)
+    elif random_middle:
         middle = rng.integers(0, p - 1, size=(n, p - 1))
     else:
         middle = np.broadcast_to(np.arange(p - 1), (n, p - 1))
@@ -67,7 +76,7 @@ def _next_symbols(codes, units):
     return y
 
 
-def long_lag_length(p: int = 100, random_middle: bool = False) -> int:
+def long_lag_length(p: int = 100, random_middle: bool = False, end_marker: bool = False) -> int:
     return p + 1
 
 
