@@ -1,14 +1,17 @@
 """Where trained embedded-Reber nets go wrong (Exp 1, §5.1): per trial, which strings of its training and test
 set fail the legal-next criterion, and at which step.
 
-    python tools/reber_error_profile.py <record>.json <record's .work>/checkpoint.npz
+    python tools/reber_error_profile.py <record>.json [<record's .work>/checkpoint.npz]
 
 Rebuilds the run's fixed training/test set pairs from the record's resolved config and seed, loads the trial
 weights of the checkpoint (the ``.work`` folder a run leaves beside its record; the last checkpoint of a run
 that reached its cap holds the final weights) and prints, per trial: strings wrong in its training set and in
 its test set, how many of the wrong strings fail at the long-lag step (predicting the closing T/P, step
 length − 3) and how many only elsewhere, and the mean length of right and wrong test strings. Then the same
-summed over trials. docs/deviations.md ("The Reber gap") uses it.
+summed over trials. Without a checkpoint, a completed record's final weights (``<record>.weights.npz``) are used.
+Last, the long-lag step itself: the mean output of the right and of the wrong closing unit (T or P) there, on
+each trial's training strings, and the mean σ′ = y(1 − y) of the right one (near 0: a saturated unit; ≈ 0.25:
+an answer near ½ that the gradient can still move). docs/deviations.md ("The Reber gap") uses it.
 """
 
 from __future__ import annotations
@@ -36,10 +39,22 @@ def step_ok_argmax(output: np.ndarray, legal: np.ndarray, mask: np.ndarray) -> n
     return np.take_along_axis(legal, top[..., None], axis=-1)[..., 0] | ~step_targets(mask)
 
 
+def closing_outputs(pred: np.ndarray, x: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per string, the outputs (…, strings) of the right and the wrong closing unit at the long-lag step (the step
+    whose successor is the closing T/P, length − 3), from pred (…, strings, L, 7) and one-hot strings x."""
+    from reproductions.hochreiter1997.tasks.reber import INDEX
+
+    t, p = INDEX["T"], INDEX["P"]
+    rows = np.arange(len(lengths))
+    at = pred[..., rows, lengths - 3, :]
+    branch = x[:, 1].argmax(-1)  # the embedded branch, T or P, which the closing symbol repeats
+    return at[..., rows, branch], at[..., rows, np.where(branch == t, p, t)]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("record")
-    parser.add_argument("checkpoint")
+    parser.add_argument("checkpoint", nargs="?", help="default: the record's final weights, <record>.weights.npz")
     args = parser.parse_args(argv)
 
     from lstm_hist.backend import select_backend
@@ -55,13 +70,18 @@ def main(argv=None) -> int:
     protocol = OnlineProtocol(**cfg["protocol"])
     pairs = fixed_set_pairs(experiment.task, cfg["task"], protocol, record["seed"] if "seed" in record
                             else record["seeds"]["seed"])  # fmt: skip
-    weights = np.load(args.checkpoint)
-    trials = weights["model_0"].shape[0]
+    if args.checkpoint:
+        weights = np.load(args.checkpoint)
+        prefix, solved, seen = "model_", weights["solved"], int(weights["seen"])
+    else:
+        weights = np.load(args.record.removesuffix(".json") + ".weights.npz")
+        prefix, solved = "arr_", np.array([t["solved"] for t in record["trials"]])
+        seen = int(record["metrics"].get("sequences_seen") or cfg["protocol"]["max_sequences"])
+    trials = weights[f"{prefix}0"].shape[0]
     model = experiment.model(trials=trials, **cfg["model"])
     for k, variable in enumerate(model.trainable_variables):
-        variable.assign(weights[f"model_{k}"])
-    solved = weights["solved"]
-    print(f"{trials} trials, checkpoint at {int(weights['seen'])} strings, solved {int(solved.sum())}")
+        variable.assign(weights[f"{prefix}{k}"])
+    print(f"{trials} trials, weights at {seen} strings, solved {int(solved.sum())}")
     for j, (train, test) in enumerate(pairs):
         distinct = len({train.x[i, : train.lengths[i]].tobytes() for i in range(len(train.lengths))})
         print(f"pair {j}: {distinct} different training strings, mean length train "
@@ -70,10 +90,13 @@ def main(argv=None) -> int:
     print("trial solved | train wrong (lag / only other) | test wrong (lag / only other) | test len right/wrong")
     steps_ok = {}  # (pair, part) → (trials, strings, L): every trial's nets on that set
     loose = {}  # (pair, part) → (trials,): every string of the set passes the argmax reading
+    closing = {}  # pair → (right, wrong), each (trials, strings): the closing units at the long-lag step, training set
     for j, pair in enumerate(pairs):
         for part, batch in enumerate(pair):
             x, mask = np.tile(batch.x, (trials, 1, 1)), np.tile(batch.mask(), (trials, 1))
             pred = np.asarray(model.predict_on_batch([x, mask])).reshape(trials, len(batch.lengths), *batch.x.shape[1:])
+            if part == 0:
+                closing[j] = closing_outputs(pred, batch.x, batch.lengths)
             legal = experiment.task.legal_next(batch.x, batch.lengths)
             steps_ok[j, part] = step_ok(pred, legal[None], batch.mask()[None])
             loose[j, part] = step_ok_argmax(pred, legal[None], batch.mask()[None]).all(axis=-1).all(axis=-1)
@@ -105,6 +128,11 @@ def main(argv=None) -> int:
         top = sorted(counts.items(), key=lambda kv: -kv[1])[:6]
         print(f"{name}: wrong steps of unsolved trials by steps before the end: "
               + ", ".join(f"{k}: {v}" for k, v in top))
+    print("long-lag step, training strings: trial solved | right closing unit (σ′) | wrong closing unit")
+    for b in range(trials):
+        right, wrong = (a[b] for a in closing[b % len(pairs)])
+        print(f"{b:5d} {'yes' if solved[b] else 'no ':>6} | {right.mean():.3f} ({(right * (1 - right)).mean():.3f}) | "
+              f"{wrong.mean():.3f}")
     return 0
 
 
