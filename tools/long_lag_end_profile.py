@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from adding_error_profile import load_nets
 from json_out import emit
 
 
@@ -48,6 +47,32 @@ def profile(pred: np.ndarray, codes: np.ndarray, p: int, threshold: float = 0.25
     return rows
 
 
+def load_model(path: Path, config: str):
+    """(experiment, row config, model with the file's weights, sequences seen). A run's checkpoint stores the
+    trainable then the non-trainable variables (``model_k``, with ``seen``); a record's ``.weights.npz`` stores
+    ``model.weights`` in order (``arr_k``; ``seen`` from the record beside it). The construction stage is a
+    non-trainable variable, so it comes with either."""
+    import json
+
+    from lstm_hist.registry import load
+
+    _, _, experiment, cfg = load(config)
+    with np.load(path) as f:
+        final = "arr_0" in f.files
+        if final:
+            arrays = [f[f"arr_{i}"] for i in range(sum(k.startswith("arr_") for k in f.files))]
+            record = json.loads(Path(str(path).removesuffix(".weights.npz") + ".json").read_text(encoding="utf-8"))
+            seen = int(record["metrics"].get("sequences_seen", 0))
+        else:
+            arrays = [f[f"model_{i}"] for i in range(sum(k.startswith("model_") for k in f.files))]
+            seen = int(f["seen"])
+    model = experiment.model(trials=arrays[0].shape[0], **cfg["model"])
+    variables = model.weights if final else model.trainable_variables + model.non_trainable_variables
+    for variable, value in zip(variables, arrays, strict=True):
+        variable.assign(value)
+    return experiment, cfg, model, seen
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("weights", type=Path, help="a run's checkpoint.npz or a record's .weights.npz")
@@ -63,13 +88,8 @@ def main(argv=None) -> int:
     select_backend(None)
     from reproductions.hochreiter1997.tasks.long_lag import long_lag_symbols
 
-    experiment, cfg, model, seen = load_nets(args.weights, args.config)
-    with np.load(args.weights) as f:  # the arrays after the trainable ones: each trial's construction stage
-        prefix = "arr_" if "arr_0" in f.files else "model_"
-        arrays = [f[f"{prefix}{i}"] for i in range(sum(k.startswith(prefix) for k in f.files))]
-    stage = [v for v in model.weights if not v.trainable]
-    for variable, value in zip(stage, arrays[len(model.trainable_variables):]):
-        variable.assign(value)
+    experiment, cfg, model, seen = load_model(args.weights, args.config)
+    stage = model.non_trainable_variables
     task = {**cfg["task"], "end_marker": args.end_marker}
     batch = long_lag_symbols(np.random.default_rng(args.seed), args.sequences, **task)
     trials = model.get_layer("lstm1997").cell.trials
