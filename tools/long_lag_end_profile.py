@@ -19,10 +19,10 @@ target over all steps, ½ · 1/p (``base_rate``).
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
+import trial_nets
 from json_out import emit
 
 
@@ -47,55 +47,21 @@ def profile(pred: np.ndarray, codes: np.ndarray, p: int, threshold: float = 0.25
     return rows
 
 
-def load_model(path: Path, config: str):
-    """(experiment, row config, model with the file's weights, sequences seen). A run's checkpoint stores the
-    trainable then the non-trainable variables (``model_k``, with ``seen``); a record's ``.weights.npz`` stores
-    ``model.weights`` in order (``arr_k``; ``seen`` from the record beside it). The construction stage is a
-    non-trainable variable, so it comes with either."""
-    import json
-
-    from lstm_hist.registry import load
-
-    _, _, experiment, cfg = load(config)
-    with np.load(path) as f:
-        final = "arr_0" in f.files
-        if final:
-            arrays = [f[f"arr_{i}"] for i in range(sum(k.startswith("arr_") for k in f.files))]
-            record = json.loads(Path(str(path).removesuffix(".weights.npz") + ".json").read_text(encoding="utf-8"))
-            seen = int(record["metrics"].get("sequences_seen", 0))
-        else:
-            arrays = [f[f"model_{i}"] for i in range(sum(k.startswith("model_") for k in f.files))]
-            seen = int(f["seen"])
-    model = experiment.model(trials=arrays[0].shape[0], **cfg["model"])
-    variables = model.weights if final else model.trainable_variables + model.non_trainable_variables
-    for variable, value in zip(variables, arrays, strict=True):
-        variable.assign(value)
-    return experiment, cfg, model, seen
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("weights", type=Path, help="a run's checkpoint.npz or a record's .weights.npz")
-    parser.add_argument("--config", default="hochreiter1997/long_lag_2b")
+    trial_nets.add_arguments(parser, "hochreiter1997/long_lag_2b", 400)
     parser.add_argument("--end-marker", action="store_true", help="draw sequences under task.end_marker")
-    parser.add_argument("--sequences", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, help="also write the profile as JSON here")
     args = parser.parse_args(argv)
 
-    from lstm_hist.backend import select_backend
-
-    select_backend(None)
+    experiment, cfg, model, seen = trial_nets.load_model(args.weights, args.config)
     from reproductions.hochreiter1997.tasks.long_lag import long_lag_symbols
 
-    experiment, cfg, model, seen = load_model(args.weights, args.config)
     stage = model.non_trainable_variables
+    trials = model.get_layer("lstm1997").cell.trials
     task = {**cfg["task"], "end_marker": args.end_marker}
     batch = long_lag_symbols(np.random.default_rng(args.seed), args.sequences, **task)
-    trials = model.get_layer("lstm1997").cell.trials
-    x, mask = np.tile(batch.x, (trials, 1)), np.tile(batch.mask(), (trials, 1))
+    pred = trial_nets.predict(model, batch)  # (trials, sequences, p + 1, p + 1)
     p = task["p"]
-    pred = np.asarray(model.predict_on_batch([x, mask])).reshape(trials, args.sequences, p + 1, p + 1)
     emit({"weights": str(args.weights), "config": args.config, "task": task, "seen": seen,
           "sequences": args.sequences, "seed": args.seed, "base_rate": 0.5 / p,
           "cells_added": [int(a.sum()) for a in np.asarray(stage[0]).reshape(trials, -1)] if stage else None,

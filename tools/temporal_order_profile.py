@@ -23,11 +23,10 @@ trial answers the same fresh sequences (the row's generator with ``default_rng(s
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-from adding_error_profile import load_nets
+import trial_nets
 from json_out import emit
 
 CLASSES = ("Q", "R", "S", "U", "V", "A", "B", "C")
@@ -81,23 +80,14 @@ def profile(pred: np.ndarray, target: np.ndarray, positions: np.ndarray, ranges,
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("weights", type=Path, help="a record's .weights.npz or a run's checkpoint.npz")
-    parser.add_argument("--config", default="hochreiter1997/temporal_order_6b")
-    parser.add_argument("--sequences", type=int, default=2560)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, help="also write the profile as JSON here")
+    trial_nets.add_arguments(parser, "hochreiter1997/temporal_order_6b", 2560)
     args = parser.parse_args(argv)
 
-    from lstm_hist.backend import select_backend
-
-    select_backend(None)
+    experiment, cfg, model, seen = trial_nets.load_model(args.weights, args.config)
     from reproductions.hochreiter1997.tasks.temporal_order import POSITIONS
 
-    experiment, cfg, model, seen = load_nets(args.weights, args.config)
     batch = experiment.task(np.random.default_rng(args.seed), args.sequences, **cfg["task"])
-    trials = model.get_layer("lstm1997").cell.trials
-    x, mask = np.tile(batch.x, (trials, 1, 1)), np.tile(batch.mask(), (trials, 1))
-    pred = np.asarray(model.predict_on_batch([x, mask])).reshape(trials, args.sequences, -1)
+    pred = trial_nets.predict(model, batch)  # (trials, sequences, classes)
     relevant = cfg["task"]["relevant"]
     rows = profile(pred, batch.y, relevant_positions(batch.x, relevant), POSITIONS[relevant],
                    cfg["protocol"]["threshold"])

@@ -1,0 +1,54 @@
+"""What the per-trial profile tools share (``temporal_order_profile``, ``long_lag_end_profile``): their common
+arguments, a weights file's trial nets, and every trial's answers to the same fresh sequences."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def add_arguments(parser: argparse.ArgumentParser, config: str, sequences: int) -> None:
+    parser.add_argument("weights", type=Path, help="a record's .weights.npz or a run's checkpoint.npz")
+    parser.add_argument("--config", default=config)
+    parser.add_argument("--sequences", type=int, default=sequences)
+    parser.add_argument("--seed", type=int, default=7, help="of the fresh sequences, default_rng(SEED)")
+    parser.add_argument("--out", type=Path, help="also write the profile as JSON here")
+
+
+def load_model(path: Path, config: str):
+    """(experiment, row config, model with the file's weights, sequences seen). A run's checkpoint stores the
+    trainable then the non-trainable variables (``model_k``, with ``seen``); a record's ``.weights.npz`` stores
+    ``model.weights`` in order (``arr_k``; ``seen`` from the record beside it). Non-trainable state, such as a
+    construction stage (:mod:`reproductions.hochreiter1997.construction`), comes with either."""
+    from lstm_hist.backend import select_backend
+
+    select_backend(None)  # the package default (JAX) unless KERAS_BACKEND says otherwise
+    from lstm_hist.registry import load
+
+    _, _, experiment, cfg = load(config)
+    with np.load(path) as f:
+        final = "arr_0" in f.files
+        prefix = "arr_" if final else "model_"
+        arrays = [f[f"{prefix}{i}"] for i in range(sum(k.startswith(prefix) for k in f.files))]
+        seen = None if final else int(f["seen"])
+    if final:
+        record = json.loads(Path(str(path).removesuffix(".weights.npz") + ".json").read_text(encoding="utf-8"))
+        seen = int(record["metrics"].get("sequences_seen", 0))
+    model = experiment.model(trials=arrays[0].shape[0], **cfg["model"])
+    variables = model.weights if final else model.trainable_variables + model.non_trainable_variables
+    for variable, value in zip(variables, arrays, strict=True):
+        variable.assign(value)
+    return experiment, cfg, model, seen
+
+
+def predict(model, batch) -> np.ndarray:
+    """Every trial's outputs on the same sequences: (trials, sequences, …); ``batch.x`` one-hot or symbol codes."""
+    trials = model.get_layer("lstm1997").cell.trials
+    n = len(batch.lengths)
+    x = np.tile(batch.x, (trials,) + (1,) * (batch.x.ndim - 1))
+    mask = np.tile(batch.mask(), (trials, 1))
+    out = np.asarray(model.predict_on_batch([x, mask]))
+    return out.reshape(trials, n, *out.shape[1:])
