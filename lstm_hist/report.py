@@ -223,7 +223,8 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | N
         n_trials = len(trials) or (record.get("config") or {}).get("protocol", {}).get("trials")
         cells.append(fmt(n_trials))
         if show_success:
-            cells.append(fmt(metrics.get("success_rate")))
+            cells.append(seed_stats.report_cell((over_seeds or {}).get(seed_stats.row_key(record)), "success_rate",
+                                                metrics.get("success_rate"), fmt))
         commit = prov.get("commit")
         commit_text = (commit[:10] + ("+dirty" if prov.get("dirty") else "")) if commit else "—"
         cells += [

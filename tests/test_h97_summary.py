@@ -97,3 +97,18 @@ def test_a_claim_is_not_called_held_before_every_row_is_judged():
     assert verdict([two_a], "Table 2")["holds"] is True
     short = record("long_lag_2a", "Table 2", {"p": 100}, success=0.5)
     assert verdict([short], "Table 2", configs)["holds"] is False  # a contradiction needs no complete table
+
+
+def test_a_row_with_several_seeds_is_judged_on_all_of_them():
+    """The latest seed alone (80 %, 2 wrong) would hide seed 0 (60 %, 7 wrong): the claim takes all seeds."""
+    seed0 = {**record("temporal_order_6b", "Table 9", {}, success=0.6, sequences=200_000.0, test_wrong_max=7),
+             "seed": 0, "provenance": {"end": "2026-11-30T19:00:00+00:00"}}
+    seed1 = {**record("temporal_order_6b", "Table 9", {}, success=0.8, sequences=600_000.0, test_wrong_max=2),
+             "seed": 1, "provenance": {"end": "2026-11-30T23:00:00+00:00"}}
+    older0 = {**record("temporal_order_6b", "Table 9", {}, success=1.0, test_wrong_max=0),
+              "seed": 0, "provenance": {"end": "2026-11-29T10:00:00+00:00"}}  # superseded by seed 0's later record
+    v = verdict([older0, seed0, seed1], "Table 9")
+    assert v["holds"] is False
+    assert "temporal_order_6b 70% (paper 100%, mean of 2 seeds)" in v["evidence"]
+    assert "7 wrong (limit 3)" in v["evidence"]
+    assert "temporal_order_6b 60% (paper 100%)" in verdict([seed0], "Table 9")["evidence"]  # one seed: no "mean of"

@@ -155,6 +155,21 @@ def test_report_shows_mean_sd_and_n_over_seeds(results, tmp_path):
     assert "1,500" in variant and "±" not in variant
 
 
+def test_success_rate_column_is_the_seed_mean_too(results, tmp_path):
+    """A row whose paper reports no success rate gets a "success rate" column: over seeds it is their mean, like
+    the paper's numbers beside it (not the latest seed's alone)."""
+    for seed, rate in ((0, 0.6), (1, 0.8)):
+        records.write_record(results / "fakepaper" / f"adding_t10-seed{seed}-y.json",
+                             record(seeds={"base": seed}, reported={"sequences_mean": 2000},
+                                    metrics={"success_rate": rate, "sequences_mean": 1500.0},
+                                    provenance={"end": f"2024-05-0{7 + seed}T07:08:09Z"}))
+    text = write_report(results, tmp_path / "r.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| row |") and "success rate" in line)
+    (row,) = [line for line in text.splitlines() if line.startswith("| T=10 |")]
+    cells = dict(zip([c.strip() for c in header.strip("|").split("|")], [c.strip() for c in row.strip("|").split("|")]))
+    assert cells["success rate"] == "0.7 ± 0.141 (n=2)"
+
+
 def test_report_hands_notes_and_labels_the_records_and_configs(results, tmp_path, monkeypatch):
     """Papers supply, the shared layer asks: a hook gets what it needs as arguments, never fetches it."""
     from lstm_hist import registry
