@@ -336,25 +336,30 @@ def test_the_checkpoint_a_campaign_finds_and_keeps_is_the_one_the_run_resumes(to
     assert done["repeated_sequences"] == 1 and done["fingerprint"] == item.fingerprint  # resumed, not restarted
 
 
-def test_the_kept_2b_checkpoint_is_named_and_laid_out_by_the_runs_fingerprint():
-    """The committed 2b archive (results/checkpoints/) is the one ``campaign long_lag_2b --seeds 0`` restores, and
-    the folder inside it is the runner's checkpoint folder for today's config, so the run resumes it."""
+def test_every_committed_kept_checkpoint_is_the_one_its_campaign_restores():
+    """Each archive in results/checkpoints/ (what the next session resumes) is named by today's config fingerprint of
+    its row and seed, and holds the runner's checkpoint folder for it: a stale one would be silently ignored and its
+    run would start again from nothing."""
+    import re
     import tarfile
 
     from lstm_hist import records, run_state
     from lstm_hist.campaign import driver
 
     results = records.repo_root() / "results"
-    configs, experiments = driver._resolve_all(["hochreiter1997/long_lag_2b"], False, [])
-    (item,) = state.plan(results, configs, [0], smoke=False, backend="jax", experiments=experiments)
-    archive = keep.archive_path(results, item.id, "long_lag_2b", 0, item.fingerprint)
-    assert archive.is_file(), archive
-    folder = run_state.checkpoint_dir(results, item.id, False, 0, item.fingerprint).relative_to(
-        results / "hochreiter1997").as_posix()
-    with tarfile.open(archive) as tar:
-        names = [m.name for m in tar.getmembers() if m.isfile()]
-    assert names and all(name.startswith(folder + "/") for name in names), (folder, names)
-    assert "checkpoint.json" in {name.rsplit("/", 1)[1] for name in names}
+    for archive in sorted((results / keep.KEEP_FOLDER).glob("*/*.tgz")):
+        match = re.fullmatch(r"(.+)-seed(\d+)-([0-9a-f]{12})\.tgz", archive.name)
+        assert match, archive
+        row, seed = f"{archive.parent.name}/{match[1]}", int(match[2])
+        configs, experiments = driver._resolve_all([row], False, [])
+        (item,) = state.plan(results, configs, [seed], smoke=False, backend="jax", experiments=experiments)
+        assert keep.archive_path(results, item.id, match[1], seed, item.fingerprint) == archive, (archive, item.fingerprint)
+        folder = run_state.checkpoint_dir(results, item.id, False, seed, item.fingerprint).relative_to(
+            results / archive.parent.name).as_posix()
+        with tarfile.open(archive) as tar:
+            names = [m.name for m in tar.getmembers() if m.isfile()]
+        assert names and all(name.startswith(folder + "/") for name in names), (folder, names)
+        assert "checkpoint.json" in {name.rsplit("/", 1)[1] for name in names}
 
 
 def test_local_engine_without_ray_runs_the_same_tasks(toy, capsys):
