@@ -6,9 +6,10 @@ output units. Only two sequences exist, (y, a_1, …, a_{p−1}, y) and (x, a_1,
 with probability 0.5; the network predicts the next symbol at every step.
 
 Task 2b: as 2a, but the middle a_1 … a_{p−1} is replaced by a random string of length p − 1 over
-a_1 … a_{p−1} (exemplars drawn at random from the 2 classes). ``end_marker`` is another reading, not the
-default: the middle's last element stays a_{p−1}, as in 2a, and the p − 2 before it are random over
-a_1 … a_{p−2}, so the input announces the end (docs/deviations.md, "Task 2b: the end cannot be told").
+a_1 … a_{p−1} (exemplars drawn at random from the 2 classes). ``end_marker`` is another reading (the 2b
+row's, E2.12; off by default here so the function reads as the text): the middle's last element stays a_{p−1},
+as in 2a, and the p − 2 before it are random over a_1 … a_{p−2}, so the input announces the end. Under the
+literal text the paper's net cannot tell the last step (docs/deviations.md, "Task 2b: the end cannot be told").
 
 Task 2c: p + 4 symbols, distractors a_1 … a_p, trigger e, and b, x, y; p + 4 input units, 2 output units.
 A sequence starts with b, then x or y, then q random distractors; every further element is a random
