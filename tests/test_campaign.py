@@ -390,6 +390,46 @@ def test_time_limit_stops_a_run_which_checkpoints_and_continues_next_time(toy, c
     assert "1 to resume" in capsys.readouterr().out
 
 
+def test_until_stops_the_running_and_starts_no_queued_run(toy, capsys, monkeypatch):
+    """--until is one deadline for the campaign: the running seed checkpoints at it, and the seed queued behind it
+    (one CPU) is not started with a fresh --time-limit of its own; the same command later continues both."""
+    import time
+
+    from lstm_hist.campaign import task
+
+    monkeypatch.setattr(task, "START_MARGIN", 2.0)  # the local engine runs tasks in this process
+
+    out = toy / "out"
+    command = ["campaign", "row_a", "--seeds", "0,1", "--out", str(out), "--engine", "local", "--num-cpus", "1",
+               "--set", "protocol.sleep=120", "--time-limit", "3600"]
+    start = time.monotonic()
+    assert cli.main([*command, "--until", "+8"]) == 130
+    assert time.monotonic() - start < 60  # not the 120 s the run would sleep, nor a second run's
+    text = capsys.readouterr().out
+    assert [r["status"] for r in _records(out)] == ["interrupted"]
+    assert "not run: toycamp/row_a seed 1 (its turn came after --until)" in text, text
+    assert cli.main([*command, "--dry-run"]) == 0
+    assert "1 to start, 1 to resume" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["+5", "23:59", "2999-01-01T00:00"])
+def test_until_reads_a_duration_a_clock_time_or_a_date(text):
+    import time
+
+    from lstm_hist.campaign.cli import _until
+
+    assert _until(text) > time.time()
+
+
+@pytest.mark.parametrize("text", ["tomorrow", "2020-01-01T00:00", "+-3"])
+def test_a_bad_until_is_one_error_line_and_exit_2(text, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["campaign", "row_a", "--until", text])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("lstm-hist campaign: error: argument --until") or "error:" in err[-1], err
+
+
 def test_eta_is_measured_from_the_first_report_not_from_the_start():
     from lstm_hist import progress_file
     from lstm_hist.campaign.monitor import eta_text

@@ -4,7 +4,7 @@
 #   bash tools/gpu_campaign.sh SECONDS CAMPAIGN-ARGS...
 #   e.g. bash tools/gpu_campaign.sh 540 'bengio2003/mlp*' --gpus-per-task 0.125
 #
-# is `lstm-hist campaign CAMPAIGN-ARGS --time-limit SECONDS` (records into results/, as on any machine), on Ray when
+# is `lstm-hist campaign CAMPAIGN-ARGS --until +SECONDS` (records into results/, as on any machine), on Ray when
 # the machine has it and otherwise with --engine local (Ray's wheel, 79 MB, does not fit the tool's 64 MiB carry).
 # What it needs beside the working tree, all in .git/info/exclude and named in the tool's `carry`:
 #   .whl/      keras, namex, optree wheels for its Python (the device README's pip download line)
@@ -22,7 +22,7 @@ python3 -c "import ray" 2>/dev/null && engine=ray
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
 marker=$(mktemp)
 sleep 1  # files written in the marker's second count as new
-python3 -m lstm_hist campaign "$@" --engine "$engine" --num-gpus "${gpus:-0}" --time-limit "$limit" --status-every 60
+python3 -m lstm_hist campaign "$@" --engine "$engine" --num-gpus "${gpus:-0}" --until "+$limit" --status-every 60
 status=$?
 find results -newer "$marker" -type f ! -path '*.work/*' ! -name '*.npz' | tar czf "$out/campaign.tgz" -T -
 tar tzf "$out/campaign.tgz"

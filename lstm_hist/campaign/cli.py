@@ -13,6 +13,7 @@ examples:
   lstm-hist campaign --paper chung2014 --seeds 0-4             # again: skips the done, resumes the interrupted
   lstm-hist campaign --table 7 --seeds 0-2 --dry-run          # what would run, skip and resume
   lstm-hist campaign 'hochreiter1997/adding_*' --smoke --seeds 0,1   # a seconds-long check, into runs/
+  lstm-hist campaign --table 3 --until 17:30                  # every run checkpoints by 17:30; rerun tomorrow
 """
 
 
@@ -24,6 +25,32 @@ def _non_negative(text: str) -> float:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
     return value
+
+
+def _until(text: str) -> float:
+    """--until as epoch seconds: '+SECONDS' from now, 'HH:MM[:SS]' (the next such local time) or an ISO date-time."""
+    import datetime as dt
+    import time
+
+    text = text.strip()
+    if text.startswith("+"):
+        return time.time() + _non_negative(text[1:])
+    try:
+        clock = dt.time.fromisoformat(text)
+    except ValueError:
+        clock = None
+    if clock is not None:
+        now = dt.datetime.now()
+        when = dt.datetime.combine(now.date(), clock)
+        return (when if when > now else when + dt.timedelta(days=1)).timestamp()
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a time: {text!r} (use +SECONDS, HH:MM or an ISO date-time such as 2026-12-01T17:30)") from None
+    if when.timestamp() <= time.time():
+        raise argparse.ArgumentTypeError(f"{text!r} is in the past")
+    return when.timestamp()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -65,6 +92,10 @@ def register(sub, add_backend, add_overrides) -> None:
                    help="memory reserved per run in GiB (default by paper: 1.5 for 1997, 3 Chung, 6 Bengio)")
     p.add_argument("--time-limit", type=_non_negative, default=None, metavar="SECONDS",
                    help="stop each run after this long (SIGTERM: it checkpoints; rerun the command to continue)")
+    p.add_argument("--until", type=_until, default=None, metavar="WHEN",
+                   help="a deadline for the whole campaign: runs still going then are stopped (they checkpoint), "
+                        "queued ones are not started; +SECONDS, HH:MM (next such local time) or an ISO date-time. "
+                        "Unlike --time-limit, a task queued behind others gets only what is left")
     p.add_argument("--keep-limit", type=int, default=DEFAULT_LIMIT, metavar="BYTES",
                    help=f"keep an unfinished run's checkpoint in OUT/checkpoints/ if at most this size "
                         f"(default {DEFAULT_LIMIT}; 0: never)")

@@ -47,6 +47,7 @@ def _spec(item: state.Planned, args: Any, out: Path, backend: str, resources) ->
     restore = keep.pack(item.workdir, out / paper, args.keep_limit) if item.workdir else None
     return {"id": item.id, "seed": item.seed, "smoke": args.smoke, "overrides": list(args.set), "backend": backend,
             "out": str(out), "cwd": os.getcwd(), "python": sys.executable, "time_limit": args.time_limit,
+            "until": getattr(args, "until", None),
             "env": thread_env(resources, dict(os.environ)),
             "progress_path": str(scratch) + ".progress", "log_path": str(scratch) + ".log",
             "restore": restore, "keep_limit": args.keep_limit, "stop_path": str(_stop_file(out, args))}
@@ -85,6 +86,8 @@ def _after_task(result: dict, item: state.Planned, out: Path, args: Any) -> str:
             status = json.loads((out / name).read_text(encoding="utf-8")).get("status")
         except (OSError, ValueError):
             pass
+    if result.get("not_started"):  # past --until: nothing ran, the row's files are as they were
+        return "not run"
     outcome = status or STATUS_BY_RC.get(result.get("rc"), f"exit {result.get('rc')}")
     archive = keep.archive_path(out, item.id, state.row_stem(item.id, args.smoke), item.seed, item.fingerprint)
     if outcome == "completed":
@@ -163,7 +166,8 @@ def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
                 for (item, _), res in zip(members, results):
                     outcome = _after_task(res, item, out, args)
                     outcomes[outcome] = outcomes.get(outcome, 0) + 1
-                    mon.print(f"{outcome}: {item.label} after {res['seconds']} s"
+                    mon.print(f"{outcome}: {item.label} "
+                              + ("(its turn came after --until)" if res.get("not_started") else f"after {res['seconds']} s")
                               + (f" ({', '.join(res['records'])})" if res.get("records") else ""))
                     if outcome not in ("completed", "interrupted", "diverged") and res.get("log_tail"):
                         mon.print("  " + res["log_tail"].replace("\n", "\n  "))

@@ -3,7 +3,8 @@
 Running the CLI, not the runner in-process, keeps everything that makes a run safe the run command's own: its
 signal handling, its interrupted record and checkpoint, its lock, its exit status (0 completed, 2 user error,
 3 diverged, 130 interrupted, 1 a bug). The task only starts it, stops it (SIGTERM: the run checkpoints and writes an
-*interrupted* record) when the campaign is stopped or ``--time-limit`` passes, and reports what it wrote.
+*interrupted* record) when the campaign is stopped or ``--time-limit`` or ``--until`` passes, and reports what it
+wrote; a task whose turn comes after ``--until`` does not start.
 
 On a Ray node that does not share the output folder with the driver, the run writes into a scratch folder; the
 task unpacks the kept checkpoint it was handed there first and returns the new records and the (small)
@@ -26,6 +27,7 @@ from lstm_hist.campaign import keep
 from lstm_hist.seed_stats import record_seed
 
 GRACE_SECONDS = 120.0  # time a stopped run gets to checkpoint and write its record before it is killed
+START_MARGIN = 60.0  # a task reaching its turn with less than this before --until does not start
 STATUS_BY_RC = {0: "completed", 2: "user error", 3: "diverged", 130: "interrupted"}
 
 
@@ -71,8 +73,7 @@ def stop_requested(spec: dict, stop: Any = None) -> bool:
 
 def _wait(child: subprocess.Popen, spec: dict, stop: Any) -> bool:
     """Wait for the run; SIGTERM it on a stop request or at the time limit. True if the task stopped it."""
-    limit = spec.get("time_limit")
-    deadline = time.monotonic() + limit if limit else None
+    deadline = _deadline(spec)
     stopped = cancelled = False
     while True:
         try:
@@ -91,9 +92,22 @@ def _wait(child: subprocess.Popen, spec: dict, stop: Any) -> bool:
             child.kill()
 
 
+def _deadline(spec: dict) -> float | None:
+    """When (time.monotonic) the run gets SIGTERM: --time-limit after its start or --until, whichever is first."""
+    ends = []
+    if spec.get("time_limit"):
+        ends.append(time.monotonic() + spec["time_limit"])
+    if spec.get("until"):
+        ends.append(time.monotonic() + spec["until"] - time.time())
+    return min(ends) if ends else None
+
+
 def run_task(spec: dict, stop: Any = None) -> dict:
     """Run one (row, seed); ``stop`` has ``is_set()`` (a threading.Event, or engine.RayStop) or is None."""
     started = time.time()
+    if spec.get("until") and started > spec["until"] - START_MARGIN:
+        return {"id": spec["id"], "seed": spec["seed"], "rc": None, "stopped": False, "not_started": True,
+                "records": [], "seconds": 0.0, "node": _node_id(), "remote": False, "log_tail": ""}
     paper = spec["id"].split("/", 1)[0]
     remote = bool(spec.get("driver_node")) and spec["driver_node"] != _node_id()
     scratch = tempfile.mkdtemp(prefix="lstm-hist-campaign-") if remote else None
