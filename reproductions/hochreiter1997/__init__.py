@@ -14,6 +14,7 @@ from .gradients import GRADIENT_UNITS  # lstm-hist gradients
 from .models import build_keras_lstm, build_network
 from .symbols import with_symbol_inputs
 from .summary import report_notes, table_notes  # lstm-hist report: does each table's claim hold?
+from .readings import record_label  # lstm-hist report: a row run under a documented reading says so
 from .tasks.adding import adding_problem
 from .tasks.long_lag import long_lag, long_lag_2c
 from .tasks.multiplication import multiplication_problem
