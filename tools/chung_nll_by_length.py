@@ -6,6 +6,8 @@ pieces or late positions (a state that drifts over hundreds of steps, or noise t
 per-step NLL would grow with the piece's length or the position in it. Evaluation only (no training): the row's
 model with the record's ``.weights.npz``, each split's per-step NLL (summed over the note units, the report's
 metric) pooled by piece-length bin and by position bin; the pooled total equals the record's ``<split>_nll``.
+``nll_piece_mean`` is the other per-step average, each piece's mean NLL per step averaged over the pieces (long
+pieces weigh as much as short ones): the paper does not say which of the two its Table 2 reports.
 With ``--noise-draws N`` the same at the weights the training step sees (σ = the protocol's ``weight_noise`` on its
 noisy variables, N draws): the difference from the clean NLL is what the weight noise costs each length/position.
 
@@ -61,7 +63,11 @@ def split_breakdown(model, split, batch_size: int = 32) -> dict:
             length_key.append(np.full(n, n))
             position_key.append(np.arange(n))
     total = float(np.concatenate(per_step).mean())
-    return {"nll": total, "steps": int(sum(len(a) for a in per_step)),
+    # the other way to average per step: each piece's own mean, then the mean over pieces (what a per-piece
+    # monitor averaged over batches of one piece gives); equal to ``nll`` when every piece has one length
+    piece_mean = float(np.mean([a.mean() for a in per_step if len(a)]))
+    return {"nll": total, "nll_piece_mean": piece_mean, "pieces": len(per_step),
+            "steps": int(sum(len(a) for a in per_step)),
             "nll_pieces_up_to_1024_steps": float(np.concatenate([a for a in per_step if len(a) <= 1024]).mean()),
             "by_piece_length": binned(per_step, length_key, LENGTH_BINS, pieces=True),
             "by_position": binned(per_step, position_key, POSITION_BINS)}
