@@ -359,7 +359,9 @@ def test_every_committed_kept_checkpoint_is_the_one_its_campaign_restores():
         with tarfile.open(archive) as tar:
             names = [m.name for m in tar.getmembers() if m.isfile()]
         assert names and all(name.startswith(folder + "/") for name in names), (folder, names)
-        assert "checkpoint.json" in {name.rsplit("/", 1)[1] for name in names}
+        files = {name.rsplit("/", 1)[1] for name in names}
+        # the run's own record of itself and a checkpoint (the 1997 learner's `checkpoint`, Chung's `candidates`)
+        assert "run.json" in files and files & {"checkpoint.json", "candidates.json"}, files
 
 
 def test_local_engine_without_ray_runs_the_same_tasks(toy, capsys):
