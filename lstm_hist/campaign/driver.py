@@ -74,6 +74,8 @@ def _restore_kept(items: list[state.Planned], out: Path, smoke: bool, stream: Te
 
 def _after_task(result: dict, item: state.Planned, out: Path, args: Any) -> str:
     """Write what a remote task shipped, keep or drop the row's kept checkpoint; return the outcome."""
+    if result.get("not_started"):  # past --until: nothing ran, the row's files are as they were
+        return "not run"
     paper = item.id.split("/", 1)[0]
     for name, data in (result.get("files") or {}).items():
         if name == "checkpoint.tgz":
@@ -86,8 +88,6 @@ def _after_task(result: dict, item: state.Planned, out: Path, args: Any) -> str:
             status = json.loads((out / name).read_text(encoding="utf-8")).get("status")
         except (OSError, ValueError):
             pass
-    if result.get("not_started"):  # past --until: nothing ran, the row's files are as they were
-        return "not run"
     outcome = status or STATUS_BY_RC.get(result.get("rc"), f"exit {result.get('rc')}")
     archive = keep.archive_path(out, item.id, state.row_stem(item.id, args.smoke), item.seed, item.fingerprint)
     if outcome == "completed":
@@ -166,8 +166,8 @@ def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
                 for (item, _), res in zip(members, results):
                     outcome = _after_task(res, item, out, args)
                     outcomes[outcome] = outcomes.get(outcome, 0) + 1
-                    mon.print(f"{outcome}: {item.label} "
-                              + ("(its turn came after --until)" if res.get("not_started") else f"after {res['seconds']} s")
+                    when = "(its turn came after --until)" if res.get("not_started") else f"after {res['seconds']} s"
+                    mon.print(f"{outcome}: {item.label} {when}"
                               + (f" ({', '.join(res['records'])})" if res.get("records") else ""))
                     if outcome not in ("completed", "interrupted", "diverged") and res.get("log_tail"):
                         mon.print("  " + res["log_tail"].replace("\n", "\n  "))
