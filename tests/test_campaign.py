@@ -414,6 +414,18 @@ def test_until_stops_the_running_and_starts_no_queued_run(toy, capsys, monkeypat
     assert "1 to start, 1 to resume" in capsys.readouterr().out
 
 
+def test_an_interrupted_run_resumes_before_new_runs_start(toy, capsys):
+    """On one CPU, seed 1 (interrupted, with a checkpoint) runs before seed 0, which has not started yet."""
+    out = toy / "out"
+    base = ["campaign", "row_b", "--out", str(out), "--engine", "local", "--num-cpus", "1"]
+    assert cli.main([*base, "--seeds", "1"]) == 130  # row_b's seed 1 stops once with a checkpoint
+    capsys.readouterr()
+    assert cli.main([*base, "--seeds", "0,1"]) == 0
+    text = capsys.readouterr().out
+    assert "1 to start, 1 to resume" in text
+    assert text.index("completed: toycamp/row_b seed 1") < text.index("completed: toycamp/row_b seed 0"), text
+
+
 @pytest.mark.parametrize("text", ["+5", "23:59", "2999-01-01T00:00"])
 def test_until_reads_a_duration_a_clock_time_or_a_date(text):
     import time

@@ -1,7 +1,8 @@
 """``lstm-hist campaign``: rows × seeds as tasks on Ray, each one ``run`` with its own record and checkpoint.
 
 Re-running the same command continues a campaign: (row, seed)s with a completed record of the same config are
-skipped, those with a checkpoint resume (kept archives are unpacked first: keep.py), the rest start.
+skipped, those with a checkpoint resume (kept archives are unpacked first: keep.py), the rest start. Resumes are
+submitted before starts: a run partly done finishes (and frees its kept checkpoint) before new ones take the CPUs.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
     if _restore_kept(items, out, args.smoke, stream):
         items = replan()
     mon = monitor.Monitor(stream, args.status_every)
-    todo = [item for item in items if item.action != "skip"]
+    todo = sorted((item for item in items if item.action != "skip"), key=lambda item: item.action != "resume")
     res = {i: resources_for(i, cpus=args.cpus_per_task, gpus=args.gpus_per_task, memory_gib=args.memory_per_task)
            for i in ids}
     if args.dry_run or not todo:
