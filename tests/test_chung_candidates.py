@@ -73,7 +73,9 @@ def _assert_same(a, b, rtol=2e-5, atol=1e-6):
         np.testing.assert_allclose(wa, wb, rtol=rtol, atol=atol)
 
 
-@pytest.mark.parametrize("unit", ["gru", "lstm", "tanh"])
+# The members' independence is the vmap's, not the unit's: one unit in the default suite, the others with -m slow.
+@pytest.mark.parametrize("unit", ["gru", pytest.param("lstm", marks=pytest.mark.slow),
+                                  pytest.param("tanh", marks=pytest.mark.slow)])
 def test_member_numbers_do_not_depend_on_the_other_members(unit):
     # Three rates of seed 0 (shared batches) and one of seed 1 (its own order: batches padded to a common length).
     members = [Member(0, 3e-3), Member(0, 2e-4), Member(1, 1e-3), Member(0, 8e-4)]
@@ -86,11 +88,15 @@ def test_member_numbers_do_not_depend_on_the_other_members(unit):
     assert not np.allclose(together[1].weights[0], together[2].weights[0])
 
 
-@pytest.mark.parametrize("unit", ["gru", "lstm"])
-def test_jitted_step_agrees_with_the_generic_keras_path(unit):
+@pytest.mark.parametrize("unit, clipnorm_scope", [("gru", None), ("lstm", None), ("gru", "per_variable"),
+                                                   ("gru", "global")])
+def test_jitted_step_agrees_with_the_generic_keras_path(unit, clipnorm_scope):
+    # With clipnorm (§4's text, a gradient-norm clip) the generic path is Keras's own clipnorm/global_clipnorm.
     from lstm_hist.training.minibatch import train_minibatch
 
     protocol = _protocol(weight_noise=0.0, learning_rate=2e-3)
+    if clipnorm_scope is not None:
+        protocol = dataclasses.replace(protocol, clipnorm=0.5, clipnorm_scope=clipnorm_scope)
     generic = train_minibatch(protocol, experiment=EXPERIMENT, task_cfg={}, model_cfg=_model_cfg(unit), seed=0)
     _, trainer, (ours,) = _train(protocol, unit, [Member(0, 2e-3)])
     assert generic.status == ours.status == "completed"
@@ -102,6 +108,9 @@ def test_jitted_step_agrees_with_the_generic_keras_path(unit):
     assert len(generic_trainable) == len(ours.weights)
     for a, b in zip(generic_trainable, ours.weights):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6)
+    if clipnorm_scope is not None:  # the clip bound: without it the same run ends elsewhere
+        _, _, (unclipped,) = _train(_protocol(weight_noise=0.0), unit, [Member(0, 2e-3)])
+        assert not np.allclose(unclipped.history["loss"], ours.history["loss"], rtol=1e-3)
 
 
 def test_linear_decay_per_epoch_matches_the_keras_schedule():

@@ -66,7 +66,8 @@ def _assert_same_run(a, b, tmp_path, names):
 
 
 @jax_only
-@pytest.mark.parametrize("k", [1, 7])
+# k = 7 (blocks of updates, cut where trials freeze) compiles a step per block shape: ~1 min, so -m slow.
+@pytest.mark.parametrize("k", [1, pytest.param(7, marks=pytest.mark.slow)])
 def test_compacted_run_equals_the_full_run(tmp_path, k):
     full_run, full = _run(tmp_path, "full", False, k)
     run, compact = _run(tmp_path, "compact", True, k)

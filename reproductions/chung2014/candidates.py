@@ -68,8 +68,6 @@ def unsupported_reason(protocol, data: dict | None = None) -> str | None:
         return f"the {current_backend()} backend (JAX only)"
     if protocol.optimizer != "rmsprop_momentum":
         return f"optimizer {protocol.optimizer} (rmsprop_momentum only)"
-    if protocol.clipnorm is not None:
-        return "clipnorm (the gradient clip of Keras's optimizers)"
     for name, split in (data or {}).items():
         if not (isinstance(split, (tuple, list)) and len(split) in (2, 3)
                 and all(isinstance(a, np.ndarray) for a in split)):
@@ -212,7 +210,8 @@ class OneGraphTrainer:
         noisy = tuple(id(v) in noisy_ids for v in model.trainable_variables)
         opt = model.optimizer
         hyper = StepHyper(momentum=opt.momentum, averaging=opt.averaging_coeff, stabilizer=opt.stabilizer,
-                          clip=opt.momentum_clipping, noise_std=float(protocol.weight_noise))
+                          clip=opt.momentum_clipping, noise_std=float(protocol.weight_noise),
+                          grad_clip=protocol.clipnorm, grad_clip_global=protocol.clipnorm_scope == "global")
         self.batches = _Batches(self.data, protocol, self.members, seeds)
         self.step_fn = build_train_step(model, model.loss, noisy, hyper, shared_batch=self.batches.shared,
                                         shared_noise=len({s["noise"] for s in seeds}) == 1)

@@ -7,7 +7,9 @@ A member's step is, in order (Chung et al. §4 and the authors' released setup, 
    key, the epoch and the step: ``ε_i ~ N(0, σ²)`` on the protocol's noisy variables (``noisy`` mask);
 2. loss and gradient of the model at the noisy weights ``θ + ε`` — the Keras model's own ``stateless_call`` and
    loss object, so the equations are the model's (``fast_rnn.FastRecurrent`` or the generic ``keras.layers.RNN``);
-3. the authors' RMSProp with momentum (``optimizer.RMSPropMomentum``, same equations in the same order) applied to
+3. where ``protocol.clipnorm`` is set (§4's text; not the authors' files), the gradient rescaled as Keras's
+   ``clipnorm`` (each tensor's norm) or ``global_clipnorm`` (the member's whole gradient) would rescale it;
+4. the authors' RMSProp with momentum (``optimizer.RMSPropMomentum``, same equations in the same order) applied to
    the clean weights θ, with the member's own learning rate (the linear decay is computed per epoch by the caller)
    and the step norm clipped over *that member's* parameters only.
 
@@ -33,6 +35,8 @@ class StepHyper:
     stabilizer: float
     clip: float | None
     noise_std: float
+    grad_clip: float | None = None  # protocol.clipnorm: Keras's clipnorm / global_clipnorm, before the update
+    grad_clip_global: bool = False  # protocol.clipnorm_scope == "global"
 
 
 def rmsprop_momentum(params, grads, mean_squares, velocities, rate, hyper: StepHyper):
@@ -42,6 +46,8 @@ def rmsprop_momentum(params, grads, mean_squares, velocities, rate, hyper: StepH
     """
     import jax.numpy as jnp
 
+    if hyper.grad_clip is not None:
+        grads = clip_gradients(grads, hyper.grad_clip, hyper.grad_clip_global)
     new_ms, new_v = [], []
     for g, m, v in zip(grads, mean_squares, velocities):
         m = hyper.averaging * m + (1.0 - hyper.averaging) * jnp.square(g)
@@ -55,6 +61,19 @@ def rmsprop_momentum(params, grads, mean_squares, velocities, rate, hyper: StepH
         scale = hyper.clip / jnp.maximum(norm, hyper.clip)
         steps = [v * scale.astype(v.dtype) for v in new_v]
     return [p + s for p, s in zip(params, steps)], new_ms, new_v
+
+
+def clip_gradients(grads, clip: float, global_norm: bool):
+    """Keras's ``clipnorm`` (each tensor to norm ≤ clip) or ``global_clipnorm`` (all tensors together)."""
+    import jax.numpy as jnp
+
+    def scale(norm):
+        return clip / jnp.maximum(norm, clip)
+
+    if global_norm:
+        factor = scale(jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads)))
+        return [g * factor.astype(g.dtype) for g in grads]
+    return [g * scale(jnp.sqrt(jnp.sum(jnp.square(g)))).astype(g.dtype) for g in grads]
 
 
 def _draw_noise(shapes, key, noisy, std, dtype):

@@ -42,7 +42,7 @@ class ChungProtocol(LearningRateSearch):
     weight_noise_scope: "recurrent" (the recurrent layer's weight matrices: kernel, recurrent kernel and the
         LSTM's peepholes, no biases; Pylearn2's layers add noise to W and U only) or "all" trainable weights.
     candidates_in_one_graph: train the ``lr_candidates`` as one jitted JAX graph (``candidate_search.py``; JAX,
-        rmsprop_momentum, no clipnorm; elsewhere the generic path runs), the default (about 5x faster per
+        rmsprop_momentum; elsewhere the generic path runs), the default (about 5x faster per
         epoch of the search); false = the generic per-candidate ``fit``. Its weight noise is another random stream
         than the generic path's, so the numbers of the two paths differ by that draw.
     """
