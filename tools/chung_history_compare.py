@@ -12,6 +12,9 @@ steps per piece of the split (``metrics.train_steps`` / pieces), which gives the
         --arm "noise on" results/chung2014/nottingham_gru-seed0-...json \
         --arm "noise off" results/explorations/chung_nottingham/noise_off_lr7.95e-5/chung2014/...json \
         --out results/explorations/chung_nottingham/noise_compare.json
+
+``--all-rates`` instead of ``--rate`` compares every candidate of two full searches (e.g. a search under another
+clip) and says which rate each search would keep within the epochs both have.
 """
 
 from __future__ import annotations
@@ -63,20 +66,41 @@ def arm_summary(path: Path, rate: float, pieces: tuple[int, int], steps: tuple[i
             "record_metrics": {k: metrics.get(k) for k in ("train_nll", "valid_nll", "test_nll", "best_epoch")}}
 
 
+def compare(args, rate: float, steps: tuple[int, int]) -> dict:
+    """Every arm's summary for one rate, over the epochs all arms have."""
+    arms = {label: arm_summary(Path(p), rate, tuple(args.pieces), steps, None) for label, p in args.arm}
+    common = min(a["epochs"] for a in arms.values())
+    arms = {label: arm_summary(Path(p), rate, tuple(args.pieces), steps, common) for label, p in args.arm}
+    return {"learning_rate": rate, "common_epochs": common, "train_valid_steps": list(steps), "arms": arms}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, required=True, help="the candidate's learning rate")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--rate", type=float, help="the candidate's learning rate")
+    which.add_argument("--all-rates", action="store_true",
+                       help="every candidate of the first arm's record (each arm must hold the same rates)")
     parser.add_argument("--pieces", type=int, nargs=2, required=True, metavar=("TRAIN", "VALID"),
                         help="pieces in the training and validation splits")
     parser.add_argument("--arm", nargs=2, action="append", required=True, metavar=("LABEL", "RECORD"))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     steps = split_steps([Path(p) for _, p in args.arm])
-    arms = {label: arm_summary(Path(p), args.rate, tuple(args.pieces), steps, None) for label, p in args.arm}
-    common = min(a["epochs"] for a in arms.values())
-    arms = {label: arm_summary(Path(p), args.rate, tuple(args.pieces), steps, common) for label, p in args.arm}
-    result = {"learning_rate": args.rate, "common_epochs": common, "train_valid_steps": list(steps), "arms": arms}
+    if args.all_rates:
+        rates = [row["learning_rate"] for row in json.loads(Path(args.arm[0][1]).read_text())["trials"]]
+        results = [compare(args, rate, steps) for rate in rates]
+        # Which candidate each arm's search would keep if the run ended at the common epoch count.
+        chosen = {label: min(results, key=lambda r: r["arms"][label]["best_valid_nll_within"])["learning_rate"]
+                  for label, _ in args.arm}
+        emit({"train_valid_steps": list(steps), "chosen_within_common_epochs": chosen, "rates": results}, args.out)
+        for r in results:
+            print(f"{r['learning_rate']:.3g}: " + "  ".join(
+                f"{label} best valid {a['best_valid_nll_within']:.3f} (epoch {a['best_epoch_within']}), "
+                f"{len(a['loss_jumps_over_0.05'])} jumps" for label, a in r["arms"].items()), file=sys.stderr)
+        return 0
+    result = compare(args, args.rate, steps)
     emit(result, args.out)
+    arms, common = result["arms"], result["common_epochs"]
     lines = [f"epoch  " + "  ".join(f"{label:>24}" for label in arms)]
     for e in MILESTONES:
         if e <= common:
