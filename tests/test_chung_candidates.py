@@ -167,3 +167,18 @@ def test_protocol_hook_is_on_by_default_and_false_selects_the_generic_fit(monkey
                                    candidates_in_one_graph=False)
     result = protocol.run(experiment=EXPERIMENT, task_cfg={}, model_cfg=_model_cfg("tanh"), seed=0)
     assert result.status == "completed" and len(result.per_trial()) == 2
+
+
+def test_progress_names_the_member_the_search_would_keep_now():
+    # Member 0 peaked early and overfits (lowest best, not lowest now); member 1 is lowest at this epoch.
+    from types import SimpleNamespace
+
+    from reproductions.chung2014.candidates import OneGraphTrainer
+
+    members = [{"history": {"loss": [5.0, 6.0], "val_loss": [3.0, 4.0]}, "best": 3.0, "best_epoch": 1, "epochs": 2},
+               {"history": {"loss": [7.0, 5.5], "val_loss": [4.5, 3.5]}, "best": 3.5, "best_epoch": 2, "epochs": 2}]
+    stub = SimpleNamespace(state={"epoch": 2, "members": members}, protocol=SimpleNamespace(epochs=10), k=2,
+                           members=[Member(0, 1e-3), Member(0, 1e-4)])
+    info = OneGraphTrainer._progress_info(stub)
+    assert info["leader"] == 0 and info["learning_rate"] == 1e-3
+    assert info["best_val_loss"] == 3.0 and info["val_loss"] == 4.0 and info["best_epoch"] == 1

@@ -284,12 +284,14 @@ class OneGraphTrainer:
         self.state["epoch"] = epoch + 1
 
     def _progress_info(self) -> dict:
+        # The leader is the member the search would keep if it ended now (lowest best validation loss), not the
+        # one lowest at this epoch: an early-peaking rate that overfits can still be the one kept.
         mstate = self.state["members"]
-        last = [s["history"].get("val_loss", [np.inf])[-1] if s["epochs"] == self.state["epoch"] else np.inf
-                for s in mstate]
-        lead = int(np.argmin(last))
+        best = [np.inf if s["best"] is None else s["best"] for s in mstate]
+        lead = int(np.argmin(best))
         return {"epoch": self.state["epoch"], "epochs": self.protocol.epochs,
-                "loss": mstate[lead]["history"].get("loss", [None])[-1], "val_loss": last[lead],
+                "loss": mstate[lead]["history"].get("loss", [None])[-1],
+                "val_loss": mstate[lead]["history"].get("val_loss", [None])[-1], "best_val_loss": best[lead],
                 "best_epoch": mstate[lead]["best_epoch"], "candidates": f"{self.k} in one graph",
                 "leader": lead, "learning_rate": self.members[lead].learning_rate}
 
