@@ -47,8 +47,8 @@ def split_steps(paths: list[Path]) -> tuple[int, int]:
     return found.pop()
 
 
-def arm_summary(path: Path, rate: float, pieces: tuple[int, int], steps: tuple[int, int], upto: int | None) -> dict:
-    record = json.loads(path.read_text())
+def arm_summary(path: Path, record: dict, rate: float, pieces: tuple[int, int], steps: tuple[int, int],
+                upto: int | None) -> dict:
     row = candidate(record, rate)
     metrics = record.get("metrics", {})
     per_train, per_valid = steps[0] / pieces[0], steps[1] / pieces[1]
@@ -66,11 +66,11 @@ def arm_summary(path: Path, rate: float, pieces: tuple[int, int], steps: tuple[i
             "record_metrics": {k: metrics.get(k) for k in ("train_nll", "valid_nll", "test_nll", "best_epoch")}}
 
 
-def compare(args, rate: float, steps: tuple[int, int]) -> dict:
-    """Every arm's summary for one rate, over the epochs all arms have."""
-    arms = {label: arm_summary(Path(p), rate, tuple(args.pieces), steps, None) for label, p in args.arm}
-    common = min(a["epochs"] for a in arms.values())
-    arms = {label: arm_summary(Path(p), rate, tuple(args.pieces), steps, common) for label, p in args.arm}
+def compare(args, records: dict, rate: float, steps: tuple[int, int]) -> dict:
+    """Every arm's summary for one rate, over the epochs all arms have (records: label -> parsed record)."""
+    common = min(len(candidate(records[label], rate)["history"]["val_loss"]) for label, _ in args.arm)
+    arms = {label: arm_summary(Path(p), records[label], rate, tuple(args.pieces), steps, common)
+            for label, p in args.arm}
     return {"learning_rate": rate, "common_epochs": common, "train_valid_steps": list(steps), "arms": arms}
 
 
@@ -86,9 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     steps = split_steps([Path(p) for _, p in args.arm])
+    records = {label: json.loads(Path(p).read_text()) for label, p in args.arm}
     if args.all_rates:
-        rates = [row["learning_rate"] for row in json.loads(Path(args.arm[0][1]).read_text())["trials"]]
-        results = [compare(args, rate, steps) for rate in rates]
+        rates = [row["learning_rate"] for row in records[args.arm[0][0]]["trials"]]
+        results = [compare(args, records, rate, steps) for rate in rates]
         # Which candidate each arm's search would keep if the run ended at the common epoch count.
         chosen = {label: min(results, key=lambda r: r["arms"][label]["best_valid_nll_within"])["learning_rate"]
                   for label, _ in args.arm}
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"{label} best valid {a['best_valid_nll_within']:.3f} (epoch {a['best_epoch_within']}), "
                 f"{len(a['loss_jumps_over_0.05'])} jumps" for label, a in r["arms"].items()), file=sys.stderr)
         return 0
-    result = compare(args, args.rate, steps)
+    result = compare(args, records, args.rate, steps)
     emit(result, args.out)
     arms, common = result["arms"], result["common_epochs"]
     lines = [f"epoch  " + "  ".join(f"{label:>24}" for label in arms)]

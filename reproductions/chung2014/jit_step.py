@@ -47,33 +47,29 @@ def rmsprop_momentum(params, grads, mean_squares, velocities, rate, hyper: StepH
     import jax.numpy as jnp
 
     if hyper.grad_clip is not None:
-        grads = clip_gradients(grads, hyper.grad_clip, hyper.grad_clip_global)
+        grads = clip_by_norm(grads, hyper.grad_clip, hyper.grad_clip_global)
     new_ms, new_v = [], []
     for g, m, v in zip(grads, mean_squares, velocities):
         m = hyper.averaging * m + (1.0 - hyper.averaging) * jnp.square(g)
         rms = jnp.maximum(jnp.sqrt(m), hyper.stabilizer)
         new_ms.append(m)
         new_v.append(hyper.momentum * v - rate * g / rms)
-    if hyper.clip is None:
-        steps = new_v
-    else:
-        norm = jnp.sqrt(sum(jnp.sum(jnp.square(v)) for v in new_v))
-        scale = hyper.clip / jnp.maximum(norm, hyper.clip)
-        steps = [v * scale.astype(v.dtype) for v in new_v]
+    steps = new_v if hyper.clip is None else clip_by_norm(new_v, hyper.clip, global_norm=True)
     return [p + s for p, s in zip(params, steps)], new_ms, new_v
 
 
-def clip_gradients(grads, clip: float, global_norm: bool):
-    """Keras's ``clipnorm`` (each tensor to norm ≤ clip) or ``global_clipnorm`` (all tensors together)."""
+def clip_by_norm(tensors, clip: float, global_norm: bool):
+    """Each tensor rescaled to norm ≤ clip (Keras's ``clipnorm``), or all together to a joint norm ≤ clip
+    (``global_clipnorm``; also the authors' step clip, ``momentum_clipping``)."""
     import jax.numpy as jnp
 
     def scale(norm):
         return clip / jnp.maximum(norm, clip)
 
     if global_norm:
-        factor = scale(jnp.sqrt(sum(jnp.sum(jnp.square(g)) for g in grads)))
-        return [g * factor.astype(g.dtype) for g in grads]
-    return [g * scale(jnp.sqrt(jnp.sum(jnp.square(g)))).astype(g.dtype) for g in grads]
+        factor = scale(jnp.sqrt(sum(jnp.sum(jnp.square(t)) for t in tensors)))
+        return [t * factor.astype(t.dtype) for t in tensors]
+    return [t * scale(jnp.sqrt(jnp.sum(jnp.square(t)))).astype(t.dtype) for t in tensors]
 
 
 def _draw_noise(shapes, key, noisy, std, dtype):
