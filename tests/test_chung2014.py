@@ -280,6 +280,29 @@ def test_ranking_pools_seeds_and_checks_the_spread():
     assert by_set["Nott"]["spread"] == "reversed" and not by_set["Nott"]["holds"]
 
 
+def test_ranking_does_not_judge_a_pair_the_paper_prints_as_a_tie():
+    """Piano-midi in Table 2: LSTM and tanh both 9.03. The paper orders GRU before both and neither before the
+    other, so ours may put them either way round; the paper column shows the tie."""
+    from reproductions.chung2014.summary import rankings, report_notes
+
+    def rec(row, paper, ours):
+        return {"row": row, "status": "completed", "reported": {"test_nll": paper}, "metrics": {"test_nll": ours}}
+
+    records = ([rec("Piano / GRU", 8.82, v) for v in (7.68, 7.67, 7.71)]
+               + [rec("Piano / LSTM", 9.03, v) for v in (8.02, 7.92, 7.91)]
+               + [rec("Piano / tanh", 9.03, v) for v in (7.68, 7.70, 7.73)])
+    piano = rankings(records)[0]
+    assert piano["ours"] == ["GRU", "tanh", "LSTM"]
+    assert piano["holds"] and piano["ties"] == [("LSTM", "tanh")]
+    assert piano["spread"] == "within"  # GRU < tanh within the spread, GRU < LSTM beyond it, the tie not judged
+    text = "\n".join(report_notes(records))
+    assert "| Piano | GRU < LSTM = tanh | GRU 7.69 ± 0.02 (n=3) < tanh 7.70 ± 0.03 (n=3) < LSTM 7.95" in text
+    assert "| yes | within the seeds' spread |" in text
+    # Broken tie the other way round: still the paper's order.
+    records[-3:] = [rec("Piano / tanh", 9.03, v) for v in (8.10, 8.12, 8.11)]
+    assert rankings(records)[0]["holds"]
+
+
 def test_report_notes_show_the_selected_learning_rate_and_epoch_per_row_and_seed():
     """Issue 16: each row's record says which epoch and which learning rate were kept; the report shows both."""
     from reproductions.chung2014.summary import report_notes

@@ -60,23 +60,36 @@ def rankings(records: list[dict], metric: str = "test_nll") -> list[dict]:
     """One entry per data set with at least two units: the paper's order, ours (by seed mean), per-unit mean, sd
     and n, and ``spread``: "beyond" (every pair the paper orders is ours in the same order and separated by more
     than the sds), "within" (a pair is undecided or reversed, but within the spread), "reversed" (a pair is
-    reversed beyond the spread) or "n=1" (some unit has a single run, so there is no spread to compare with)."""
+    reversed beyond the spread) or "n=1" (some unit has a single run, so there is no spread to compare with).
+
+    A pair the paper prints with the same number (Piano-midi: LSTM and tanh both 9.03) is listed in ``ties`` and
+    judged neither way: the paper does not order it, so ``holds`` asks only about the pairs it does order."""
     out = []
     for data_set, units in _runs_by_unit(records, metric).items():
         if len(units) < 2:
             continue
         paper_order = sorted(units, key=lambda u: units[u]["paper"])
         our_order = sorted(units, key=lambda u: units[u]["mean"])
-        verdicts = []
+        verdicts, ties, holds = [], [], True
         for better, worse in itertools.combinations(paper_order, 2):
+            if units[better]["paper"] == units[worse]["paper"]:
+                ties.append((better, worse))
+                continue
             same = units[better]["mean"] < units[worse]["mean"]
+            holds = holds and same
             separated = _separated(units[better], units[worse])
             verdicts.append("n=1" if separated is None else
                             ("beyond" if same else "reversed") if separated else "within")
         spread = next((v for v in ("n=1", "reversed", "within") if v in verdicts), "beyond")
-        out.append({"data_set": data_set, "paper": paper_order, "ours": our_order, "holds": paper_order == our_order,
+        out.append({"data_set": data_set, "paper": paper_order, "ours": our_order, "holds": holds, "ties": ties,
                     "reduced": [u for u in units if not units[u]["plain"]], "units": units, "spread": spread})
     return out
+
+
+def _paper_order_text(rank: dict) -> str:
+    units, order = rank["units"], rank["paper"]
+    return order[0] + "".join(
+        (" = " if units[a]["paper"] == units[b]["paper"] else " < ") + b for a, b in zip(order, order[1:]))
 
 
 SPREAD_WORDS = {"beyond": "yes, beyond the seeds' spread", "within": "within the seeds' spread",
@@ -101,8 +114,8 @@ def report_notes(records: list[dict], configs: list[dict] | None = None) -> list
     for r in ranks:
         note = f" (rows run with a reduced protocol: {', '.join(r['reduced'])})" if r["reduced"] else ""
         ours = " < ".join(_cell(u, r["units"][u]) for u in r["ours"])
-        lines.append(f"| {r['data_set']} | {' < '.join(r['paper'])} | {ours} | "
+        lines.append(f"| {r['data_set']} | {_paper_order_text(r)} | {ours} | "
                      f"{'yes' if r['holds'] else 'no'}{note} | {SPREAD_WORDS[r['spread']]} |")
     lines += ["", "A pair counts as separated when the two means differ by more than the sum of the two seeds' "
-              "standard deviations.", ""]
+              "standard deviations. A pair the paper prints equal (\"=\") is not judged.", ""]
     return lines + selection_lines(records)
