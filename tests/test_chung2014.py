@@ -301,6 +301,10 @@ def test_ranking_does_not_judge_a_pair_the_paper_prints_as_a_tie():
     # Broken tie the other way round: still the paper's order.
     records[-3:] = [rec("Piano / tanh", 9.03, v) for v in (8.10, 8.12, 8.11)]
     assert rankings(records)[0]["holds"]
+    # A data set whose paper numbers all tie orders nothing, so nothing is "beyond the spread".
+    tied = [rec("Tie / LSTM", 9.03, 8.0), rec("Tie / LSTM", 9.03, 8.1), rec("Tie / tanh", 9.03, 7.0),
+            rec("Tie / tanh", 9.03, 7.1)]
+    assert rankings(tied)[0]["spread"] == "none"
 
 
 def test_report_notes_show_the_selected_learning_rate_and_epoch_per_row_and_seed():

@@ -60,7 +60,8 @@ def rankings(records: list[dict], metric: str = "test_nll") -> list[dict]:
     """One entry per data set with at least two units: the paper's order, ours (by seed mean), per-unit mean, sd
     and n, and ``spread``: "beyond" (every pair the paper orders is ours in the same order and separated by more
     than the sds), "within" (a pair is undecided or reversed, but within the spread), "reversed" (a pair is
-    reversed beyond the spread) or "n=1" (some unit has a single run, so there is no spread to compare with).
+    reversed beyond the spread), "n=1" (some unit has a single run, so there is no spread to compare with) or "none"
+    (the paper prints every unit with the same number).
 
     A pair the paper prints with the same number (Piano-midi: LSTM and tanh both 9.03) is listed in ``ties`` and
     judged neither way: the paper does not order it, so ``holds`` asks only about the pairs it does order."""
@@ -80,7 +81,7 @@ def rankings(records: list[dict], metric: str = "test_nll") -> list[dict]:
             separated = _separated(units[better], units[worse])
             verdicts.append("n=1" if separated is None else
                             ("beyond" if same else "reversed") if separated else "within")
-        spread = next((v for v in ("n=1", "reversed", "within") if v in verdicts), "beyond")
+        spread = next((v for v in ("n=1", "reversed", "within") if v in verdicts), "beyond" if verdicts else "none")
         out.append({"data_set": data_set, "paper": paper_order, "ours": our_order, "holds": holds, "ties": ties,
                     "reduced": [u for u in units if not units[u]["plain"]], "units": units, "spread": spread})
     return out
@@ -93,7 +94,8 @@ def _paper_order_text(rank: dict) -> str:
 
 
 SPREAD_WORDS = {"beyond": "yes, beyond the seeds' spread", "within": "within the seeds' spread",
-                "reversed": "no, reversed beyond the seeds' spread", "n=1": "one run per unit: no spread"}
+                "reversed": "no, reversed beyond the seeds' spread", "n=1": "one run per unit: no spread",
+                "none": "the paper orders no pair"}
 
 
 def _cell(unit: str, stats: dict) -> str:
