@@ -37,11 +37,11 @@ def candidate(record: dict, rate: float) -> dict:
     raise SystemExit(f"error: no candidate with learning rate {rate!r} in the record")
 
 
-def split_steps(paths: list[Path]) -> tuple[int, int]:
+def split_steps(records: list[dict]) -> tuple[int, int]:
     """(train, valid) scored steps from the records' metrics; an interrupted record has none, so any arm that
     completed gives them (all arms read the same data; they must agree)."""
-    found = {(m["train_steps"], m["valid_steps"]) for m in (json.loads(p.read_text()).get("metrics", {})
-                                                          for p in paths) if m.get("train_steps")}
+    found = {(m["train_steps"], m["valid_steps"]) for m in (r.get("metrics", {}) for r in records)
+             if m.get("train_steps")}
     if len(found) != 1:
         raise SystemExit(f"error: the records give {len(found)} different step counts (need exactly one)")
     return found.pop()
@@ -85,8 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--arm", nargs=2, action="append", required=True, metavar=("LABEL", "RECORD"))
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
-    steps = split_steps([Path(p) for _, p in args.arm])
     records = {label: json.loads(Path(p).read_text()) for label, p in args.arm}
+    steps = split_steps(list(records.values()))
     if args.all_rates:
         rates = [row["learning_rate"] for row in records[args.arm[0][0]]["trials"]]
         results = [compare(args, records, rate, steps) for rate in rates]

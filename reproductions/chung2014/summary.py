@@ -88,9 +88,8 @@ def rankings(records: list[dict], metric: str = "test_nll") -> list[dict]:
 
 
 def _paper_order_text(rank: dict) -> str:
-    units, order = rank["units"], rank["paper"]
-    return order[0] + "".join(
-        (" = " if units[a]["paper"] == units[b]["paper"] else " < ") + b for a, b in zip(order, order[1:]))
+    order = rank["paper"]
+    return order[0] + "".join((" = " if (a, b) in rank["ties"] else " < ") + b for a, b in zip(order, order[1:]))
 
 
 SPREAD_WORDS = {"beyond": "yes, beyond the seeds' spread", "within": "within the seeds' spread",
