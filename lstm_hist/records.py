@@ -162,14 +162,18 @@ def repo_root() -> Path:
 
 
 def git_state() -> tuple[str | None, bool | None]:
-    """``(commit, dirty)`` of the repo holding the package; ``(None, None)`` without git or commits."""
+    """``(commit, dirty)`` of the repo holding the package; ``(None, None)`` without git or commits.
+
+    ``dirty`` counts tracked changes outside ``results/``: records and kept checkpoints there are the runs'
+    output (a campaign updates and deletes them as it resumes and completes runs), not the code that ran.
+    """
     root = repo_root()
     try:
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
         status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
             cwd=root, capture_output=True, text=True, timeout=10, check=True,
         ).stdout
     except (OSError, subprocess.SubprocessError):

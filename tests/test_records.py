@@ -72,3 +72,25 @@ def test_load_records_skips_unreadable_and_work_dirs(tmp_path):
     with pytest.warns(UserWarning, match="broken.json"):
         loaded = records.load_records(tmp_path)
     assert [p.name for p, _ in loaded] == ["x-1.json"]
+
+
+def _git(cwd, *args):
+    import subprocess
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def test_git_state_ignores_changes_under_results(tmp_path, monkeypatch):
+    # A campaign updates or deletes the committed checkpoints under results/ as it runs: that is output, not code,
+    # and must not mark the records it writes as made from uncommitted code.
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "ckpt.tgz").write_bytes(b"v1")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    _git(tmp_path, "init", "-q")
+    _git(tmp_path, "add", ".")
+    _git(tmp_path, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+    monkeypatch.setattr(records, "repo_root", lambda: tmp_path)
+    (tmp_path / "results" / "ckpt.tgz").unlink()
+    commit, dirty = records.git_state()
+    assert len(commit) == 40 and dirty is False
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert records.git_state() == (commit, True)
