@@ -182,3 +182,22 @@ def test_progress_names_the_member_the_search_would_keep_now():
     info = OneGraphTrainer._progress_info(stub)
     assert info["leader"] == 0 and info["learning_rate"] == 1e-3
     assert info["best_val_loss"] == 3.0 and info["val_loss"] == 4.0 and info["best_epoch"] == 1
+
+
+def test_interrupted_search_headlines_the_leader_not_the_last_member():
+    # All members stop together in one graph: the headline is the one the search would keep now, none is chosen.
+    from types import SimpleNamespace
+
+    from reproductions.chung2014.candidate_search import select
+    from reproductions.chung2014.candidates import MemberResult
+
+    def member(rate, val_loss, best_epoch):
+        return MemberResult(member=Member(0, rate), status="interrupted", epochs_run=len(val_loss),
+                            best_epoch=best_epoch, history={"loss": [9.0] * len(val_loss), "val_loss": val_loss},
+                            stopped_early=False, repeated_sequences=0, weights=[])
+
+    results = [member(1e-5, [5.0, 4.0, 3.5], 3), member(1e-4, [4.0, 3.0, 3.2], 2), member(1e-3, [3.8, 6.0, 7.0], 1)]
+    out = select(_protocol(lr_candidates=3), SimpleNamespace(trainable_variables=[]), {}, results, "interrupted", 1.0)
+    assert out.status == "interrupted" and out.evaluation == {}
+    assert out.learning_rate == 1e-4 and out.best_epoch == 2
+    assert not any(row["chosen"] for row in out.per_trial())

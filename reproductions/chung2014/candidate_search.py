@@ -38,9 +38,20 @@ def search_in_one_graph(protocol, *, experiment, task_cfg: dict, model_cfg: dict
     return select(protocol, trainer.model, trainer.data, results, status, trainer.state["train_seconds"])
 
 
+def _best_val_loss(result: MemberResult) -> float:
+    values = result.history.get("val_loss") or []
+    if not result.best_epoch or result.best_epoch > len(values) or values[result.best_epoch - 1] is None:
+        return math.inf
+    return float(values[result.best_epoch - 1])
+
+
 def select(protocol, model, data: dict, results: list[MemberResult], status: str,
            train_seconds: float) -> LRSearchResult:
-    """The search's result from the members' runs (all of one seed)."""
+    """The search's result from the members' runs (all of one seed).
+
+    An interrupted search reports the member leading on validation so far (not marked chosen); the sequential
+    search reports its last candidate there, the one it was training when stopped.
+    """
     score_key = "valid_mse" if protocol.loss == "mse" else "valid_nll"
     rows: list[dict[str, Any]] = []
     for k, r in enumerate(results):
@@ -53,9 +64,13 @@ def select(protocol, model, data: dict, results: list[MemberResult], status: str
     finite = [k for k, row in enumerate(rows) if np.isfinite(row[score_key])]
     evaluation: dict[str, float] = {}
     final_weights = None
-    if status == "interrupted" or not finite:
+    if status == "interrupted":
+        # Every member stopped together: headline the one the search would keep now, as the progress line's
+        # leader (lowest best validation loss so far); none is marked chosen.
+        chosen = int(np.argmin([_best_val_loss(r) for r in results]))
+    elif not finite:
         chosen = len(rows) - 1
-        status = "interrupted" if status == "interrupted" else "diverged"
+        status = "diverged"
     else:
         chosen = min(finite, key=lambda k: rows[k][score_key])
         rows[chosen]["chosen"] = True
