@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
 
 import numpy as np
 import pytest
@@ -75,7 +76,6 @@ def test_load_records_skips_unreadable_and_work_dirs(tmp_path):
 
 
 def _git(cwd, *args):
-    import subprocess
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
 
