@@ -194,7 +194,8 @@ def test_interrupted_search_headlines_the_leader_not_the_last_member():
     def member(rate, val_loss, best_epoch):
         return MemberResult(member=Member(0, rate), status="interrupted", epochs_run=len(val_loss),
                             best_epoch=best_epoch, history={"loss": [9.0] * len(val_loss), "val_loss": val_loss},
-                            stopped_early=False, repeated_sequences=0, weights=[])
+                            stopped_early=False, repeated_sequences=0, weights=[],
+                            best_val_loss=val_loss[best_epoch - 1])
 
     results = [member(1e-5, [5.0, 4.0, 3.5], 3), member(1e-4, [4.0, 3.0, 3.2], 2), member(1e-3, [3.8, 6.0, 7.0], 1)]
     out = select(_protocol(lr_candidates=3), SimpleNamespace(trainable_variables=[]), {}, results, "interrupted", 1.0)

@@ -38,13 +38,6 @@ def search_in_one_graph(protocol, *, experiment, task_cfg: dict, model_cfg: dict
     return select(protocol, trainer.model, trainer.data, results, status, trainer.state["train_seconds"])
 
 
-def _best_val_loss(result: MemberResult) -> float:
-    values = result.history.get("val_loss") or []
-    if not result.best_epoch or result.best_epoch > len(values) or values[result.best_epoch - 1] is None:
-        return math.inf
-    return float(values[result.best_epoch - 1])
-
-
 def select(protocol, model, data: dict, results: list[MemberResult], status: str,
            train_seconds: float) -> LRSearchResult:
     """The search's result from the members' runs (all of one seed).
@@ -67,7 +60,7 @@ def select(protocol, model, data: dict, results: list[MemberResult], status: str
     if status == "interrupted":
         # Every member stopped together: headline the one the search would keep now, as the progress line's
         # leader (lowest best validation loss so far); none is marked chosen.
-        chosen = int(np.argmin([_best_val_loss(r) for r in results]))
+        chosen = int(np.argmin([r.best_val_loss for r in results]))
     elif not finite:
         chosen = len(rows) - 1
         status = "diverged"

@@ -23,6 +23,7 @@ uninterrupted one would have been (tested).
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -58,6 +59,7 @@ class MemberResult:
     stopped_early: bool
     repeated_sequences: int
     weights: list  # the weights to evaluate (best epoch's, or the last ones), trainable-variable order
+    best_val_loss: float = math.inf  # the lowest validation loss so far (the progress line's leader is the lowest)
 
 
 def unsupported_reason(protocol, data: dict | None = None) -> str | None:
@@ -350,5 +352,6 @@ def _results(protocol, members, state, params, best, status) -> list[MemberResul
         best_epoch = s["best_epoch"] if kept else (s["epochs"] or None)
         out.append(MemberResult(member=member, status=member_status, epochs_run=s["epochs"], best_epoch=best_epoch,
                                 history=s["history"], stopped_early=bool(s["stopped_early"]),
-                                repeated_sequences=int(s["repeated"]), weights=weights))
+                                repeated_sequences=int(s["repeated"]), weights=weights,
+                                best_val_loss=math.inf if s["best"] is None else float(s["best"])))
     return out
