@@ -13,6 +13,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Iterable, TextIO
 
+import numpy as np
+
 from lstm_hist import contract, interrupt, records, run_state
 from lstm_hist.backend import current_backend
 from lstm_hist.config import apply_overrides, apply_smoke
@@ -37,7 +39,23 @@ def resolve(exp_id: str, *, smoke: bool = False, trials: int | None = None, over
         overrides.append(f"protocol.trials={trials}")
     cfg = apply_overrides(cfg, overrides, experiment=experiment, source=path)
     cfg.pop("smoke", None)  # applied or not, it is not part of what ran
+    check_task(experiment, cfg, path)
     return full, path, experiment, cfg
+
+
+def check_task(experiment: Any, cfg: dict, path: Path) -> None:
+    """Draw one sequence with the run's ``task`` values: a value the signature admits but the generator's own
+    rules refuse (a Reber ``max_length`` under 9 symbols) is the config's fault, reported before anything starts
+    instead of as a traceback from the trainer's first draw. Generators are pure functions of the RNG, so the
+    probe touches no run's stream. Only sequence generators (a task with the ``max_length`` attribute of the
+    Experiment contract) are probed: a corpus task loads its data set, which the protocol does once."""
+    if not hasattr(experiment.task, "max_length"):
+        return
+    task_cfg = cfg.get("task") or {}
+    try:
+        experiment.task(np.random.default_rng(0), 1, **task_cfg)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: task: {exc}") from None
 
 
 def build_protocol(experiment: Any, cfg: dict, path: Path) -> TrainingProtocol:

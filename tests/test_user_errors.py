@@ -199,3 +199,20 @@ def test_one_malformed_config_does_not_break_list_or_describe(configs, capsys):
     assert json.loads(capsys.readouterr().out)["id"] == "fakepaper/adding_t10"
     assert cli.main(["describe", "broken"]) == 2
     one_error_line(capsys.readouterr().err, "broken.yaml", "malformed YAML")
+
+
+# ------------------------------------------------------------------------------------------- task values
+
+
+@pytest.mark.parametrize("override, fragment", [("task.max_length=5", "max_length"), ("task.targets=all", "targets")])
+def test_a_task_value_its_generator_rejects_is_one_error_line_and_no_record(tmp_path, capsys, override, fragment):
+    """The signature admits any int or str; the generator's own rule (Reber strings are ≥ 9 symbols long) used to
+    surface as a ValueError traceback from the first draw, after the run had started."""
+    args = ["run", "hochreiter1997/reber_3x2_lr05", "--smoke", "--set", override, "--out", str(tmp_path), "--quiet"]
+    try:
+        code = cli.main(args)
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    one_error_line(capsys.readouterr().err, "reber_3x2_lr05", "task", fragment)
+    assert records_in(tmp_path) == []
