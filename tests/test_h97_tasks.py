@@ -70,6 +70,23 @@ def test_reber_distinct_draws_have_no_repeats_and_are_a_pure_function_of_the_rng
     assert reber.embedded_reber.max_length(max_length=40, distinct=True) == 40
 
 
+
+def test_reber_legal_targets_are_the_legal_next_sets_on_the_same_strings():
+    """``targets="legal"`` (E1.9's other reading): every legal next symbol is a target, on the strings the plain
+    targets would have; after the inner E only the branch symbol is legal, so the long lag is still to learn."""
+    plain = reber.embedded_reber(rng(5), 200)
+    legal = reber.embedded_reber(rng(5), 200, targets="legal")
+    np.testing.assert_array_equal(legal.x, plain.x)
+    np.testing.assert_array_equal(legal.y, reber.legal_next(plain.x, plain.lengths).astype(np.float32))
+    assert (legal.y.sum(-1) == 2).any() and not legal.y[plain.y == 1].min() < 1  # wider than, and covers, the plain ones
+    for i in range(200):  # the long-lag step (after the inner E): one target, the opening branch symbol
+        n = plain.lengths[i]
+        np.testing.assert_array_equal(legal.y[i, n - 3], plain.x[i, 1])
+    with pytest.raises(ValueError, match="targets"):
+        reber.embedded_reber(rng(), 4, targets="all")
+    assert reber.embedded_reber.max_length(max_length=40, targets="legal") == 40
+
+
 # --- Exp 2 -------------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,8 @@ Choices where §5.1 is open (docs/deviations_hochreiter1997_more.md, "Exp 1"):
 
 * Symbol order of the local code: B, T, P, S, X, V, E (input unit k = output unit k = symbol k).
 * Targets: the one-hot code of the actual next symbol at steps 0 … length−2; the last symbol (E) has no
-  successor and no target.
+  successor and no target. ``targets="legal"`` makes every symbol the grammar allows next a target instead
+  (the criterion's "legal next symbol(s)" as the training signal; docs/deviations.md, E1.9).
 * Strings longer than ``max_length`` (50 symbols: probability about 5·10⁻⁶ per string) are redrawn, so every
   batch has one padded length.
 """
@@ -71,15 +72,24 @@ def decode(x: np.ndarray, length: int) -> str:
     return "".join(SYMBOLS[int(k)] for k in np.argmax(x[:length], axis=-1))
 
 
-def embedded_reber(rng: np.random.Generator, n: int, max_length: int = 50, distinct: bool = False) -> SequenceBatch:
+def embedded_reber(
+    rng: np.random.Generator, n: int, max_length: int = 50, distinct: bool = False, targets: str = "next"
+) -> SequenceBatch:
     """§5.1: ``n`` embedded Reber strings with next-symbol targets at every step (y is (n, L, 7)).
 
     ``distinct``: draw until ``n`` different strings are found, in order of first occurrence (a training set
     of 256 different strings; the default keeps the grammar's own frequencies, about 97 different strings in
     256 draws). §5.1 does not say which (docs/deviations.md, E1.6).
+
+    ``targets``: "next" (the one-hot code of the symbol that follows) or "legal" (1 for every symbol the
+    grammar allows next, :func:`legal_next`). §5.1 says "predict the next symbol" and judges the net on the
+    legal next symbols; it does not give the target vector (docs/deviations.md, E1.9). The strings drawn do
+    not depend on it.
     """
     if max_length < 9:
         raise ValueError(f"`max_length` must be at least 9 (the shortest string), received max_length={max_length!r}")
+    if targets not in ("next", "legal"):
+        raise ValueError(f"`targets` must be 'next' or 'legal', received targets={targets!r}")
     strings: list[str] = []
     seen: set[str] = set()
     while len(strings) < n:
@@ -88,7 +98,10 @@ def embedded_reber(rng: np.random.Generator, n: int, max_length: int = 50, disti
             continue
         strings.append(s)
         seen.add(s)
-    return encode(strings, max_length)
+    batch = encode(strings, max_length)
+    if targets == "legal":
+        batch = SequenceBatch(batch.x, batch.lengths, legal_next(batch.x, batch.lengths).astype(np.float32))
+    return batch
 
 
 def legal_next(x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -125,7 +138,7 @@ def _legal_sets(s: str) -> list[str]:
     return out
 
 
-def max_length(max_length: int = 50, distinct: bool = False) -> int:  # noqa: D103 - the padded length is the cap
+def max_length(max_length: int = 50, distinct: bool = False, targets: str = "next") -> int:  # noqa: D103 - the padded length is the cap
     return max_length
 
 
