@@ -19,7 +19,7 @@ element repeating the second one (x or y). The error is given only at the end: t
 element from the input up to e, so it must tell x from y across at least q + 1 steps (the final element is the
 target, not an input: ``final_input``).
 
-Choices where §5.2 is open (docs/deviations_hochreiter1997_more.md, "Exp 2"):
+Choices where §5.2 is open (docs/deviations.md, "hochreiter1997 — Exp 2"):
 
 * Unit order (2a/2b): a_1 … a_{p−1} are units 0 … p−2, x is unit p−1, y is unit p. Targets are the
   one-hot next symbol at steps 0 … p−1; the last symbol has no successor and no target.

@@ -14,7 +14,7 @@ The grammar as an automaton (the paper gives it only as Figs. 3 and 4; this is t
         0: T→1 P→2    1: S→1 X→3    2: T→2 V→4    3: X→2 S→5    4: P→3 V→5    5: E (end)
     embedded string:   B (T|P) <inner string> (the same T|P) E
 
-Choices where §5.1 is open (docs/deviations_hochreiter1997_more.md, "Exp 1"):
+Choices where §5.1 is open (docs/deviations.md, "hochreiter1997 — Exp 1"):
 
 * Symbol order of the local code: B, T, P, S, X, V, E (input unit k = output unit k = symbol k).
 * Targets: the one-hot code of the actual next symbol at steps 0 … length−2; the last symbol (E) has no
@@ -25,6 +25,8 @@ Choices where §5.1 is open (docs/deviations_hochreiter1997_more.md, "Exp 1"):
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 import numpy as np
 
@@ -73,7 +75,11 @@ def decode(x: np.ndarray, length: int) -> str:
 
 
 def embedded_reber(
-    rng: np.random.Generator, n: int, max_length: int = 50, distinct: bool = False, targets: str = "next"
+    rng: np.random.Generator,
+    n: int,
+    max_length: int = 50,
+    distinct: bool = False,
+    targets: Literal["next", "legal"] = "next",
 ) -> SequenceBatch:
     """§5.1: ``n`` embedded Reber strings with next-symbol targets at every step (y is (n, L, 7)).
 
@@ -138,7 +144,9 @@ def _legal_sets(s: str) -> list[str]:
     return out
 
 
-def max_length(max_length: int = 50, distinct: bool = False, targets: str = "next") -> int:  # noqa: D103 - the padded length is the cap
+def max_length(  # noqa: D103 - the padded length is the cap
+    max_length: int = 50, distinct: bool = False, targets: Literal["next", "legal"] = "next"
+) -> int:
     return max_length
 
 

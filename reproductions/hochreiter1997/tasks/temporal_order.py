@@ -13,7 +13,7 @@ Task 6b has three relevant symbols at t1 ∈ [10, 20], t2 ∈ [33, 43], t3 ∈ [
 8 symbols (E, B, a, b, c, d, X, Y); local targets on 4 (6a) or 8 (6b) output units, given only at the
 sequence end.
 
-Choices where §5.6 is open (docs/deviations_hochreiter1997_more.md, "Exp 6"):
+Choices where §5.6 is open (docs/deviations.md, "hochreiter1997 — Exp 6"):
 
 * Positions are 1-based as printed: the sequence is t = 1 … length, E at t = 1, B at t = length, and the
   relevant symbols at t1, t2 (, t3), all uniform integers in the printed ranges, both ends included.

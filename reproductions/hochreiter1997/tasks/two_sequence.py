@@ -11,7 +11,7 @@ Task 3c: targets 0.2 (class 1) and 0.8 (class 2), plus Gaussian target noise (me
 Misclassified means |output − noise-free target| > 0.1, so tests draw with ``target_noise_variance=0``
 (the generator draws the noise either way, so the input stream is the same).
 
-Choices where §5.3 is open (docs/deviations_hochreiter1997_more.md, "Exp 3"):
+Choices where §5.3 is open (docs/deviations.md, "hochreiter1997 — Exp 3"):
 
 * Lengths are integers uniform in [T, T + ⌊T/10⌋], both ends included (as in Exp 4).
 * Positions are 1-based: t ≤ N is the first N elements.

@@ -32,7 +32,7 @@ def every_step_loss(ops, y, pred, mask, loss_scale):
     y, pred (B, L, out); mask (B, L). Step t has a target when step t + 1 is real (the next symbol is predicted,
     the last one has no successor; ``.criteria.step_targets``). The sum over all steps of
     one sequence is one update: "each weight's total update is the sum of the contributions of all time steps"
-    (App. A.1), applied at the sequence end (docs/deviations_hochreiter1997_more.md, update timing).
+    (App. A.1), applied at the sequence end (docs/deviations.md, H5).
     """
     mask = ops.cast(mask, pred.dtype)
     on = ops.concatenate([mask[:, 1:], ops.zeros_like(mask[:, :1])], axis=1)
