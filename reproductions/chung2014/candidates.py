@@ -289,7 +289,7 @@ class OneGraphTrainer:
         # The leader is the member the search would keep if it ended now (lowest best validation loss), not the
         # one lowest at this epoch: an early-peaking rate that overfits can still be the one kept.
         mstate = self.state["members"]
-        best = [np.inf if s["best"] is None else s["best"] for s in mstate]
+        best = [_best_val_loss(s) for s in mstate]
         lead = int(np.argmin(best))
         return {"epoch": self.state["epoch"], "epochs": self.protocol.epochs,
                 "loss": mstate[lead]["history"].get("loss", [None])[-1],
@@ -353,5 +353,10 @@ def _results(protocol, members, state, params, best, status) -> list[MemberResul
         out.append(MemberResult(member=member, status=member_status, epochs_run=s["epochs"], best_epoch=best_epoch,
                                 history=s["history"], stopped_early=bool(s["stopped_early"]),
                                 repeated_sequences=int(s["repeated"]), weights=weights,
-                                best_val_loss=math.inf if s["best"] is None else float(s["best"])))
+                                best_val_loss=_best_val_loss(s)))
     return out
+
+
+def _best_val_loss(member_state: dict) -> float:
+    """A member's lowest validation loss so far; inf before its first validation (never the leader then)."""
+    return math.inf if member_state["best"] is None else float(member_state["best"])
