@@ -17,7 +17,6 @@ an answer near ½ that the gradient can still move). docs/deviations.md ("The Re
 from __future__ import annotations
 
 import argparse
-import json
 
 import numpy as np
 
@@ -57,30 +56,12 @@ def main(argv=None) -> int:
     parser.add_argument("checkpoint", nargs="?", help="default: the record's final weights, <record>.weights.npz")
     args = parser.parse_args(argv)
 
-    from lstm_hist.backend import select_backend
+    from reber_record import load_record
 
-    select_backend(None)
-    from lstm_hist.registry import load
-    from reproductions.hochreiter1997.training.data import fixed_set_pairs
-    from reproductions.hochreiter1997.training.protocol import OnlineProtocol
-
-    record = json.loads(open(args.record).read())
-    _, _, experiment, _ = load(record["id"].split(".smoke")[0])
-    cfg = record["config"]
-    protocol = OnlineProtocol(**cfg["protocol"])
-    pairs = fixed_set_pairs(experiment.task, cfg["task"], protocol, record["seed"] if "seed" in record
-                            else record["seeds"]["seed"])  # fmt: skip
-    if args.checkpoint:
-        weights = np.load(args.checkpoint)
-        prefix, solved, seen = "model_", weights["solved"], int(weights["seen"])
-    else:
-        weights = np.load(args.record.removesuffix(".json") + ".weights.npz")
-        prefix, solved = "arr_", np.array([t["solved"] for t in record["trials"]])
-        seen = int(record["metrics"].get("sequences_seen") or cfg["protocol"]["max_sequences"])
-    trials = weights[f"{prefix}0"].shape[0]
-    model = experiment.model(trials=trials, **cfg["model"])
-    for k, variable in enumerate(model.trainable_variables):
-        variable.assign(weights[f"{prefix}{k}"])
+    loaded = load_record(args.record, args.checkpoint)
+    experiment, pairs, solved, seen = loaded.experiment, loaded.pairs, loaded.solved, loaded.seen
+    trials = len(solved)
+    model = loaded.model()
     print(f"{trials} trials, weights at {seen} strings, solved {int(solved.sum())}")
     for j, (train, test) in enumerate(pairs):
         distinct = len({train.x[i, : train.lengths[i]].tobytes() for i in range(len(train.lengths))})
