@@ -12,7 +12,6 @@ import numpy as np
 
 @dataclass
 class ReberRecord:
-    record: dict
     experiment: object
     cfg: dict
     seed: int
@@ -57,4 +56,4 @@ def load_record(path: str, checkpoint: str | None = None, backend: str | None = 
     # A checkpoint stores the trainable variables first (then any non-trainable state); a record's final weights
     # hold model.weights, which for these nets are the trainable ones.
     arrays = [weights[f"{prefix}{k}"] for k in range(count)]
-    return ReberRecord(record, experiment, cfg, seed, pairs, arrays, np.asarray(solved, dtype=bool), seen)
+    return ReberRecord(experiment, cfg, seed, pairs, arrays, np.asarray(solved, dtype=bool), seen)
