@@ -95,7 +95,7 @@ def load_records(directory: str | Path) -> list[tuple[Path, dict]]:
     """Every JSON record under ``directory`` (recursively), sorted by path; unreadable files are skipped with a
     warning. ``*.work`` checkpoint folders are not records and are not read."""
     directory = Path(directory)
-    out = []
+    out, not_records = [], []
     if not directory.is_dir():
         return out
     for path in sorted(directory.rglob("*.json")):
@@ -107,9 +107,16 @@ def load_records(directory: str | Path) -> list[tuple[Path, dict]]:
             warnings.warn(f"skipping unreadable record {path}: {exc}", stacklevel=2)
             continue
         if not isinstance(record, dict) or "id" not in record:
-            warnings.warn(f"skipping {path}: not a run record (no 'id')", stacklevel=2)
+            not_records.append(path)
             continue
         out.append((path, record))
+    if not_records:
+        # Tool outputs and profiles live beside the records they describe; one line for all of them keeps a real
+        # problem (an unreadable record, above) visible instead of buried under dozens of these.
+        shown = ", ".join(str(p.relative_to(directory)) for p in not_records[:3])
+        more = f", and {len(not_records) - 3} more" if len(not_records) > 3 else ""
+        warnings.warn(f"skipping {len(not_records)} JSON file(s) under {directory} that are not run records "
+                      f"(no 'id'): {shown}{more}", stacklevel=2)
     return out
 
 

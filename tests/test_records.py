@@ -75,6 +75,18 @@ def test_load_records_skips_unreadable_and_work_dirs(tmp_path):
     assert [p.name for p, _ in loaded] == ["x-1.json"]
 
 
+def test_load_records_summarises_non_records_in_one_warning(tmp_path):
+    records.write_record(tmp_path / "p" / "x-1.json", {"id": "p/x"})
+    for i in range(5):
+        (tmp_path / "p" / f"profile{i}.json").write_text("{\"trials\": []}")
+    with pytest.warns(UserWarning) as caught:
+        loaded = records.load_records(tmp_path)
+    assert [p.name for p, _ in loaded] == ["x-1.json"]
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert "5 JSON file(s)" in message and "profile0.json" in message and "and 2 more" in message
+
+
 def _git(cwd, *args):
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
