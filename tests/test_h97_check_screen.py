@@ -18,6 +18,20 @@ from reproductions.hochreiter1997.training.data import predict_trials, stack_per
 from reproductions.hochreiter1997.training.online import OnlineRun  # noqa: E402
 
 
+class _Answers:
+    """A stand-in net: the check set's own targets for the trials in ``right`` (nothing misclassified), 0.5 for
+    the others (everything misclassified at threshold 0.2)."""
+
+    def __init__(self, targets, right):
+        self.targets, self.right = targets, right
+
+    def predict_on_batch(self, inputs):
+        n, k = self.targets.shape[:2]
+        out = np.where(np.asarray(self.right)[:, None, None], self.targets, 0.5)
+        rows = len(inputs[0]) // n
+        return out[:, :rows].reshape(n * rows, -1)
+
+
 @pytest.mark.parametrize("row, trials", [("two_sequence_3a_t100_n1", 3), ("two_sequence_3a_t100_n1_keras_lstm", 1)])
 def test_a_sequence_gets_the_same_outputs_in_the_screen_as_in_the_full_set(row, trials):
     """The premise of the screen: the outputs of a check sequence do not depend on how many rows are computed
@@ -26,10 +40,10 @@ def test_a_sequence_gets_the_same_outputs_in_the_screen_as_in_the_full_set(row, 
     keras.utils.set_random_seed(3)
     model = exp.model(trials=None if row.endswith("keras_lstm") else trials, **cfg["model"])
     streams = seeds.trial_streams(0, "check", trials)
-    x, mask, _ = stack_per_trial([exp.task(rng, 64, **{**cfg["task"], "min_length": 40}) for rng in streams])
+    x, mask, _ = stack_per_trial([exp.task(rng, 32, **{**cfg["task"], "min_length": 30}) for rng in streams])
     full = predict_trials(model, x, mask)
-    head = predict_trials(model, x[:, :8], mask[:, :8])
-    np.testing.assert_array_equal(head, full[:, :8])
+    head = predict_trials(model, x[:, :4], mask[:, :4])
+    np.testing.assert_array_equal(head, full[:, :4])
 
 
 def test_a_screened_run_equals_the_run_with_full_checks(tmp_path, monkeypatch):
@@ -72,10 +86,26 @@ def test_the_screen_is_an_eighth_of_the_check_set_and_off_below_eight(monkeypatc
     task = {**cfg["task"], "min_length": 20}
     predict, calls = checks.predict_trials, []
     monkeypatch.setattr(checks, "predict_trials", lambda m, x, mask: calls.append(x.shape[1]) or predict(m, x, mask))
-    keras.utils.set_random_seed(0)
-    model = exp.model(trials=2, **cfg["model"])
     for sequences, first in ((256, 32), (64, 8), (7, 7)):
         protocol = dataclasses.replace(exp.protocol(**cfg["protocol"]), trials=2, check_sequences=sequences)
         calls.clear()
-        checks.make_checker(exp.task, task, protocol, 0, 2, None)(model)
-        assert calls[0] == first
+        checks.make_checker(exp.task, task, protocol, 0, 2, None)(_Answers(np.zeros((2, sequences, 1)), [False] * 2))
+        assert calls == [first]  # every trial wrong: the screen alone, or the full set where there is no screen
+
+
+def test_only_an_active_trial_passing_the_screen_runs_the_full_set(monkeypatch):
+    """A solved trial is frozen and passes the screen at every check; the full set runs only for an active one."""
+    _, _, exp, cfg = load("hochreiter1997/two_sequence_3a_t100_n1")
+    task = {**cfg["task"], "min_length": 20}
+    protocol = dataclasses.replace(exp.protocol(**cfg["protocol"]), trials=3, check_sequences=64)
+    streams = seeds.trial_streams(0, "check", 3)
+    _, _, targets = stack_per_trial([exp.task(rng, 64, **task) for rng in streams])  # the checker's own draw
+    predict, calls = checks.predict_trials, []
+    monkeypatch.setattr(checks, "predict_trials", lambda m, x, mask: calls.append(x.shape[1]) or predict(m, x, mask))
+    check = checks.make_checker(exp.task, task, protocol, 0, 3, None)
+    net = _Answers(targets, right=[True, False, False])
+    met, st1 = check(net, active=np.array([False, True, True]))  # trial 0 solved and frozen
+    assert calls == [8] and not met.any() and not st1.any()
+    calls.clear()
+    met, st1 = check(net, active=np.array([True, True, True]))
+    assert calls == [8, 64] and st1.tolist() == [True, False, False]

@@ -206,7 +206,7 @@ def test_the_check_of_the_active_trials_sees_their_weights(case):
     x, mask, _ = TrainingData(task, task_cfg, protocol, 0, seeds.trial_streams(0, "check", 4)).draw(8)
     x, mask = np.swapaxes(x, 0, 1), np.swapaxes(mask, 0, 1)  # (N, k, …)
 
-    def outputs(net, rows=None):  # a "check" returning each trial's summed outputs instead of met / st1
+    def outputs(net, rows=None, active=None):  # a "check" returning each trial's summed outputs, not met / st1
         pred = predict_trials(net, x if rows is None else x[rows], mask if rows is None else mask[rows])
         return pred.reshape(pred.shape[0], -1).sum(-1), None
 

@@ -18,16 +18,17 @@ SCREEN_FRACTION = 8  # the screen is the first 1/8 of each trial's check set (se
 def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | None = None):
     """The periodic check of criteria "check_set" (Exp 3) and "legal_next" (Exp 1), or None.
 
-    Returns ``check(model, rows=None) -> (met (N,), st1 (N,) or None)``; the model must hold the current weights.
-    With ``rows`` (trial indices), the model's trial axis holds those trials (:mod:`.compact`) and the results
-    are theirs, in that order.
+    Returns ``check(model, rows=None, active=None) -> (met (N,), st1 (N,) or None)``; the model must hold the
+    current weights. With ``rows`` (trial indices), the model's trial axis holds those trials (:mod:`.compact`) and
+    the results are theirs, in that order. ``active`` (one flag per trial checked) names the trials whose results
+    the caller reads; only they can make the check run its full set (below).
 
     Exp 3's check first runs the first ``screen`` sequences of each set (default: 1/8 of it): a trial with more
     than ``st1_max_wrong`` of them misclassified fails ST1, and so ST2, whatever the rest hold, so when that is
-    every trial the full set is not run. The decision is the full set's: each sequence's outputs are computed row
-    by row, the same in a batch of ``screen`` rows as in the full batch (tests/test_h97_check_screen.py). An
-    unsolved T = 1000 net fails the screen at every check, and there the full check was half of a run's time.
-    ``screen=0`` runs the full set every time.
+    every active trial the full set is not run (a solved, frozen trial would pass the screen at every check). The
+    decision is the full set's: each sequence's outputs are computed row by row, the same in a batch of ``screen``
+    rows as in the full batch (tests/test_h97_check_screen.py). An unsolved T = 1000 net fails the screen at every
+    check, and there the full check was half of a run's time. ``screen=0`` runs the full set every time.
     """
     if protocol.criterion == "check_set":
         cfg = {**task_cfg, **protocol.test_task}
@@ -40,11 +41,11 @@ def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | Non
                                                           protocol.criterion_steps)  # fmt: skip
             return (~correct).sum(axis=1) <= protocol.st1_max_wrong, absolute, count
 
-        def check(model, rows=None):
+        def check(model, rows=None, active=None):
             xs, ms, ys = (a if rows is None else a[rows] for a in (x, mask, y))
             if 0 < head < xs.shape[1]:
                 passed, _, _ = st1_of(predict_trials(model, xs[:, :head], ms[:, :head]), ys[:, :head], ms[:, :head])
-                if not passed.any():
+                if not (passed if active is None else passed & active).any():
                     return np.zeros(len(xs), dtype=bool), np.zeros(len(xs), dtype=bool)
             pred = predict_trials(model, xs, ms)
             st1, absolute, count = st1_of(pred, ys, ms)
@@ -60,7 +61,7 @@ def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | Non
         x, mask, _ = stack_per_trial(both)
         legal = np.stack([legal_by_pair[b % len(data.pairs)] for b in range(trials)])
 
-        def check(model, rows=None):
+        def check(model, rows=None, active=None):
             xs, ms, legal_s = (a if rows is None else a[rows] for a in (x, mask, legal))
             return legal_next_correct(predict_trials(model, xs, ms), legal_s, ms).all(axis=1), None
 

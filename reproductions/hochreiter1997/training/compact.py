@@ -170,8 +170,8 @@ class TrialCompaction:
         full_mask, small_mask = mask_layer(self.stepper.model), mask_layer(b.small.model)
         if full_mask is not None:  # sequential construction: RTRL's push leaves the cells-present factor out
             small_mask.active.assign(np.asarray(full_mask.active.value)[gather])
-        met, st1 = check(b.small.model, gather)
         trials, real = scatter[: int(on.sum())], int(on.sum())
+        met, st1 = check(b.small.model, gather, active=on > 0)  # the padding rows are not read
         return widen(met[:real], trials, self.n), None if st1 is None else widen(st1[:real], trials, self.n)
 
     def _state(self):

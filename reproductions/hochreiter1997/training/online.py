@@ -275,7 +275,7 @@ class OnlineRun:
             met, st1 = self.compaction.check(self.check, active)
         else:
             self.stepper.push()
-            met, st1 = self.check(self.model)
+            met, st1 = self.check(self.model, active=active)
             self.stepper.pull()  # Keras's JAX predict donates the weight buffers the stepper holds
         if st1 is not None:
             c.st1_at[active & st1 & (c.st1_at == 0)] = self.seen
