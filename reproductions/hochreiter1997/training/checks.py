@@ -15,6 +15,15 @@ from .data import concat, draw_chunk, predict_trials, stack_per_trial
 SCREEN_FRACTION = 8  # the screen is the first 1/8 of each trial's check set (see make_checker)
 
 
+def _screen_fails_all(passes, head: int, total: int, active) -> bool:
+    """Whether the first ``head`` of ``total`` check sequences already fail every trial that is read:
+    ``passes(slice)`` → per trial, whether it can still meet the criterion on those sequences."""
+    if not 0 < head < total:
+        return False
+    passed = passes(slice(0, head))
+    return not (passed if active is None else passed & active).any()
+
+
 def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | None = None):
     """The periodic check of criteria "check_set" (Exp 3) and "legal_next" (Exp 1), or None.
 
@@ -23,32 +32,35 @@ def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | Non
     the results are theirs, in that order. ``active`` (one flag per trial checked) names the trials whose results
     the caller reads; only they can make the check run its full set (below).
 
-    Exp 3's check first runs the first ``screen`` sequences of each set (default: 1/8 of it): a trial with more
-    than ``st1_max_wrong`` of them misclassified fails ST1, and so ST2, whatever the rest hold, so when that is
-    every active trial the full set is not run (a solved, frozen trial would pass the screen at every check). The
-    decision is the full set's: each sequence's outputs are computed row by row, the same in a batch of ``screen``
-    rows as in the full batch (tests/test_h97_check_screen.py). An unsolved T = 1000 net fails the screen at every
-    check, and there the full check was half of a run's time. ``screen=0`` runs the full set every time.
+    Exp 3's ST1 allows at most ``st1_max_wrong`` misclassified sequences, so its check first runs the first
+    ``screen`` sequences of each set (default: 1/8 of it): a trial that fails there fails ST1, and so ST2, whatever
+    the rest hold, and when that is every active trial the full set is not run (a solved, frozen trial would pass
+    the screen at every check). The decision is the full set's: Exp 3's net computes a sequence's outputs the
+    same, bit for bit, in a batch of ``screen`` rows as in the full batch (tests/test_h97_check_screen.py). An
+    unsolved T = 1000 net fails the screen at every check, and there the full check was half of a run's time
+    (docs/performance.md). ``screen=0`` runs the full set. Exp 1's check is not screened: its net's one-hot input
+    product changes in the last bit with the batch size (1 ulp on ~1 % of the outputs, measured), which could flip
+    a near-tie of its legal-next criterion and so a reported count.
     """
+    def head_of(total):
+        return total // SCREEN_FRACTION if screen is None else screen
+
     if protocol.criterion == "check_set":
         cfg = {**task_cfg, **protocol.test_task}
         streams = seeds.trial_streams(seed, "check", trials)
         x, mask, y = stack_per_trial([task(rng, protocol.check_sequences, **cfg) for rng in streams])
-        head = protocol.check_sequences // SCREEN_FRACTION if screen is None else screen
 
-        def st1_of(pred, ys, ms):
-            _, correct, absolute, count = sequence_scores(ys, pred, ms, protocol.threshold, protocol.every_step,
-                                                          protocol.criterion_steps)  # fmt: skip
+        def st1_of(model, xs, ms, ys):
+            _, correct, absolute, count = sequence_scores(ys, predict_trials(model, xs, ms), ms, protocol.threshold,
+                                                          protocol.every_step, protocol.criterion_steps)  # fmt: skip
             return (~correct).sum(axis=1) <= protocol.st1_max_wrong, absolute, count
 
         def check(model, rows=None, active=None):
             xs, ms, ys = (a if rows is None else a[rows] for a in (x, mask, y))
-            if 0 < head < xs.shape[1]:
-                passed, _, _ = st1_of(predict_trials(model, xs[:, :head], ms[:, :head]), ys[:, :head], ms[:, :head])
-                if not (passed if active is None else passed & active).any():
-                    return np.zeros(len(xs), dtype=bool), np.zeros(len(xs), dtype=bool)
-            pred = predict_trials(model, xs, ms)
-            st1, absolute, count = st1_of(pred, ys, ms)
+            screen_st1 = lambda part: st1_of(model, xs[:, part], ms[:, part], ys[:, part])[0]  # noqa: E731
+            if _screen_fails_all(screen_st1, head_of(xs.shape[1]), xs.shape[1], active):
+                return np.zeros(len(xs), dtype=bool), np.zeros(len(xs), dtype=bool)
+            st1, absolute, count = st1_of(model, xs, ms, ys)
             return st1 & (absolute.sum(axis=1) / count.sum(axis=1) < protocol.st2_error), st1
 
         return check
