@@ -15,15 +15,6 @@ from .data import concat, draw_chunk, predict_trials, stack_per_trial
 SCREEN_FRACTION = 8  # the screen is the first 1/8 of each trial's check set (see make_checker)
 
 
-def _screen_fails_all(passes, head: int, total: int, active) -> bool:
-    """Whether the first ``head`` of ``total`` check sequences already fail every trial that is read:
-    ``passes(slice)`` → per trial, whether it can still meet the criterion on those sequences."""
-    if not 0 < head < total:
-        return False
-    passed = passes(slice(0, head))
-    return not (passed if active is None else passed & active).any()
-
-
 def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | None = None):
     """The periodic check of criteria "check_set" (Exp 3) and "legal_next" (Exp 1), or None.
 
@@ -42,13 +33,11 @@ def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | Non
     product changes in the last bit with the batch size (1 ulp on ~1 % of the outputs, measured), which could flip
     a near-tie of its legal-next criterion and so a reported count.
     """
-    def head_of(total):
-        return total // SCREEN_FRACTION if screen is None else screen
-
     if protocol.criterion == "check_set":
         cfg = {**task_cfg, **protocol.test_task}
         streams = seeds.trial_streams(seed, "check", trials)
         x, mask, y = stack_per_trial([task(rng, protocol.check_sequences, **cfg) for rng in streams])
+        head = protocol.check_sequences // SCREEN_FRACTION if screen is None else screen
 
         def st1_of(model, xs, ms, ys):
             _, correct, absolute, count = sequence_scores(ys, predict_trials(model, xs, ms), ms, protocol.threshold,
@@ -57,9 +46,10 @@ def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | Non
 
         def check(model, rows=None, active=None):
             xs, ms, ys = (a if rows is None else a[rows] for a in (x, mask, y))
-            screen_st1 = lambda part: st1_of(model, xs[:, part], ms[:, part], ys[:, part])[0]  # noqa: E731
-            if _screen_fails_all(screen_st1, head_of(xs.shape[1]), xs.shape[1], active):
-                return np.zeros(len(xs), dtype=bool), np.zeros(len(xs), dtype=bool)
+            if 0 < head < protocol.check_sequences:
+                passed = st1_of(model, xs[:, :head], ms[:, :head], ys[:, :head])[0]
+                if not (passed if active is None else passed & active).any():
+                    return np.zeros(len(xs), dtype=bool), np.zeros(len(xs), dtype=bool)
             st1, absolute, count = st1_of(model, xs, ms, ys)
             return st1 & (absolute.sum(axis=1) / count.sum(axis=1) < protocol.st2_error), st1
 
