@@ -46,6 +46,8 @@ STREAMS: dict[str, Stream] = {
                            "trial b's test sequences after training (also lstm-hist evaluate)"),
     "check_streams": Stream("SeedSequence(seed, spawn_key=(2,)).spawn(trials)",
                             "trial b's check set (Exp 3's criterion, Exp 1's held-out strings)"),
+    "check_fresh": Stream("SeedSequence(seed, spawn_key=(2, trial, seen))",
+                          "trial b's check set at the check after `seen` training sequences (check_draw: fresh)"),
     "fixed_sets": Stream("SeedSequence(seed, spawn_key=(3, j))",
                          "fixed training/test set pair j (Exp 1: trial b trains on pair b mod fixed_sets)"),
     "weights_to_criterion": Stream("SeedSequence(seed, spawn_key=(4, trial))",
@@ -94,6 +96,12 @@ def trial_streams(seed: int, purpose: str, trials: int) -> list[np.random.Genera
 def trial_rng(seed: int, purpose: str, trial: int) -> np.random.Generator:
     """Trial ``trial``'s generator of :func:`trial_streams` alone."""
     return _rng(seed, PURPOSES[purpose], trial)
+
+
+def check_draw_rng(seed: int, trial: int, seen: int) -> np.random.Generator:
+    """Trial ``trial``'s check set at the check after ``seen`` training sequences (a set redrawn at every check):
+    a pure function of the count, so a resumed run draws the same sets without a stream state to keep."""
+    return _rng(seed, CHECK, trial, seen)
 
 
 def train_batch_rng(seed: int, trial: int, batch: int) -> np.random.Generator:

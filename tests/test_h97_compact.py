@@ -206,7 +206,7 @@ def test_the_check_of_the_active_trials_sees_their_weights(case):
     x, mask, _ = TrainingData(task, task_cfg, protocol, 0, seeds.trial_streams(0, "check", 4)).draw(8)
     x, mask = np.swapaxes(x, 0, 1), np.swapaxes(mask, 0, 1)  # (N, k, …)
 
-    def outputs(net, rows=None, active=None):  # a "check" returning each trial's summed outputs, not met / st1
+    def outputs(net, rows=None, active=None, at=0):  # a "check" returning each trial's summed outputs, not met / st1
         pred = predict_trials(net, x if rows is None else x[rows], mask if rows is None else mask[rows])
         return pred.reshape(pred.shape[0], -1).sum(-1), None
 
@@ -241,7 +241,7 @@ def test_a_check_set_run_with_frozen_trials_equals_the_full_run(tmp_path):
         if compact:
             calls = []
             original = run.compaction.check
-            run.compaction.check = lambda *a: calls.append(1) or original(*a)
+            run.compaction.check = lambda *a, **k: calls.append(1) or original(*a, **k)
         results.append(run.result(run.train()))
     assert len(calls) == 10  # every 20th of 200 sequences, on the bucket's net
     full, compact = results

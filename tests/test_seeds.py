@@ -98,5 +98,5 @@ def test_every_spawn_key_in_the_table_has_its_constant():
     firsts = {name: int(m.group(1)) for name, s in seeds.STREAMS.items()
               if (m := re.search(r"spawn_key=\((\d)", s.derivation)) and not name.startswith("gradient")}
     assert firsts == {"train_streams": seeds.TRAIN, "train_batches": seeds.TRAIN, "test_streams": seeds.TEST,
-                      "check_streams": seeds.CHECK, "fixed_sets": seeds.FIXED_SETS,
+                      "check_streams": seeds.CHECK, "check_fresh": seeds.CHECK, "fixed_sets": seeds.FIXED_SETS,
                       "weights_to_criterion": seeds.WEIGHTS_TO_CRITERION, "epoch_order": seeds.EPOCH_ORDER}

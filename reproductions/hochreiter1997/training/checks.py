@@ -18,8 +18,8 @@ SCREEN_FRACTION = 8  # the screen is the first 1/8 of each trial's check set (se
 def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | None = None):
     """The periodic check of criteria "check_set" (Exp 3) and "legal_next" (Exp 1), or None.
 
-    Returns ``check(model, rows=None, active=None) -> (met (N,), st1 (N,) or None)``; the model must hold the
-    current weights. With ``rows`` (trial indices), the model's trial axis holds those trials (:mod:`.compact`) and
+    Returns ``check(model, rows=None, active=None, at=0) -> (met (N,), st1 (N,) or None)``; the model must hold
+    the current weights; ``at`` is the training sequences seen, which keys the sets of ``check_draw: fresh``. With ``rows`` (trial indices), the model's trial axis holds those trials (:mod:`.compact`) and
     the results are theirs, in that order. ``active`` (one flag per trial checked) names the trials whose results
     the caller reads; only they can make the check run its full set (below).
 
@@ -35,17 +35,25 @@ def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | Non
     """
     if protocol.criterion == "check_set":
         cfg = {**task_cfg, **protocol.test_task}
-        streams = seeds.trial_streams(seed, "check", trials)
-        x, mask, y = stack_per_trial([task(rng, protocol.check_sequences, **cfg) for rng in streams])
+        fixed = None
+        if protocol.check_draw == "fixed":
+            streams = seeds.trial_streams(seed, "check", trials)
+            fixed = stack_per_trial([task(rng, protocol.check_sequences, **cfg) for rng in streams])
         head = protocol.check_sequences // SCREEN_FRACTION if screen is None else screen
+
+        def sets(rows, at):
+            if fixed is not None:
+                return (a if rows is None else a[rows] for a in fixed)
+            return stack_per_trial([task(seeds.check_draw_rng(seed, int(b), at), protocol.check_sequences, **cfg)
+                                    for b in (range(trials) if rows is None else rows)])
 
         def st1_of(model, xs, ms, ys):
             _, correct, absolute, count = sequence_scores(ys, predict_trials(model, xs, ms), ms, protocol.threshold,
                                                           protocol.every_step, protocol.criterion_steps)  # fmt: skip
             return (~correct).sum(axis=1) <= protocol.st1_max_wrong, absolute, count
 
-        def check(model, rows=None, active=None):
-            xs, ms, ys = (a if rows is None else a[rows] for a in (x, mask, y))
+        def check(model, rows=None, active=None, at=0):
+            xs, ms, ys = sets(rows, at)
             if 0 < head < protocol.check_sequences:
                 passed = st1_of(model, xs[:, :head], ms[:, :head], ys[:, :head])[0]
                 if not (passed if active is None else passed & active).any():
@@ -63,12 +71,19 @@ def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | Non
         x, mask, _ = stack_per_trial(both)
         legal = np.stack([legal_by_pair[b % len(data.pairs)] for b in range(trials)])
 
-        def check(model, rows=None, active=None):
+        def check(model, rows=None, active=None, at=0):
             xs, ms, legal_s = (a if rows is None else a[rows] for a in (x, mask, legal))
             return legal_next_correct(predict_trials(model, xs, ms), legal_s, ms).all(axis=1), None
 
         return check
     return None
+
+
+def check_streams(protocol) -> tuple[str, ...]:
+    """The names (:data:`lstm_hist.seeds.STREAMS`) of the streams the periodic check draws from, for a record."""
+    if protocol.criterion != "check_set":
+        return ()  # Exp 1's legal-next check reads its fixed sets' strings; the window criteria draw nothing
+    return ("check_fresh",) if protocol.check_draw == "fresh" else ("check_streams",)
 
 
 def evaluate_trials(model, task, task_cfg, seed, trials, protocol, block: int = 256) -> dict[str, np.ndarray]:

@@ -161,7 +161,7 @@ class TrialCompaction:
     def applies(self, active: np.ndarray) -> bool:
         return bucket(int(np.sum(active)), self.n) is not None
 
-    def check(self, check, active: np.ndarray):
+    def check(self, check, active: np.ndarray, at: int = 0):
         """The periodic check (:func:`.checks.make_checker`) of the active trials only, on the bucket's net holding
         their weights: ``(met (N,), st1 (N,) or None)``, False for the frozen trials."""
         b, gather, scatter, _, on = self._plan(active, None)
@@ -171,7 +171,7 @@ class TrialCompaction:
         if full_mask is not None:  # sequential construction: RTRL's push leaves the cells-present factor out
             small_mask.active.assign(np.asarray(full_mask.active.value)[gather])
         trials, real = scatter[: int(on.sum())], int(on.sum())
-        met, st1 = check(b.small.model, gather, active=on > 0)  # the padding rows are not read
+        met, st1 = check(b.small.model, gather, active=on > 0, at=at)  # the padding rows are not read
         return widen(met[:real], trials, self.n), None if st1 is None else widen(st1[:real], trials, self.n)
 
     def _state(self):

@@ -31,7 +31,7 @@ from lstm_hist.training.divergence import exploded_trials
 
 from ..construction import Construction
 from ..symbols import task_for
-from .checks import evaluate_trials, make_checker
+from .checks import check_streams, evaluate_trials, make_checker
 from .criteria import RecentWindow, first_reached, reported_count, sequence_scores, window_met
 from .data import TrainingData, chunk_size
 from .block_steps import block_stepper
@@ -272,10 +272,10 @@ class OnlineRun:
         if self.seen % p.check_every:
             return np.zeros(self.n, dtype=bool)
         if self.compaction is not None and self.compaction.applies(active):  # the active trials' check sets only
-            met, st1 = self.compaction.check(self.check, active)
+            met, st1 = self.compaction.check(self.check, active, at=self.seen)
         else:
             self.stepper.push()
-            met, st1 = self.check(self.model, active=active)
+            met, st1 = self.check(self.model, active=active, at=self.seen)
             self.stepper.pull()  # Keras's JAX predict donates the weight buffers the stepper holds
         if st1 is not None:
             c.st1_at[active & st1 & (c.st1_at == 0)] = self.seen
@@ -315,7 +315,7 @@ class OnlineRun:
             diverged=c.diverged.copy(),
             sequences_seen=self.seen,
             repeated_sequences=self.repeated,
-            seeds={**seeds.describe("train_streams", "test_streams", seed=self.seed),
+            seeds={**seeds.describe("train_streams", "test_streams", *check_streams(p), seed=self.seed),
                    "weights": seeds.weights_seed_online(self.seed)},
             train_seconds=train_seconds,
             test=test,

@@ -69,7 +69,10 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     max_wrong: criterion "window_wrong" (Exp 5): solved when fewer than this many (n_seq) of the window fail
         ABS(threshold).
     check_every: criteria "check_set" and "legal_next": sequences between two checks.
-    check_sequences: criterion "check_set" (Exp 3): size of each trial's fixed check set (256).
+    check_sequences: criterion "check_set" (Exp 3): size of each trial's check set (256).
+    check_draw: criterion "check_set": "fixed" (each trial's one check set, drawn before training: deviations
+        E3.1) or "fresh" (a new set of ``check_sequences`` at every check, from a stream keyed by the trial and the
+        sequence count: §5.3's "256 sequences from a random test set" read as redrawn; deviations E3.7).
     st1_max_wrong: ST1 holds when at most this many check sequences are misclassified (0 in 3a, 5 in 3b).
     st2_error: ST2 (the stop) = ST1 and the mean absolute check-set error below this (0.01 / 0.04 / 0.015).
     fixed_sets: 0 = sequences generated on-line (Table 11 "t2"/"t3"); k > 0 = k fixed training/test set pairs
@@ -101,8 +104,9 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     construction: dict = dataclasses.field(default_factory=dict)
     updates_per_call: int = 1
     compact_trials: bool = True
-    # Added after checkpoints existed: while empty it stays out of the fingerprint, so they remain resumable.
-    fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ("construction",)
+    check_draw: str = "fixed"
+    # Added after checkpoints existed: while at their defaults they stay out of the fingerprint, so those resume.
+    fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ("construction", "check_draw")
     resumable_changes: ClassVar[tuple[str, ...]] = ("updates_per_call", "compact_trials")  # how, not what
 
     def __post_init__(self):
@@ -122,6 +126,8 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
             raise UserError(f"protocol.update must be 'per_sequence' or 'per_step', got {self.update!r}")
         if self.exemplar_order not in ("random", "epochs"):
             raise UserError(f"protocol.exemplar_order must be 'random' or 'epochs', got {self.exemplar_order!r}")
+        if self.check_draw not in ("fixed", "fresh"):
+            raise UserError(f"protocol.check_draw must be 'fixed' or 'fresh', got {self.check_draw!r}")
         if self.update == "per_step" and self.optimizer != "sgd":
             raise UserError("protocol.update 'per_step' is the paper's plain gradient step: it needs optimizer: sgd")
         if self.criterion_steps not in ("all", "last"):
