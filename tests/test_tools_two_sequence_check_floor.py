@@ -14,7 +14,9 @@ from lstm_hist.experiment import SequenceBatch
 def test_the_binomial_tail(load_tool):
     tool = load_tool("two_sequence_check_floor")
     assert tool.binomial_tail(2, 0.5, 0) == pytest.approx(0.75)
-    assert tool.binomial_tail(256, 0.5 * math.erfc(1 / math.sqrt(0.2) / math.sqrt(2)), 5) == pytest.approx(0.1092, abs=1e-4)
+    p_flip = 0.5 * math.erfc(1 / math.sqrt(0.2) / math.sqrt(2))  # Φ(−1/√0.2)
+    assert p_flip == pytest.approx(0.01267, abs=1e-5)
+    assert tool.binomial_tail(256, p_flip, 5) == pytest.approx(0.1092, abs=1e-4)
 
 
 def test_a_sequence_whose_evidence_points_to_the_other_class_is_counted(load_tool):

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from json_out import emit
+from lstm_hist import seeds
 
 
 def binomial_tail(n: int, p: float, k: int) -> float:
@@ -34,10 +35,10 @@ def binomial_tail(n: int, p: float, k: int) -> float:
 
 
 def check_sets(exp, cfg, protocol, seed: int):
-    from lstm_hist import seeds
-
+    """Each trial's fixed check set, drawn as the run draws it (reproductions/hochreiter1997/training/checks.py)."""
     task = {**cfg["task"], **protocol.test_task}
-    return [exp.task(rng, protocol.check_sequences, **task) for rng in seeds.trial_streams(seed, "check", protocol.trials)]
+    streams = seeds.trial_streams(seed, "check", protocol.trials)
+    return [exp.task(rng, protocol.check_sequences, **task) for rng in streams]
 
 
 def floor_of(batch, informative: int) -> np.ndarray:

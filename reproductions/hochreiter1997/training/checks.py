@@ -19,8 +19,9 @@ def make_checker(task, task_cfg, protocol, seed, trials, data, screen: int | Non
     """The periodic check of criteria "check_set" (Exp 3) and "legal_next" (Exp 1), or None.
 
     Returns ``check(model, rows=None, active=None, at=0) -> (met (N,), st1 (N,) or None)``; the model must hold
-    the current weights; ``at`` is the training sequences seen, which keys the sets of ``check_draw: fresh``. With ``rows`` (trial indices), the model's trial axis holds those trials (:mod:`.compact`) and
-    the results are theirs, in that order. ``active`` (one flag per trial checked) names the trials whose results
+    the current weights; ``at`` is the training sequences seen, which keys the sets of ``check_draw: fresh``
+    (deviations E3.7). With ``rows`` (trial indices), the model's trial axis holds those trials (:mod:`.compact`)
+    and the results are theirs, in that order. ``active`` (one flag per trial checked) names the trials whose results
     the caller reads; only they can make the check run its full set (below).
 
     Exp 3's ST1 allows at most ``st1_max_wrong`` misclassified sequences, so its check first runs the first
