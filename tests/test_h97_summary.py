@@ -30,6 +30,18 @@ def test_table3_holds_when_every_row_solves_and_sequences_grow_slower_than_the_l
     assert verdict(rows, "Table 3")["holds"] is False
 
 
+def test_table3_trends_are_read_from_the_solved_rows_only():
+    """A q = p row with no solved trial (no sequences mean) fails the claim by its success rate; the trend is still
+    read from the rows that have a mean, not dropped."""
+    rows = [record("q50", "Table 3", {"q": 50, "p": 50}, sequences=150_000, success=1.0),
+            record("q200", "Table 3", {"q": 200, "p": 200}, sequences=2_800_000, success=0.05),
+            record("q500", "Table 3", {"q": 500, "p": 500}, sequences=None, success=0.0)]
+    v = verdict(rows, "Table 3")
+    assert v["holds"] is False
+    assert "lag ×4, sequences ×18.7: not slower than the lag" in v["evidence"]
+    assert "needs two solved" not in v["evidence"].split("p trend")[0]
+
+
 def test_only_completed_paper_rows_count_and_missing_rows_are_named():
     rows = [record("long_lag_2a", "Table 2", {"p": 100}, status="interrupted"),
             record("adding_t100", "Table 7", {}, test_wrong_max=4),
