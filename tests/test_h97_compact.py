@@ -31,7 +31,7 @@ TASK = dict(min_length=10)
 # As tests/test_h97_block_steps.py: at seed 3 four of 5 trials are solved at different counts, one trains on, so
 # the run switches to 2 and then 1 computed trials mid-way.
 PROTOCOL = dict(trials=5, max_sequences=400, criterion="window", threshold=0.2, window=9, test_sequences=16,
-                checkpoint_every=200, learning_rate=1.0)
+                checkpoint_every=200, learning_rate=1.0, kernel="keras")  # the Keras step's blocks and compaction
 TASK_2C = dict(p=10, q=10, max_extra=20)
 NET_2C = dict(inputs=14, outputs=2, blocks=2, block_size=1, cell_bias=False, gate_bias=False, output_bias=False,
               init_range=0.2)
@@ -119,7 +119,7 @@ def test_the_kept_checkpoints_keep_their_fingerprint(archive):
 @pytest.mark.parametrize("name, cfg, fixed_sets", [("long_lag_2c", TASK_2C, 0), ("embedded_reber", {}, 2)])
 def test_drawing_some_trials_gives_exactly_their_sequences(name, cfg, fixed_sets):
     exp = EXPERIMENTS[name]
-    protocol = OnlineProtocol(trials=6, fixed_sets=fixed_sets)
+    protocol = OnlineProtocol(kernel="keras", trials=6, fixed_sets=fixed_sets)
     every = TrainingData(exp.task, cfg, protocol, 1, seeds.trial_streams(1, "train", 6)).draw(5)
     rows = np.array([1, 4])
     some = TrainingData(exp.task, cfg, protocol, 1, seeds.trial_streams(1, "train", 6)).draw(5, 0, rows)
@@ -147,7 +147,7 @@ def test_compacted_updates_agree_with_the_full_step(name, net, task_cfg, update)
     """6 updates of 4 trials, trial 0 frozen after the second (the bucket changes inside), full vs compacted."""
     exp = EXPERIMENTS[name]
     every = bool(net.get("outputs_every_step"))
-    protocol = OnlineProtocol(trials=4, learning_rate=0.5, update=update, target="every_step" if every else "end")
+    protocol = OnlineProtocol(kernel="keras", trials=4, learning_rate=0.5, update=update, target="every_step" if every else "end")
     model_cfg = {**net, "seed": 5}
     built = [build_learner(exp, model_cfg, protocol, 0) for _ in range(2)]
     if net.get("initial_blocks") is not None:  # trials at different construction stages
@@ -177,7 +177,7 @@ def _three_a(trials=4):
     from lstm_hist.registry import load
 
     _, _, exp, cfg = load("hochreiter1997/two_sequence_3a_t100_n1")
-    protocol = exp.protocol(**{**cfg["protocol"], "trials": trials, "check_sequences": 8})
+    protocol = exp.protocol(**{**cfg["protocol"], "trials": trials, "check_sequences": 8, "kernel": "keras"})
     task = {**cfg["task"], "min_length": 20}
     return exp, {**cfg["model"], "seed": 4}, task, protocol
 
@@ -194,7 +194,7 @@ def test_the_check_of_the_active_trials_sees_their_weights(case):
         exp, model_cfg, task_cfg, protocol = _three_a()
     else:
         exp, model_cfg, task_cfg = EXPERIMENTS["long_lag"], {**NET_2A, "seed": 5}, dict(p=10)
-        protocol = OnlineProtocol(trials=4, update="per_step", target="every_step", check_sequences=8)
+        protocol = OnlineProtocol(kernel="keras", trials=4, update="per_step", target="every_step", check_sequences=8)
     model, _, stepper = build_learner(exp, model_cfg, protocol, 0)
     if case != "3a":
         stepper.push()

@@ -66,6 +66,10 @@ def build_unseeded(experiment, model_cfg, protocol):
 
         stepper = RTRLStepper(model, protocol.learning_rate, protocol.loss_scale, every_step=protocol.every_step)
         return model, optimizer, stepper
+    from .numba_step import NumbaStepper, choose
+
+    if choose(model, protocol) == "numba":
+        return model, optimizer, NumbaStepper(model, optimizer, protocol.learning_rate, protocol.loss_scale)
     from .steps import Stepper
 
     return model, optimizer, Stepper(model, optimizer, protocol.loss_scale, every_step=protocol.every_step)
@@ -127,6 +131,7 @@ class OnlineRun:
             experiment, model_cfg, dataclasses.replace(protocol, trials=size))[2])  # the tail: active trials only
         self.seen = self.repeated = 0
         self.elapsed_before = 0.0
+        self.steppers = [getattr(self.stepper, "name", "keras")]  # what computed the updates, segment by segment
         self.fingerprint = run_state.fingerprint(task_cfg, model_cfg, protocol, seed)
         self.workdir = Path(workdir) if workdir is not None else None
         if self.workdir is not None:
@@ -153,6 +158,10 @@ class OnlineRun:
                 self.construction.load(arrays)
             self.seen = state["seen"]
             self.elapsed_before = state["train_seconds"]
+            # a checkpoint from before the numba stepper existed was written by this run's stepper of then
+            current = self.steppers[-1]
+            before = state.get("steppers") or ["keras" if current == "numba" else current]
+            self.steppers = before + [s for s in self.steppers if s != before[-1]]
             for rng, rng_state in zip(self.streams, state["rng"]):
                 rng.bit_generator.state = rng_state
         except (KeyError, ValueError, TypeError) as exc:
@@ -175,6 +184,7 @@ class OnlineRun:
             "seen": self.seen,
             "train_seconds": self.elapsed_before + (time.perf_counter() - self.start),
             "repeated_sequences": self.repeated,
+            "steppers": self.steppers,
             "rng": [rng.bit_generator.state for rng in self.streams],
         }
         run_state.save(self.workdir, CHECKPOINT, state, arrays, fingerprint=self.fingerprint)
@@ -326,6 +336,7 @@ class OnlineRun:
             st2_at=c.st2_at.copy() if check_set else None,
             final_weights=self.model.get_weights() if status == "completed" else None,
             construction=None if self.construction is None else [self.construction.per_trial(b) for b in range(self.n)],
+            steppers=list(self.steppers),
         )
 
 

@@ -93,6 +93,10 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     compact_trials: once at most half the trials are active, compute (and draw data for) only those (:mod:`.compact`;
         not the paper's: how it is computed, the same numbers). Applies on JAX (per-sequence and per-step updates).
         Left out of the fingerprint like ``updates_per_call``.
+    kernel: what computes a per-sequence update (:mod:`.numba_step`; not the paper's: how it is computed, the same
+        numbers to float rounding): "auto" (the numba loop where it applies — end-of-sequence error, plain SGD, the
+        Table 10 nets with output gates — numba is installed and the backend is JAX; else the Keras model's own
+        step), "numba" (an error where it does not apply) or "keras". Left out of the fingerprint.
     """
 
     learning_rate: float = 0.5
@@ -105,9 +109,10 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
     updates_per_call: int = 1
     compact_trials: bool = True
     check_draw: str = "fixed"
+    kernel: str = "auto"
     # Added after checkpoints existed: while at their defaults they stay out of the fingerprint, so those resume.
     fingerprint_omits_defaults: ClassVar[tuple[str, ...]] = ("construction", "check_draw")
-    resumable_changes: ClassVar[tuple[str, ...]] = ("updates_per_call", "compact_trials")  # how, not what
+    resumable_changes: ClassVar[tuple[str, ...]] = ("updates_per_call", "compact_trials", "kernel")  # how, not what
 
     def __post_init__(self):
         positive = ("trials", "max_sequences", "window", "test_sequences", "checkpoint_every", "updates_per_call")
@@ -128,6 +133,8 @@ class OnlineProtocol(CriterionFields, TrainingProtocol):
             raise UserError(f"protocol.exemplar_order must be 'random' or 'epochs', got {self.exemplar_order!r}")
         if self.check_draw not in ("fixed", "fresh"):
             raise UserError(f"protocol.check_draw must be 'fixed' or 'fresh', got {self.check_draw!r}")
+        if self.kernel not in ("auto", "keras", "numba"):
+            raise UserError(f"protocol.kernel must be 'auto', 'keras' or 'numba', got {self.kernel!r}")
         if self.update == "per_step" and self.optimizer != "sgd":
             raise UserError("protocol.update 'per_step' is the paper's plain gradient step: it needs optimizer: sgd")
         if self.criterion_steps not in ("all", "last"):

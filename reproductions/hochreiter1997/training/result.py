@@ -35,6 +35,9 @@ class OnlineResult(RunResult):
     # by lstm_hist.weights so `lstm-hist evaluate` can recompute the test metrics without retraining.
     final_weights: list | None = dataclasses.field(default=None, repr=False)
     construction: list | None = None  # per trial: blocks present and when each was added (sequential construction)
+    # What computed the updates (protocol.kernel, .numba_step): "keras" or "numba", one entry per change of stepper
+    # over the run's segments. The same update to float rounding; named so a record says how it was computed.
+    steppers: list | None = None
 
     def metrics(self) -> dict[str, Any]:
         """Summary over trials, under the metric keys the configs' ``reported`` blocks use.
@@ -51,6 +54,8 @@ class OnlineResult(RunResult):
             "diverged_trials": int(self.diverged.sum()),
             "sequences_seen": self.sequences_seen,
         }
+        if self.steppers:
+            out["updates_computed_by"] = " then ".join(self.steppers)
         seqs = self.sequences[solved]
         if seqs.size:
             out.update(

@@ -294,6 +294,8 @@ class RTRLStepper:
     each computed with the weights current at that step, before that step's update.
     """
 
+    name = "rtrl"  # the record's ``updates_computed_by``
+
     def __init__(self, model, learning_rate: float, loss_scale: float, every_step: bool = False):
         import keras
 

@@ -51,6 +51,8 @@ class Stepper:
     ``every_step=True``: y and the predictions are (N, L, out) and the loss is :func:`every_step_loss`.
     """
 
+    name = "keras"  # what the record's ``updates_computed_by`` says (.numba_step has the other per-sequence one)
+
     def __init__(self, model, optimizer, loss_scale: float, every_step: bool = False):
         import keras
 

@@ -1,0 +1,94 @@
+"""The 1997 online update, Keras/JAX step against the numba stepper (``protocol.kernel``), on the rows still to run
+(Table 3's q = 1000 rows, Exp 3's T = 1000 rows) and a short one. One process, the two steppers interleaved round
+after round on the same pre-drawn sequences, each from the row's initial weights (seed 0, all trials active).
+
+    KERAS_BACKEND=jax nice -n 10 python benchmarks/bench_numba_1997.py [--rounds 3] [--updates 40]
+        [--only long_lag_2c_q1000_p1000 ...] [--out benchmarks/results/cpu/numba_1997.json]
+
+The arithmetic limit: one step of one trial is a few hundred flops (U = 6 or 9 units: U² recurrent products,
+2U sigmoids, the traces), so the update is bound by per-step overhead, not arithmetic; the numba loop removes
+the per-step kernel launches of XLA's scan and the backward pass's separate kernels, and is itself a serial loop
+over trials and steps on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ROWS = ("long_lag_2c_q1000_p1000", "long_lag_2c_q1000_p50", "two_sequence_3a_t1000_n3", "two_sequence_3b_t100_n1",
+        "adding_t100")
+
+
+def bench_row(stem: str, rounds: int, updates: int) -> dict:
+    import dataclasses
+
+    import numpy as np
+
+    from lstm_hist import seeds
+    from lstm_hist.runner import resolve
+    from reproductions.hochreiter1997.symbols import task_for
+    from reproductions.hochreiter1997.training.data import TrainingData
+    from reproductions.hochreiter1997.training.online import build_learner
+
+    _, _, experiment, cfg = resolve(f"hochreiter1997/{stem}", smoke=False, overrides=[])
+    base = experiment.protocol(**cfg["protocol"])
+    learners = {}
+    for kernel in ("keras", "numba"):
+        protocol = dataclasses.replace(base, kernel=kernel)
+        model, _, stepper = build_learner(experiment, cfg["model"], protocol, 0)
+        learners[kernel] = stepper
+    assert type(learners["numba"]).__name__ == "NumbaStepper", "the numba stepper does not apply to this row"
+    streams = seeds.trial_streams(0, "train", base.trials)
+    data = TrainingData(task_for(experiment.task, learners["keras"].model), cfg["task"], base, 0, streams)
+    x, mask, y = data.draw(updates)
+    active = np.ones(base.trials, dtype=bool)
+    for stepper in learners.values():  # compile and warm up
+        for i in range(3):
+            stepper(x[i], mask[i], y[i], active)
+    times = {kernel: [] for kernel in learners}
+    for _ in range(rounds):
+        for kernel, stepper in learners.items():
+            start = time.perf_counter()
+            for i in range(updates):
+                stepper(x[i], mask[i], y[i], active)
+            times[kernel].append((time.perf_counter() - start) / updates * 1e3)
+    keras_ms, numba_ms = (statistics.median(times[k]) for k in ("keras", "numba"))
+    return {"row": stem, "trials": base.trials, "steps": int(mask.shape[-1]), "keras_ms_per_update": round(keras_ms, 3),
+            "numba_ms_per_update": round(numba_ms, 3), "speedup": round(keras_ms / numba_ms, 2),
+            "rounds_ms": {k: [round(t, 3) for t in v] for k, v in times.items()}}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--updates", type=int, default=40)
+    parser.add_argument("--only", nargs="+", default=list(ROWS))
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    rows = []
+    for stem in args.only:
+        row = bench_row(stem, args.rounds, args.updates)
+        print(f"{row['row']:28s} {row['trials']:3d} trials ≤{row['steps']:5d} steps: keras {row['keras_ms_per_update']:8.3f}"
+              f" ms/update, numba {row['numba_ms_per_update']:8.3f} ms/update, {row['speedup']:.2f}×", flush=True)
+        rows.append(row)
+    if args.out:
+        import keras
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"backend": keras.backend.backend(), "cpu": os.cpu_count(),
+                                        "note": "2-core shared machine, two campaigns running beside (nice 5)",
+                                        "rows": rows}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

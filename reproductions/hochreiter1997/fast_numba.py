@@ -1,0 +1,200 @@
+"""Numba fast path of the 1997 online learner: one per-sequence SGD update of every trial, error at the end only.
+
+The same update as :class:`.training.steps.Stepper` with the model's JAX fast path (``fast_jax``): App. A.1's
+truncated gradient of loss_scale · Σ_k (t_k − y_k)² at the sequence's last real step, applied with step α (eq.
+17; plain SGD). The gradient is the closed form ``fast_jax`` documents — with the recurrent activations y^u(t−1)
+constants, each weight reaches s_c(T) only through the CEC's increments, so with an error at T alone
+
+    e_c       = ∂E/∂y^c(T) · y^out_j(T) · h'(s_c(T))                    (constant over t: the carousel)
+    δnet_c(t) = e_c · y^in_j(t) · g'(net_c(t))
+    δnet_in_j(t) = Σ_{c ∈ j} e_c · g(net_c(t)) · y^in_j(t)(1 − y^in_j(t))
+    δnet_out_j(T) = Σ_{c ∈ j} ∂E/∂y^c(T) · h(s_c(T)) · y^out_j(T)(1 − y^out_j(T))    (T only)
+    ∂E/∂w_{v,u} = Σ_t δnet_v(t) · y^u(t−1),   inputs x_u(t),   biases 1
+
+— computed here in one compiled loop per trial instead of a sequence of XLA kernels per step. Why: in the long rows
+(Table 3's q = 1000, 1,000-step sequences, 6 units, 20 trials) each step's work is a few hundred flops, and the
+time goes to launching the step's kernels, not to arithmetic (docs/performance.md, "The numba stepper").
+
+Supported: the Table 10 nets with output gates and full recurrence (connectivity F), any block size, biases as
+the net has them, g ∈ {g1, g2}, h ∈ {h1, identity}, inputs as vectors or as symbol indices (one-hot), output units
+on the cells only. :mod:`.training.numba_step` decides where it applies and holds the weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# float32 throughout, as the Keras model computes: a Python float literal would promote every product to float64
+# (and each sigmoid to a double exp, measured 2-4x slower on 2c's update), so the constants are float32 globals.
+ONE, TWO, FOUR = np.float32(1.0), np.float32(2.0), np.float32(4.0)
+G2, G1 = 0, 1  # cell input squashing g: [-2, 2] (eq. 5) or the logistic
+H1, H_ID = 0, 1  # cell output squashing h: [-1, 1] (eq. 4) or the identity
+
+
+@njit(cache=True, inline="always")
+def _sigmoid(x):
+    return ONE / (ONE + np.exp(-x))
+
+
+@njit(cache=True, inline="always")
+def _squash_g(net, kind):
+    """(g(net), g'(net))."""
+    sig = _sigmoid(net)
+    if kind == G2:
+        return FOUR * sig - TWO, FOUR * sig * (ONE - sig)
+    return sig, sig * (ONE - sig)
+
+
+@njit(cache=True, inline="always")
+def _squash_h(s, kind):
+    """(h(s), h'(s))."""
+    if kind == H1:
+        sig = _sigmoid(s)
+        return TWO * sig - ONE, TWO * sig * (ONE - sig)
+    return s, ONE
+
+
+@njit(cache=True, inline="always")  # numba-IR inlining: no reference counting of the arrays per call
+def _projection(kernel, bias, codes, x, n, t, symbols, net):
+    """net ← the inputs' and biases' part of every unit's net input at step t of trial n."""
+    units = kernel.shape[2]
+    for u in range(units):
+        net[u] = bias[n, u]
+    if symbols:
+        code = codes[n, t]
+        if code < kernel.shape[1]:  # index `inputs` is a zero vector
+            for u in range(units):
+                net[u] += kernel[n, code, u]
+    else:
+        for i in range(x.shape[2]):
+            xi = x[n, t, i]
+            if xi != 0:
+                for u in range(units):
+                    net[u] += xi * kernel[n, i, u]
+
+
+@njit(cache=True, inline="always")  # numba-IR inlining: no reference counting of the arrays per call
+def _input_gradient(kernel, codes, x, n, t, symbols, u, step):
+    """kernel column u at step t's inputs −= step (the update of an input weight: δnet_u(t) · x_i(t), scaled)."""
+    if symbols:
+        code = codes[n, t]
+        if code < kernel.shape[1]:
+            kernel[n, code, u] -= step
+    else:
+        for i in range(x.shape[2]):
+            kernel[n, i, u] -= step * x[n, t, i]
+
+
+@njit(cache=True)
+def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_on, codes, x, symbols, lengths,
+               targets, active, block_size, g_kind, h_kind, initial, learning_rate, loss_scale, pred):
+    """One update of every active trial on its sequence; ``pred`` (N, out) ← the outputs before the update.
+
+    kernel (N, in, U), recurrent (N, U, U), bias (N, U) with bias_on (U,) marking the units that have a bias
+    weight; U = [cells C, input gates B, output gates B]. out_kernel (N, C, out), out_bias (N, out). codes (N, L)
+    int (symbols) or x (N, L, in) float; lengths (N,) real steps (the mask is a prefix). Arrays are updated in place.
+    """
+    n_trials, _, units = kernel.shape
+    blocks = units // (block_size + 2)
+    cells = blocks * block_size
+    outputs = out_kernel.shape[2]
+    steps = codes.shape[1] if symbols else x.shape[1]
+    f32 = np.float32
+    r = np.empty(units, f32)
+    r_prev = np.empty(units, f32)
+    net = np.empty(units, f32)
+    s = np.empty(cells, f32)
+    a = np.empty((steps, cells), f32)  # y^in_j(t) · g'(net_c(t)): δnet_c(t) / e_c
+    b = np.empty((steps, cells), f32)  # g(net_c(t)) · y^in_j(t)(1 − y^in_j(t)): its share of δnet_in_j(t) / e_c
+    trace_a = np.empty((units + 1, cells), f32)  # Σ_t a(t) · y^v(t−1), row `units`: Σ_t a(t) (the bias)
+    trace_b = np.empty((units + 1, cells), f32)
+    d_out = np.empty(outputs, f32)
+    d_yc = np.empty(cells, f32)
+    e = np.empty(cells, f32)
+    for n in range(n_trials):
+        length = lengths[n]
+        for u in range(units):
+            r[u] = initial
+        s[:] = 0
+        trace_a[:] = 0
+        trace_b[:] = 0
+        for t in range(length):
+            _projection(kernel, bias, codes, x, n, t, symbols, net)
+            for u in range(units):
+                acc = f32(0)
+                for v in range(units):
+                    acc += r[v] * recurrent[n, v, u]
+                net[u] += acc
+            for u in range(units):
+                r_prev[u] = r[u]
+            for j in range(blocks):
+                y_in = _sigmoid(net[cells + j])
+                y_out = _sigmoid(net[cells + blocks + j])
+                for c in range(j * block_size, (j + 1) * block_size):
+                    g, g_slope = _squash_g(net[c], g_kind)
+                    s[c] += y_in * g
+                    a[t, c] = y_in * g_slope
+                    b[t, c] = g * y_in * (ONE - y_in)
+                    for v in range(units):
+                        trace_a[v, c] += a[t, c] * r_prev[v]
+                        trace_b[v, c] += b[t, c] * r_prev[v]
+                    trace_a[units, c] += a[t, c]
+                    trace_b[units, c] += b[t, c]
+                    r[c] = y_out * _squash_h(s[c], h_kind)[0]
+                r[cells + j] = y_in
+                r[cells + blocks + j] = y_out
+        # r = y(T), r_prev = y(T−1): the outputs read the cells of the last real step (§5's order of computation)
+        for k in range(outputs):
+            acc = out_bias[n, k]
+            for c in range(cells):
+                acc += r[c] * out_kernel[n, c, k]
+            y = _sigmoid(acc)
+            pred[n, k] = y
+            d_out[k] = TWO * loss_scale * (y - targets[n, k]) * y * (ONE - y)
+        if not active[n]:
+            continue
+        last = length - 1
+        for c in range(cells):
+            acc = f32(0)
+            for k in range(outputs):
+                acc += out_kernel[n, c, k] * d_out[k]
+            d_yc[c] = acc
+        for j in range(blocks):
+            y_out = r[cells + blocks + j]
+            d_net_out = f32(0)
+            for c in range(j * block_size, (j + 1) * block_size):
+                h, h_slope = _squash_h(s[c], h_kind)
+                e[c] = d_yc[c] * y_out * h_slope
+                d_net_out += d_yc[c] * h * y_out * (ONE - y_out)
+            u = cells + blocks + j  # the output gate: its error is at T only (one-step truncation)
+            step = learning_rate * d_net_out
+            _input_gradient(kernel, codes, x, n, last, symbols, u, step)
+            for v in range(units):
+                recurrent[n, v, u] -= step * r_prev[v]
+            if bias_on[u]:
+                bias[n, u] -= step
+        for k in range(outputs):
+            for c in range(cells):
+                out_kernel[n, c, k] -= learning_rate * r[c] * d_out[k]
+            if out_bias_on:
+                out_bias[n, k] -= learning_rate * d_out[k]
+        for j in range(blocks):
+            gate = cells + j
+            for c in range(j * block_size, (j + 1) * block_size):
+                for v in range(units):
+                    recurrent[n, v, c] -= learning_rate * e[c] * trace_a[v, c]
+                    recurrent[n, v, gate] -= learning_rate * e[c] * trace_b[v, c]
+                if bias_on[c]:
+                    bias[n, c] -= learning_rate * e[c] * trace_a[units, c]
+                if bias_on[gate]:
+                    bias[n, gate] -= learning_rate * e[c] * trace_b[units, c]
+            for t in range(length):
+                for c in range(j * block_size, (j + 1) * block_size):
+                    _input_gradient(kernel, codes, x, n, t, symbols, c, learning_rate * e[c] * a[t, c])
+                    _input_gradient(kernel, codes, x, n, t, symbols, gate, learning_rate * e[c] * b[t, c])
+
+
+def squash_kinds(g: str, h: str) -> tuple[int, int]:
+    """The kernel's codes of the cell's ``cell_input_activation`` and ``cell_output_activation``."""
+    return (G2 if g == "g2" else G1), (H1 if h == "h1" else H_ID)  # as ..equations.squash_g / squash_h read them
