@@ -66,7 +66,8 @@ def test_numba_update_matches_the_keras_step(name):
         x, mask, y = _batch(rng, trials, net)
         want = keras_step(x, mask, y, active)
         got = numba_step(x, mask, y, active)
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(got[active], want[active], rtol=1e-5, atol=1e-6)
+        assert np.isnan(got[~active]).all()  # a frozen trial is not computed
     keras_step.push()
     numba_step.push()
     for mine, theirs, start in zip(model.trainable_variables, reference.trainable_variables, before, strict=True):
@@ -74,6 +75,27 @@ def test_numba_update_matches_the_keras_step(name):
         np.testing.assert_array_equal(mine.numpy()[2], start[2])  # the frozen trial
         assert np.abs(mine.numpy() - start).max() > 0  # every group learnt something
     assert int(opt.iterations.numpy()) == int(opt_ref.iterations.numpy()) == 5
+
+
+def test_data_for_some_trials_update_those_trials_alone():
+    """``rows``: the data hold the active trials only (as .online draws them once a trial is done); the same
+    update as the full data, the other trials untouched and NaN in the outputs."""
+    net, trials = NETS["2c"], 4
+    full_model, opt = _build(net, trials)
+    part_model, opt2 = _build(net, trials)
+    full, part = NumbaStepper(full_model, opt, 0.5, 0.5), NumbaStepper(part_model, opt2, 0.5, 0.5)
+    rng = np.random.default_rng(7)
+    active, rows = np.array([False, True, False, True]), np.array([1, 3])
+    for _ in range(3):
+        x, mask, y = _batch(rng, trials, net)
+        want = full(x, mask, y, active)
+        got = part(x[rows], mask[rows], y[rows], active, rows=rows)
+        np.testing.assert_array_equal(got[rows], want[rows])
+        assert np.isnan(got[[0, 2]]).all()
+    full.push()
+    part.push()
+    for a, b in zip(full_model.get_weights(), part_model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_numba_stepper_rejects_a_mask_with_a_hole():
@@ -121,3 +143,31 @@ def test_a_row_gives_the_same_record_with_either_stepper(row, tmp_path):
     np.testing.assert_array_equal(got.sequences, want.sequences)
     for a, b in zip(got.final_weights or [], want.final_weights or [], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-5)
+
+
+def test_a_check_set_run_with_frozen_trials_gives_the_keras_run(tmp_path):
+    """Exp 3's criterion in the run loop with three of four trials frozen (as a resumed run finds them): the numba
+    stepper, drawing data for the active trial only and checking it on a net of its own (.compact.CheckOnActive),
+    gives the Keras step's run (which compacts): the same ST1/ST2 counts and weights."""
+    import dataclasses
+
+    from lstm_hist.runner import resolve
+    from reproductions.hochreiter1997.training.online import OnlineRun
+
+    _, _, experiment, cfg = resolve("hochreiter1997/two_sequence_3a_t100_n3", smoke=False, overrides=[])
+    base = experiment.protocol(**{**cfg["protocol"], "trials": 4, "check_sequences": 8, "check_every": 20,
+                                  "max_sequences": 200, "checkpoint_every": 100, "test_sequences": 8})
+    results, runs = [], []
+    for kernel in ("keras", "numba"):
+        run = OnlineRun(dataclasses.replace(base, kernel=kernel), experiment, {**cfg["task"], "min_length": 20},
+                        {**cfg["model"], "seed": 4}, 0, tmp_path / kernel, None, 50)
+        run.counters.solved[:3] = True
+        runs.append(run)
+        results.append(run.result(run.train()))
+    assert type(runs[1].stepper).__name__ == "NumbaStepper" and runs[1].check_on_active._nets  # it did check apart
+    want, got = results
+    np.testing.assert_array_equal(got.st1_at, want.st1_at)
+    np.testing.assert_array_equal(got.sequences, want.sequences)
+    for a, b in zip(got.final_weights, want.final_weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+    assert got.metrics()["updates_computed_by"] == "numba" and want.metrics()["updates_computed_by"] == "keras"

@@ -56,46 +56,48 @@ def _squash_h(s, kind):
 
 
 @njit(cache=True, inline="always")  # numba-IR inlining: no reference counting of the arrays per call
-def _projection(kernel, bias, codes, x, n, t, symbols, net):
-    """net ← the inputs' and biases' part of every unit's net input at step t of trial n."""
+def _projection(kernel, bias, codes, x, n, i, t, symbols, net):
+    """net ← the inputs' and biases' part of every unit's net input at step t of trial n (its data: row i)."""
     units = kernel.shape[2]
     for u in range(units):
         net[u] = bias[n, u]
     if symbols:
-        code = codes[n, t]
+        code = codes[i, t]
         if code < kernel.shape[1]:  # index `inputs` is a zero vector
             for u in range(units):
                 net[u] += kernel[n, code, u]
     else:
-        for i in range(x.shape[2]):
-            xi = x[n, t, i]
-            if xi != 0:
+        for k in range(x.shape[2]):
+            value = x[i, t, k]
+            if value != 0:
                 for u in range(units):
-                    net[u] += xi * kernel[n, i, u]
+                    net[u] += value * kernel[n, k, u]
 
 
 @njit(cache=True, inline="always")  # numba-IR inlining: no reference counting of the arrays per call
-def _input_gradient(kernel, codes, x, n, t, symbols, u, step):
-    """kernel column u at step t's inputs −= step (the update of an input weight: δnet_u(t) · x_i(t), scaled)."""
+def _input_gradient(kernel, codes, x, n, i, t, symbols, u, step):
+    """Trial n's kernel column u at the inputs of step t −= step · x(t) (an input weight's update: δnet_u(t)·x_k(t))."""
     if symbols:
-        code = codes[n, t]
+        code = codes[i, t]
         if code < kernel.shape[1]:
             kernel[n, code, u] -= step
     else:
-        for i in range(x.shape[2]):
-            kernel[n, i, u] -= step * x[n, t, i]
+        for k in range(x.shape[2]):
+            kernel[n, k, u] -= step * x[i, t, k]
 
 
 @njit(cache=True)
 def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_on, codes, x, symbols, lengths,
-               targets, active, block_size, g_kind, h_kind, initial, learning_rate, loss_scale, pred):
-    """One update of every active trial on its sequence; ``pred`` (N, out) ← the outputs before the update.
+               targets, trial_of, active, block_size, g_kind, h_kind, initial, learning_rate, loss_scale, pred):
+    """One update of every active trial on its sequence; ``pred`` (rows, out) ← the outputs before the update.
 
     kernel (N, in, U), recurrent (N, U, U), bias (N, U) with bias_on (U,) marking the units that have a bias
-    weight; U = [cells C, input gates B, output gates B]. out_kernel (N, C, out), out_bias (N, out). codes (N, L)
-    int (symbols) or x (N, L, in) float; lengths (N,) real steps (the mask is a prefix). Arrays are updated in place.
+    weight; U = [cells C, input gates B, output gates B]. out_kernel (N, C, out), out_bias (N, out). The data hold
+    one sequence per row, row i for trial ``trial_of[i]``: codes (rows, L) int (symbols) or x (rows, L, in) float,
+    lengths (rows,) real steps (the mask is a prefix), targets (rows, out). ``active`` (N,): a frozen trial is
+    neither computed nor updated (its ``pred`` row is NaN). Weight arrays are updated in place.
     """
-    n_trials, _, units = kernel.shape
+    units = kernel.shape[2]
     blocks = units // (block_size + 2)
     cells = blocks * block_size
     outputs = out_kernel.shape[2]
@@ -112,15 +114,19 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
     d_out = np.empty(outputs, f32)
     d_yc = np.empty(cells, f32)
     e = np.empty(cells, f32)
-    for n in range(n_trials):
-        length = lengths[n]
+    for i in range(trial_of.shape[0]):
+        n = trial_of[i]
+        if not active[n]:
+            pred[i, :] = np.nan
+            continue
+        length = lengths[i]
         for u in range(units):
             r[u] = initial
         s[:] = 0
         trace_a[:] = 0
         trace_b[:] = 0
         for t in range(length):
-            _projection(kernel, bias, codes, x, n, t, symbols, net)
+            _projection(kernel, bias, codes, x, n, i, t, symbols, net)
             for u in range(units):
                 acc = f32(0)
                 for v in range(units):
@@ -150,10 +156,8 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
             for c in range(cells):
                 acc += r[c] * out_kernel[n, c, k]
             y = _sigmoid(acc)
-            pred[n, k] = y
-            d_out[k] = TWO * loss_scale * (y - targets[n, k]) * y * (ONE - y)
-        if not active[n]:
-            continue
+            pred[i, k] = y
+            d_out[k] = TWO * loss_scale * (y - targets[i, k]) * y * (ONE - y)
         last = length - 1
         for c in range(cells):
             acc = f32(0)
@@ -169,7 +173,7 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
                 d_net_out += d_yc[c] * h * y_out * (ONE - y_out)
             u = cells + blocks + j  # the output gate: its error is at T only (one-step truncation)
             step = learning_rate * d_net_out
-            _input_gradient(kernel, codes, x, n, last, symbols, u, step)
+            _input_gradient(kernel, codes, x, n, i, last, symbols, u, step)
             for v in range(units):
                 recurrent[n, v, u] -= step * r_prev[v]
             if bias_on[u]:
@@ -191,8 +195,8 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
                     bias[n, gate] -= learning_rate * e[c] * trace_b[units, c]
             for t in range(length):
                 for c in range(j * block_size, (j + 1) * block_size):
-                    _input_gradient(kernel, codes, x, n, t, symbols, c, learning_rate * e[c] * a[t, c])
-                    _input_gradient(kernel, codes, x, n, t, symbols, gate, learning_rate * e[c] * b[t, c])
+                    _input_gradient(kernel, codes, x, n, i, t, symbols, c, learning_rate * e[c] * a[t, c])
+                    _input_gradient(kernel, codes, x, n, i, t, symbols, gate, learning_rate * e[c] * b[t, c])
 
 
 def squash_kinds(g: str, h: str) -> tuple[int, int]:

@@ -3,8 +3,10 @@
 Same interface as the JAX stepper where the online run uses it (``stepper(x, mask, y, active) -> predictions``,
 ``pull``, ``push``); the weights live in NumPy arrays between updates and go back to the Keras variables on
 ``push`` (checkpoints, check sets, the final test). It has no ``step_fn``, so blocks of updates
-(:mod:`.block_steps`) and trial compaction (:mod:`.compact`) do not apply: its cost per update is the trials'
-own loops, with no per-call dispatch worth batching, and an inactive trial's update is skipped.
+(:mod:`.block_steps`) and trial compaction (:mod:`.compact`) do not apply; what compaction gives the JAX step
+it gets otherwise: a frozen trial is neither computed nor given data (``rows``), and the periodic check runs on
+a net of the active trials only (:class:`.compact.CheckOnActive`). Its cost per update is the active trials' own
+loops, with no per-call dispatch worth batching.
 
 ``protocol.kernel`` picks it: "auto" (the default) where :func:`unsupported` finds nothing against it, numba is
 installed and the backend is JAX; "numba" insists (a one-line error where it does not apply); "keras" never.
@@ -76,6 +78,7 @@ class NumbaStepper:
     """``stepper(x, mask, y, active) -> predictions (N, out)``: one update of every active trial (see module)."""
 
     name = "numba"
+    takes_rows = True  # data for some trials only (the active ones: .online draws no sequences for frozen trials)
 
     def __init__(self, model, optimizer, learning_rate: float, loss_scale: float):
         from ..fast_numba import squash_kinds
@@ -123,7 +126,9 @@ class NumbaStepper:
             self.optimizer.iterations.assign(int(self.optimizer.iterations.numpy()) + self.updates)
         self.updates = 0
 
-    def __call__(self, x, mask, y, active) -> np.ndarray:
+    def __call__(self, x, mask, y, active, rows=None) -> np.ndarray:
+        """``rows``: the trials the data's first axis holds (None: all); the predictions come back for all N
+        trials, NaN where a trial is frozen or has no data."""
         from ..fast_numba import sgd_update
 
         mask = np.asarray(mask, dtype=bool)
@@ -135,11 +140,17 @@ class NumbaStepper:
             codes, dense = np.ascontiguousarray(x, dtype=np.int32), np.zeros((1, 1, 1), np.float32)
         else:
             codes, dense = np.zeros((1, 1), np.int32), np.ascontiguousarray(x, dtype=np.float32)
-        pred = np.empty((self.kernel.shape[0], self.out_kernel.shape[2]), np.float32)
+        trials = self.kernel.shape[0]
+        trial_of = np.arange(trials) if rows is None else np.asarray(rows, dtype=np.int64)
+        pred = np.empty((len(trial_of), self.out_kernel.shape[2]), np.float32)
         sgd_update(self.kernel, self.recurrent, self.bias, self.bias_on, self.out_kernel, self.out_bias,
                    self.out.bias is not None, codes, dense, self.symbols, lengths.astype(np.int64),
-                   np.asarray(y, dtype=np.float32), np.asarray(active, dtype=bool), self.cell.block_size,
+                   np.asarray(y, dtype=np.float32), trial_of, np.asarray(active, dtype=bool), self.cell.block_size,
                    self.g_kind, self.h_kind, np.float32(self.cell.initial_activation), np.float32(self.learning_rate),
                    np.float32(self.loss_scale), pred)
         self.updates += 1
-        return pred
+        if rows is None:
+            return pred
+        full = np.full((trials, pred.shape[1]), np.nan, np.float32)
+        full[trial_of] = pred
+        return full

@@ -35,7 +35,7 @@ from .checks import check_streams, evaluate_trials, make_checker
 from .criteria import RecentWindow, first_reached, reported_count, sequence_scores, window_met
 from .data import TrainingData, chunk_size
 from .block_steps import block_stepper
-from .compact import trial_compaction, widen
+from .compact import CheckOnActive, trial_compaction, widen
 from .protocol import OnlineProtocol
 from .result import OnlineResult
 
@@ -129,6 +129,9 @@ class OnlineRun:
         self.block = block_stepper(self.stepper, protocol, self.construction, self.check)
         self.compaction = trial_compaction(protocol, self.stepper, lambda size: build_unseeded(
             experiment, model_cfg, dataclasses.replace(protocol, trials=size))[2])  # the tail: active trials only
+        self.takes_rows = getattr(self.stepper, "takes_rows", False)  # the numba stepper: its own tail handling
+        self.check_on_active = (CheckOnActive(self.model, lambda size: experiment.model(trials=size, **model_cfg), n)
+                                if self.takes_rows and self.check is not None else None)
         self.seen = self.repeated = 0
         self.elapsed_before = 0.0
         self.steppers = [getattr(self.stepper, "name", "keras")]  # what computed the updates, segment by segment
@@ -213,7 +216,7 @@ class OnlineRun:
         try:
             while self.seen < p.max_sequences and not self.counters.done().all():
                 count = min(chunk, p.max_sequences - self.seen)
-                rows = None if self.compaction is None else self.compaction.rows(self.counters.done())
+                rows = self.rows(self.counters.done())
                 x, mask, y = self.data.draw(count, self.seen, rows)  # rows: the active trials' data only
                 if self.block is not None:
                     self.train_blocks(x, mask, y, rows)
@@ -228,12 +231,23 @@ class OnlineRun:
             return "interrupted"
         return "completed"
 
+    def rows(self, done: np.ndarray) -> np.ndarray | None:
+        """The trials to draw the next chunk for (None: all): the active ones where compaction applies, or
+        wherever a trial is done for a stepper that takes data for some trials only. Each trial has its own
+        stream, so an active trial's sequences are the same either way."""
+        if self.compaction is not None:
+            return self.compaction.rows(done)
+        return np.flatnonzero(~done) if self.takes_rows and done.any() else None
+
     def train_sequence(self, x, mask, y, rows=None) -> None:
         """One sequence per active trial: update, then judge it by the outputs from before the update. ``rows``:
         the trials the data hold (None: all)."""
         active = ~self.counters.done()
         interrupt.check()  # a SIGTERM whose KeyboardInterrupt the jitted step swallowed
-        step = self.stepper if self.compaction is None else partial(self.compaction, rows=rows)
+        if self.compaction is not None:
+            step = partial(self.compaction, rows=rows)
+        else:
+            step = partial(self.stepper, rows=rows) if self.takes_rows else self.stepper
         self.judge(step(x, mask, y, active), widen(mask, rows, self.n), widen(y, rows, self.n), active)
 
     def train_blocks(self, x, mask, y, rows=None) -> None:
@@ -285,7 +299,10 @@ class OnlineRun:
             met, st1 = self.compaction.check(self.check, active, at=self.seen)
         else:
             self.stepper.push()
-            met, st1 = self.check(self.model, active=active, at=self.seen)
+            if self.check_on_active is not None and self.check_on_active.applies(active):
+                met, st1 = self.check_on_active(self.check, active, at=self.seen)
+            else:
+                met, st1 = self.check(self.model, active=active, at=self.seen)
             self.stepper.pull()  # Keras's JAX predict donates the weight buffers the stepper holds
         if st1 is not None:
             c.st1_at[active & st1 & (c.st1_at == 0)] = self.seen
