@@ -1,6 +1,8 @@
 """The 1997 online update, Keras/JAX step against the numba stepper (``protocol.kernel``), on the rows still to run
-(Table 3's q = 1000 rows, Exp 3's T = 1000 rows) and a short one. One process, the two steppers interleaved round
-after round on the same pre-drawn sequences, each from the row's initial weights (seed 0, all trials active).
+(Table 3's q = 1000 rows, Exp 3's T = 1000 rows) and two short ones. One process, the two steppers interleaved round
+after round on the same pre-drawn sequences, each from the row's initial weights (seed 0, all trials active). Wall
+and process CPU time per update: on this shared machine the wall times swing 2-5x between rounds with the load, the
+CPU times much less, so the CPU ratio is the figure to read.
 
     KERAS_BACKEND=jax nice -n 10 python benchmarks/bench_numba_1997.py [--rounds 3] [--updates 40]
         [--only long_lag_2c_q1000_p1000 ...] [--out benchmarks/results/cpu/numba_1997.json]
@@ -55,15 +57,22 @@ def bench_row(stem: str, rounds: int, updates: int) -> dict:
         for i in range(3):
             stepper(x[i], mask[i], y[i], active)
     times = {kernel: [] for kernel in learners}
+    cpu = {kernel: [] for kernel in learners}
     for _ in range(rounds):
         for kernel, stepper in learners.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             for i in range(updates):
                 stepper(x[i], mask[i], y[i], active)
             times[kernel].append((time.perf_counter() - start) / updates * 1e3)
+            cpu[kernel].append((time.process_time() - start_cpu) / updates * 1e3)
     keras_ms, numba_ms = (statistics.median(times[k]) for k in ("keras", "numba"))
+    keras_cpu, numba_cpu = (statistics.median(cpu[k]) for k in ("keras", "numba"))
+    ratios = [k / n for k, n in zip(times["keras"], times["numba"])]
     return {"row": stem, "trials": base.trials, "steps": int(mask.shape[-1]), "keras_ms_per_update": round(keras_ms, 3),
             "numba_ms_per_update": round(numba_ms, 3), "speedup": round(keras_ms / numba_ms, 2),
+            "speedup_per_round_median": round(statistics.median(ratios), 2),
+            "keras_cpu_ms_per_update": round(keras_cpu, 3), "numba_cpu_ms_per_update": round(numba_cpu, 3),
+            "cpu_speedup": round(keras_cpu / numba_cpu, 2),
             "rounds_ms": {k: [round(t, 3) for t in v] for k, v in times.items()}}
 
 
@@ -78,7 +87,9 @@ def main(argv=None) -> int:
     for stem in args.only:
         row = bench_row(stem, args.rounds, args.updates)
         print(f"{row['row']:28s} {row['trials']:3d} trials ≤{row['steps']:5d} steps: keras {row['keras_ms_per_update']:8.3f}"
-              f" ms/update, numba {row['numba_ms_per_update']:8.3f} ms/update, {row['speedup']:.2f}×", flush=True)
+              f" ms/update, numba {row['numba_ms_per_update']:8.3f} ms/update, {row['speedup']:.2f}× (per round "
+              f"{row['speedup_per_round_median']:.2f}×); CPU {row['keras_cpu_ms_per_update']:.3f} against "
+              f"{row['numba_cpu_ms_per_update']:.3f} ms, {row['cpu_speedup']:.2f}×", flush=True)
         rows.append(row)
     if args.out:
         import keras
