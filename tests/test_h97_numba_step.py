@@ -147,8 +147,8 @@ def test_a_row_gives_the_same_record_with_either_stepper(row, tmp_path):
 
 def test_a_check_set_run_with_frozen_trials_gives_the_keras_run(tmp_path):
     """Exp 3's criterion in the run loop with three of four trials frozen (as a resumed run finds them): the numba
-    stepper, drawing data for the active trial only and checking it on a net of its own (.compact.CheckOnActive),
-    gives the Keras step's run (which compacts): the same ST1/ST2 counts and weights."""
+    stepper, drawing data for the active trial only and checking it with its own forward pass, gives the Keras
+    step's run (which compacts and checks through the model): the same ST1/ST2 counts and weights."""
     import dataclasses
 
     from lstm_hist.runner import resolve
@@ -162,12 +162,35 @@ def test_a_check_set_run_with_frozen_trials_gives_the_keras_run(tmp_path):
         run = OnlineRun(dataclasses.replace(base, kernel=kernel), experiment, {**cfg["task"], "min_length": 20},
                         {**cfg["model"], "seed": 4}, 0, tmp_path / kernel, None, 50)
         run.counters.solved[:3] = True
+        if kernel == "numba":
+            calls, on_trials = [], run.stepper.on_trials
+            run.stepper.on_trials = lambda rows: calls.append(len(rows)) or on_trials(rows)  # the active trial only
         runs.append(run)
         results.append(run.result(run.train()))
-    assert type(runs[1].stepper).__name__ == "NumbaStepper" and runs[1].check_on_active._nets  # it did check apart
+    assert type(runs[1].stepper).__name__ == "NumbaStepper" and calls == [1] * 10  # 200 / 20 checks, its own pass
     want, got = results
     np.testing.assert_array_equal(got.st1_at, want.st1_at)
     np.testing.assert_array_equal(got.sequences, want.sequences)
     for a, b in zip(got.final_weights, want.final_weights, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
     assert got.metrics()["updates_computed_by"] == "numba" and want.metrics()["updates_computed_by"] == "keras"
+
+
+@pytest.mark.parametrize("name", ["two_sequence", "2c"])
+def test_the_forward_pass_gives_the_models_outputs(name):
+    """The check's outputs (NumbaStepper.predict) equal the Keras model's (predict_trials) for every trial, and for
+    some trials only; a sequence's outputs do not depend on the batch it is in."""
+    from reproductions.hochreiter1997.training.data import predict_trials
+
+    net, trials = NETS[name], 3
+    model, opt = _build(net, trials)
+    stepper = NumbaStepper(model, opt, 0.5, 0.5)
+    rng = np.random.default_rng(9)
+    batches = [_batch(rng, trials, net) for _ in range(5)]  # 5 sequences per trial
+    x = np.stack([b[0] for b in batches], axis=1)
+    mask = np.stack([b[1] for b in batches], axis=1)
+    want = predict_trials(model, x if net.get("symbol_inputs") else x, mask)
+    got = predict_trials(stepper.on_trials(None), x, mask)
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    some = predict_trials(stepper.on_trials(np.array([2, 0])), x[[2, 0], :2], mask[[2, 0], :2])
+    np.testing.assert_array_equal(some, got[[2, 0], :2])

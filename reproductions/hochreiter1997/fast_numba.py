@@ -199,6 +199,50 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
                     _input_gradient(kernel, codes, x, n, i, t, symbols, gate, learning_rate * e[c] * b[t, c])
 
 
+@njit(cache=True)
+def forward_outputs(kernel, recurrent, bias, out_kernel, out_bias, codes, x, symbols, lengths, trial_of, block_size,
+                    g_kind, h_kind, initial, pred):
+    """The outputs at each sequence's last real step, no update: ``pred`` (rows, k, out) ← trial ``trial_of[i]``'s
+    net on its k sequences, codes (rows, k, L) / x (rows, k, L, in), lengths (rows, k). The forward pass of
+    :func:`sgd_update` (each sequence computed alone, so a batch's size never changes a sequence's outputs)."""
+    units = kernel.shape[2]
+    blocks = units // (block_size + 2)
+    cells = blocks * block_size
+    outputs = out_kernel.shape[2]
+    f32 = np.float32
+    r = np.empty(units, f32)
+    net = np.empty(units, f32)
+    s = np.empty(cells, f32)
+    for i in range(trial_of.shape[0]):
+        n = trial_of[i]
+        for q in range(lengths.shape[1]):
+            codes_q = codes[i] if symbols else codes[0]
+            x_q = x[i] if not symbols else x[0]
+            for u in range(units):
+                r[u] = initial
+            s[:] = 0
+            for t in range(lengths[i, q]):
+                _projection(kernel, bias, codes_q, x_q, n, q, t, symbols, net)
+                for u in range(units):
+                    acc = f32(0)
+                    for v in range(units):
+                        acc += r[v] * recurrent[n, v, u]
+                    net[u] += acc
+                for j in range(blocks):
+                    y_in = _sigmoid(net[cells + j])
+                    y_out = _sigmoid(net[cells + blocks + j])
+                    for c in range(j * block_size, (j + 1) * block_size):
+                        s[c] += y_in * _squash_g(net[c], g_kind)[0]
+                        r[c] = y_out * _squash_h(s[c], h_kind)[0]
+                    r[cells + j] = y_in
+                    r[cells + blocks + j] = y_out
+            for k in range(outputs):
+                acc = out_bias[n, k]
+                for c in range(cells):
+                    acc += r[c] * out_kernel[n, c, k]
+                pred[i, q, k] = _sigmoid(acc)
+
+
 def squash_kinds(g: str, h: str) -> tuple[int, int]:
     """The kernel's codes of the cell's ``cell_input_activation`` and ``cell_output_activation``."""
     return (G2 if g == "g2" else G1), (H1 if h == "h1" else H_ID)  # as ..equations.squash_g / squash_h read them

@@ -212,32 +212,6 @@ class TrialCompaction:
         self._set(b.put(base, [[a[j] for a in part] for part in states], scatter))
 
 
-class CheckOnActive:
-    """``check_on_active(check, active, at) -> (met (N,), st1 (N,) or None)``: the periodic check on a net holding
-    only the active trials' weights (``build(size)``: a model of the run's config with ``trials=size``), as
-    :meth:`TrialCompaction.check` does for the JAX step's buckets; for a stepper without compaction (the numba
-    stepper, :mod:`.numba_step`). The caller pushes the stepper's weights into ``model`` first."""
-
-    def __init__(self, model, build: Callable[[int], object], trials: int):
-        self.model, self.build, self.n = model, build, trials
-        self._nets: dict[int, object] = {}
-
-    def applies(self, active: np.ndarray) -> bool:
-        return bucket(int(np.sum(active)), self.n) is not None
-
-    def __call__(self, check, active: np.ndarray, at: int = 0):
-        trial = np.flatnonzero(active)
-        size = bucket(len(trial), self.n)
-        if size not in self._nets:
-            self._nets[size] = self.build(size)
-        net = self._nets[size]
-        gather = np.concatenate([trial, np.full(size - len(trial), trial[0])]).astype(np.int32)
-        net.set_weights([w[gather] for w in self.model.get_weights()])
-        real = len(trial)
-        met, st1 = check(net, gather, active=np.arange(size) < real, at=at)  # the padding rows are not read
-        return widen(met[:real], trial, self.n), None if st1 is None else widen(st1[:real], trial, self.n)
-
-
 def trial_compaction(protocol, stepper, build: Callable[[int], object]) -> TrialCompaction | None:
     """A :class:`TrialCompaction` where it applies (``protocol.compact_trials``, at least 2 trials, a JAX stepper:
     the autodiff per-sequence step or per-step RTRL), else None."""

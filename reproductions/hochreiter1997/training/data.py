@@ -115,7 +115,12 @@ class TrainingData:
 
 
 def predict_trials(model, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """x (N, k, L, in), mask (N, k, L) → outputs (N, k, …), trial b's weights on its own k rows."""
+    """x (N, k, L, in), mask (N, k, L) → outputs (N, k, …), trial b's weights on its own k rows. ``model``: a
+    Keras model, or anything with its own ``predict_trials(x, mask)`` (the numba stepper's forward pass,
+    :meth:`.numba_step.NumbaStepper.on_trials`)."""
+    own = getattr(model, "predict_trials", None)
+    if own is not None:
+        return own(x, mask)
     n, k = x.shape[:2]
     pred = np.asarray(model.predict_on_batch([x.reshape(n * k, *x.shape[2:]), mask.reshape(n * k, -1)]))
     return pred.reshape(n, k, *pred.shape[1:])

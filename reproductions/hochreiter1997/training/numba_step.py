@@ -4,9 +4,10 @@ Same interface as the JAX stepper where the online run uses it (``stepper(x, mas
 ``pull``, ``push``); the weights live in NumPy arrays between updates and go back to the Keras variables on
 ``push`` (checkpoints, check sets, the final test). It has no ``step_fn``, so blocks of updates
 (:mod:`.block_steps`) and trial compaction (:mod:`.compact`) do not apply; what compaction gives the JAX step
-it gets otherwise: a frozen trial is neither computed nor given data (``rows``), and the periodic check runs on
-a net of the active trials only (:class:`.compact.CheckOnActive`). Its cost per update is the active trials' own
-loops, with no per-call dispatch worth batching.
+it gets otherwise: a frozen trial is neither computed nor given data (``rows``). The periodic check of Exp 3's
+check sets reads the outputs of its own forward pass (:meth:`NumbaStepper.on_trials`, the active trials only),
+which at T = 1000 was most of a run's time through the Keras model. Its cost per update is the active trials'
+own loops, with no per-call dispatch worth batching.
 
 ``protocol.kernel`` picks it: "auto" (the default) where :func:`unsupported` finds nothing against it, numba is
 installed and the backend is JAX; "numba" insists (a one-line error where it does not apply); "keras" never.
@@ -126,20 +127,38 @@ class NumbaStepper:
             self.optimizer.iterations.assign(int(self.optimizer.iterations.numpy()) + self.updates)
         self.updates = 0
 
+    def on_trials(self, rows=None):
+        """What the periodic check reads the outputs from (``.data.predict_trials``): this stepper's forward pass
+        for trials ``rows`` (None: all), in place of the Keras model's."""
+        return _Outputs(self, rows)
+
+    def predict(self, x, mask, rows=None) -> np.ndarray:
+        """x (R, k, L[, in]), mask (R, k, L) for trials ``rows`` → their outputs at each sequence's end (R, k, out)."""
+        from ..fast_numba import forward_outputs
+
+        mask = np.asarray(mask, dtype=bool)
+        lengths = _prefix_lengths(mask.reshape(-1, mask.shape[-1])).reshape(mask.shape[:2])
+        codes, dense = self._inputs(x, 3)
+        trial_of = np.arange(self.kernel.shape[0]) if rows is None else np.asarray(rows, dtype=np.int64)
+        pred = np.empty((*mask.shape[:2], self.out_kernel.shape[2]), np.float32)
+        forward_outputs(self.kernel, self.recurrent, self.bias, self.out_kernel, self.out_bias, codes, dense,
+                        self.symbols, lengths, trial_of, self.cell.block_size, self.g_kind, self.h_kind,
+                        np.float32(self.cell.initial_activation), pred)
+        return pred
+
+    def _inputs(self, x, symbol_ndim):
+        """(codes, dense): the data as symbol indices or as vectors, the other a placeholder of the same rank."""
+        if self.symbols:
+            return np.ascontiguousarray(x, dtype=np.int32), np.zeros((1,) * (symbol_ndim + 1), np.float32)
+        return np.zeros((1,) * symbol_ndim, np.int32), np.ascontiguousarray(x, dtype=np.float32)
+
     def __call__(self, x, mask, y, active, rows=None) -> np.ndarray:
         """``rows``: the trials the data's first axis holds (None: all); the predictions come back for all N
         trials, NaN where a trial is frozen or has no data."""
         from ..fast_numba import sgd_update
 
-        mask = np.asarray(mask, dtype=bool)
-        lengths = mask.sum(axis=1)
-        prefix = np.arange(mask.shape[1])[None, :] < lengths[:, None]
-        if not np.array_equal(mask, prefix) or (lengths < 1).any():
-            raise ValueError("the numba stepper needs each mask to be a non-empty prefix (padding at the end)")
-        if self.symbols:
-            codes, dense = np.ascontiguousarray(x, dtype=np.int32), np.zeros((1, 1, 1), np.float32)
-        else:
-            codes, dense = np.zeros((1, 1), np.int32), np.ascontiguousarray(x, dtype=np.float32)
+        lengths = _prefix_lengths(np.asarray(mask, dtype=bool))
+        codes, dense = self._inputs(x, 2)
         trials = self.kernel.shape[0]
         trial_of = np.arange(trials) if rows is None else np.asarray(rows, dtype=np.int64)
         pred = np.empty((len(trial_of), self.out_kernel.shape[2]), np.float32)
@@ -154,3 +173,21 @@ class NumbaStepper:
         full = np.full((trials, pred.shape[1]), np.nan, np.float32)
         full[trial_of] = pred
         return full
+
+
+def _prefix_lengths(mask: np.ndarray) -> np.ndarray:
+    """Real steps per row of a (rows, L) mask, which must be a non-empty prefix (padding at the end)."""
+    lengths = mask.sum(axis=1)
+    if not np.array_equal(mask, np.arange(mask.shape[1])[None, :] < lengths[:, None]) or (lengths < 1).any():
+        raise ValueError("the numba stepper needs each mask to be a non-empty prefix (padding at the end)")
+    return lengths.astype(np.int64)
+
+
+class _Outputs:
+    """A net's outputs as ``.data.predict_trials`` reads them, from a :class:`NumbaStepper` for some trials."""
+
+    def __init__(self, stepper: NumbaStepper, rows):
+        self.stepper, self.rows = stepper, rows
+
+    def predict_trials(self, x, mask) -> np.ndarray:
+        return self.stepper.predict(x, mask, self.rows)

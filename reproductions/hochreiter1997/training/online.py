@@ -35,7 +35,7 @@ from .checks import check_streams, evaluate_trials, make_checker
 from .criteria import RecentWindow, first_reached, reported_count, sequence_scores, window_met
 from .data import TrainingData, chunk_size
 from .block_steps import block_stepper
-from .compact import CheckOnActive, trial_compaction, widen
+from .compact import trial_compaction, widen
 from .protocol import OnlineProtocol
 from .result import OnlineResult
 
@@ -130,8 +130,6 @@ class OnlineRun:
         self.compaction = trial_compaction(protocol, self.stepper, lambda size: build_unseeded(
             experiment, model_cfg, dataclasses.replace(protocol, trials=size))[2])  # the tail: active trials only
         self.takes_rows = getattr(self.stepper, "takes_rows", False)  # the numba stepper: its own tail handling
-        self.check_on_active = (CheckOnActive(self.model, lambda size: experiment.model(trials=size, **model_cfg), n)
-                                if self.takes_rows and self.check is not None else None)
         self.seen = self.repeated = 0
         self.elapsed_before = 0.0
         self.steppers = [getattr(self.stepper, "name", "keras")]  # what computed the updates, segment by segment
@@ -297,12 +295,15 @@ class OnlineRun:
             return np.zeros(self.n, dtype=bool)
         if self.compaction is not None and self.compaction.applies(active):  # the active trials' check sets only
             met, st1 = self.compaction.check(self.check, active, at=self.seen)
+        elif self.takes_rows:  # the numba stepper's own forward pass, on the active trials' check sets only
+            trial = np.flatnonzero(active)
+            if not trial.size:
+                return np.zeros(self.n, dtype=bool)
+            met, st1 = self.check(self.stepper.on_trials(trial), trial, active=np.ones(trial.size, bool), at=self.seen)
+            met, st1 = widen(met, trial, self.n), None if st1 is None else widen(st1, trial, self.n)
         else:
             self.stepper.push()
-            if self.check_on_active is not None and self.check_on_active.applies(active):
-                met, st1 = self.check_on_active(self.check, active, at=self.seen)
-            else:
-                met, st1 = self.check(self.model, active=active, at=self.seen)
+            met, st1 = self.check(self.model, active=active, at=self.seen)
             self.stepper.pull()  # Keras's JAX predict donates the weight buffers the stepper holds
         if st1 is not None:
             c.st1_at[active & st1 & (c.st1_at == 0)] = self.seen
