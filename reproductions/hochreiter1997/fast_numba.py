@@ -86,6 +86,26 @@ def _input_gradient(kernel, codes, x, n, i, t, symbols, u, step):
             kernel[n, k, u] -= step * x[i, t, k]
 
 
+@njit(cache=True, inline="always")
+def _add_recurrent(r, recurrent, n, net):
+    """net += trial n's recurrent weights applied to the previous step's activations r."""
+    units = net.shape[0]
+    for u in range(units):
+        acc = np.float32(0)
+        for v in range(units):
+            acc += r[v] * recurrent[n, v, u]
+        net[u] += acc
+
+
+@njit(cache=True, inline="always")
+def _output(r, out_kernel, out_bias, n, k, cells):
+    """Output unit k of trial n from the cells' outputs r[:cells]: σ(Σ_c w_kc y^c + b_k)."""
+    acc = out_bias[n, k]
+    for c in range(cells):
+        acc += r[c] * out_kernel[n, c, k]
+    return _sigmoid(acc)
+
+
 @njit(cache=True)
 def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_on, codes, x, symbols, lengths,
                targets, trial_of, active, block_size, g_kind, h_kind, initial, learning_rate, loss_scale, pred):
@@ -127,11 +147,7 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
         trace_b[:] = 0
         for t in range(length):
             _projection(kernel, bias, codes, x, n, i, t, symbols, net)
-            for u in range(units):
-                acc = f32(0)
-                for v in range(units):
-                    acc += r[v] * recurrent[n, v, u]
-                net[u] += acc
+            _add_recurrent(r, recurrent, n, net)
             for u in range(units):
                 r_prev[u] = r[u]
             for j in range(blocks):
@@ -152,10 +168,7 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
                 r[cells + blocks + j] = y_out
         # r = y(T), r_prev = y(T−1): the outputs read the cells of the last real step (§5's order of computation)
         for k in range(outputs):
-            acc = out_bias[n, k]
-            for c in range(cells):
-                acc += r[c] * out_kernel[n, c, k]
-            y = _sigmoid(acc)
+            y = _output(r, out_kernel, out_bias, n, k, cells)
             pred[i, k] = y
             d_out[k] = TWO * loss_scale * (y - targets[i, k]) * y * (ONE - y)
         last = length - 1
@@ -223,11 +236,7 @@ def forward_outputs(kernel, recurrent, bias, out_kernel, out_bias, codes, x, sym
             s[:] = 0
             for t in range(lengths[i, q]):
                 _projection(kernel, bias, codes_q, x_q, n, q, t, symbols, net)
-                for u in range(units):
-                    acc = f32(0)
-                    for v in range(units):
-                        acc += r[v] * recurrent[n, v, u]
-                    net[u] += acc
+                _add_recurrent(r, recurrent, n, net)
                 for j in range(blocks):
                     y_in = _sigmoid(net[cells + j])
                     y_out = _sigmoid(net[cells + blocks + j])
@@ -237,10 +246,7 @@ def forward_outputs(kernel, recurrent, bias, out_kernel, out_bias, codes, x, sym
                     r[cells + j] = y_in
                     r[cells + blocks + j] = y_out
             for k in range(outputs):
-                acc = out_bias[n, k]
-                for c in range(cells):
-                    acc += r[c] * out_kernel[n, c, k]
-                pred[i, q, k] = _sigmoid(acc)
+                pred[i, q, k] = _output(r, out_kernel, out_bias, n, k, cells)
 
 
 def squash_kinds(g: str, h: str) -> tuple[int, int]:
