@@ -127,6 +127,15 @@ def test_where_the_numba_update_applies():
         OnlineProtocol(kernel="cuda")
 
 
+def test_kernel_numba_on_a_per_step_row_is_an_error_not_ignored():
+    from lstm_hist.runner import resolve
+    from reproductions.hochreiter1997.training.online import build_learner
+
+    _, _, experiment, cfg = resolve("hochreiter1997/reber_3x2_lr05", smoke=True, overrides=["protocol.kernel=numba"])
+    with pytest.raises(UserError, match="per-sequence updates"):
+        build_learner(experiment, cfg["model"], experiment.protocol(**cfg["protocol"]), 0)
+
+
 @pytest.mark.parametrize("row", ["hochreiter1997/two_sequence_3a_t100_n3", "hochreiter1997/long_lag_2c_q50_p50"])
 def test_a_row_gives_the_same_record_with_either_stepper(row, tmp_path):
     from lstm_hist.runner import resolve

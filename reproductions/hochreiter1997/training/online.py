@@ -61,14 +61,15 @@ def build_unseeded(experiment, model_cfg, protocol):
         optimizer = keras.optimizers.SGD(learning_rate=protocol.learning_rate)
     else:
         optimizer = keras.optimizers.Adam(learning_rate=protocol.learning_rate)
+    from .numba_step import NumbaStepper, choose
+
+    kernel = choose(model, protocol)  # a UserError for `kernel: numba` where it does not apply (e.g. per_step)
     if protocol.update == "per_step":
         from .rtrl import RTRLStepper
 
         stepper = RTRLStepper(model, protocol.learning_rate, protocol.loss_scale, every_step=protocol.every_step)
         return model, optimizer, stepper
-    from .numba_step import NumbaStepper, choose
-
-    if choose(model, protocol) == "numba":
+    if kernel == "numba":
         return model, optimizer, NumbaStepper(model, optimizer, protocol.learning_rate, protocol.loss_scale)
     from .steps import Stepper
 
