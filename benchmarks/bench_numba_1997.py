@@ -86,8 +86,9 @@ def main(argv=None) -> int:
     rows = []
     for stem in args.only:
         row = bench_row(stem, args.rounds, args.updates)
-        print(f"{row['row']:28s} {row['trials']:3d} trials ≤{row['steps']:5d} steps: keras {row['keras_ms_per_update']:8.3f}"
-              f" ms/update, numba {row['numba_ms_per_update']:8.3f} ms/update, {row['speedup']:.2f}× (per round "
+        print(f"{row['row']:28s} {row['trials']:3d} trials ≤{row['steps']:5d} steps: "
+              f"keras {row['keras_ms_per_update']:8.3f} ms/update, numba {row['numba_ms_per_update']:8.3f} ms/update, "
+              f"{row['speedup']:.2f}× (per round "
               f"{row['speedup_per_round_median']:.2f}×); CPU {row['keras_cpu_ms_per_update']:.3f} against "
               f"{row['numba_cpu_ms_per_update']:.3f} ms, {row['cpu_speedup']:.2f}×", flush=True)
         rows.append(row)

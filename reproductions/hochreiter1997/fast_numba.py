@@ -76,7 +76,7 @@ def _projection(kernel, bias, codes, x, n, i, t, symbols, net):
 
 @njit(cache=True, inline="always")  # numba-IR inlining: no reference counting of the arrays per call
 def _input_gradient(kernel, codes, x, n, i, t, symbols, u, step):
-    """Trial n's kernel column u at the inputs of step t −= step · x(t) (an input weight's update: δnet_u(t)·x_k(t))."""
+    """Trial n's kernel column u at step t's inputs −= step · x(t) (an input weight's update: δnet_u(t)·x_k(t))."""
     if symbols:
         code = codes[i, t]
         if code < kernel.shape[1]:

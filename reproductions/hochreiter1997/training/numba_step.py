@@ -2,7 +2,7 @@
 
 Same interface as the JAX stepper where the online run uses it (``stepper(x, mask, y, active) -> predictions``,
 ``pull``, ``push``); the weights live in NumPy arrays between updates and go back to the Keras variables on
-``push`` (checkpoints, check sets, the final test). It has no ``step_fn``, so blocks of updates
+``push`` (checkpoints, the progress watch, the final test). It has no ``step_fn``, so blocks of updates
 (:mod:`.block_steps`) and trial compaction (:mod:`.compact`) do not apply; what compaction gives the JAX step
 it gets otherwise: a frozen trial is neither computed nor given data (``rows``). The periodic check of Exp 3's
 check sets reads the outputs of its own forward pass (:meth:`NumbaStepper.on_trials`, the active trials only),
@@ -22,9 +22,6 @@ import numpy as np
 from lstm_hist.errors import UserError
 
 from ..layers import LSTM1997, TrialDense
-
-KERNELS = ("auto", "keras", "numba")
-
 
 def numba_available() -> bool:
     try:
@@ -133,7 +130,7 @@ class NumbaStepper:
         return _Outputs(self, rows)
 
     def predict(self, x, mask, rows=None) -> np.ndarray:
-        """x (R, k, L[, in]), mask (R, k, L) for trials ``rows`` → their outputs at each sequence's end (R, k, out)."""
+        """x (R, k, L[, in]), mask (R, k, L) for trials ``rows`` → the outputs at each sequence's end (R, k, out)."""
         from ..fast_numba import forward_outputs
 
         mask = np.asarray(mask, dtype=bool)
