@@ -163,7 +163,7 @@ class OnlineRun:
             # a checkpoint from before the numba stepper existed was written by this run's stepper of then
             current = self.steppers[-1]
             before = state.get("steppers") or ["keras" if current == "numba" else current]
-            self.steppers = before + [s for s in self.steppers if s != before[-1]]
+            self.steppers = before if before[-1] == current else before + [current]
             for rng, rng_state in zip(self.streams, state["rng"]):
                 rng.bit_generator.state = rng_state
         except (KeyError, ValueError, TypeError) as exc:
