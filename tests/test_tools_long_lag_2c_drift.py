@@ -57,4 +57,5 @@ def test_the_profile_reports_each_trial_and_the_records_outcomes(tmp_path, load_
     (outcome,) = profile["records"]
     assert outcome["cap"] == json.loads(record.read_text())["config"]["protocol"]["max_sequences"]
     assert len(outcome["ranks_of_solved_by_h_slope"]) == len(outcome["solved"])
+    assert len(outcome["ranks_of_learning_by_h_slope"]) == len(outcome["learning"]) >= len(outcome["solved"])
     assert "median |s_c(T)|" in capsys.readouterr().out

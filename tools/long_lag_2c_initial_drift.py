@@ -18,8 +18,10 @@ of the paper's cell (§5, eqs. 1–7; 2 blocks of 1 cell, no biases) that report
 
 The summary per row: the median over trials of the better cell's ``abs_s`` and ``h_slope``, with and without the
 gates' input, and, where records are given, the Spearman correlation of ``h_slope`` with the sequences a trial
-needed (an unsolved trial counts as the cap) and the ranks of the solved trials. docs/deviations.md ("The 2c gap")
-uses it.
+needed (an unsolved trial counts as the cap), and the ranks (1 = the least saturated) of the solved trials and of
+the learning ones (≥ 80 % of the run's last window correct, solved or not). Records must start from the same
+initial weights (the row's, seed and ``--set`` as here; a learning rate or cap may differ). docs/deviations.md ("The
+drift at the initial weights") uses it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+LEARNING = 0.8  # a trial whose last window had this fraction correct counts as learning, solved or not
 
 
 def _sigmoid(x):
@@ -124,6 +128,10 @@ def profile_row(stem: str, seed: int, sequences: int, overrides: list[str], reco
                          "solved": [int(t["trial"]) for t in record["trials"] if t["solved"]],
                          "ranks_of_solved_by_h_slope": [rank[int(t["trial"])] for t in record["trials"]
                                                         if t["solved"]],
+                         "learning": [int(t["trial"]) for t in record["trials"]
+                                      if t["recent_correct_fraction"] >= LEARNING],
+                         "ranks_of_learning_by_h_slope": sorted(rank[int(t["trial"])] for t in record["trials"]
+                                                                if t["recent_correct_fraction"] >= LEARNING),
                          "spearman_h_slope_vs_sequences": round(_spearman(slope, needed), 3)})
     out["records"] = outcomes
     return out
@@ -154,7 +162,8 @@ def main(argv=None) -> int:
         for rec in profile["records"]:
             print(f"  {Path(rec['record']).name}: solved {rec['solved']}, their ranks by h' "
                   f"{rec['ranks_of_solved_by_h_slope']}, "
-                  f"Spearman(h', sequences) {rec['spearman_h_slope_vs_sequences']}")
+                  f"Spearman(h', sequences) {rec['spearman_h_slope_vs_sequences']}; learning (window >= 80 %) "
+                  f"{rec['learning']}, their ranks {rec['ranks_of_learning_by_h_slope']}")
     if args.out:
         args.out.write_text(json.dumps(profiles, indent=1) + "\n", encoding="utf-8")
     return 0
