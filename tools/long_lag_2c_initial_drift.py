@@ -79,7 +79,8 @@ def _spearman(a, b) -> float:
     return float((ra * rb).sum() / np.sqrt((ra ** 2).sum() * (rb ** 2).sum()))
 
 
-def profile_row(stem: str, seed: int, sequences: int, overrides: list[str], records: list[Path]) -> dict:
+def profile_row(stem: str, seed: int, sequences: int, overrides: list[str],
+                records: list[tuple[Path, dict]]) -> dict:
     import dataclasses
 
     from lstm_hist import seeds
@@ -104,34 +105,30 @@ def profile_row(stem: str, seed: int, sequences: int, overrides: list[str], reco
         s, _ = forward(kernel, recurrent, codes, lengths, gate_input)
         per[label] = (np.abs(s).mean(axis=0), _h_slope(s).mean(axis=0))  # (N, C) each
     best = per[""][1].argmax(axis=1)
-    for n in range(kernel.shape[0]):
-        entry = {"trial": n, "cell": int(best[n])}
+    pick = np.arange(kernel.shape[0])
+    for n in pick:
+        entry = {"trial": int(n), "cell": int(best[n])}
         for label, (abs_s, slope) in per.items():
             entry[f"abs_s{label}"] = [round(float(v), 3) for v in abs_s[n]]
             entry[f"h_slope{label}"] = [round(float(v), 4) for v in slope[n]]
         out["trials"].append(entry)
-    pick = np.arange(kernel.shape[0])
     summary = {}
     for label, (abs_s, slope) in per.items():
         summary[f"median_abs_s{label}"] = round(float(np.median(abs_s[pick, best])), 3)
         summary[f"median_h_slope{label}"] = round(float(np.median(slope[pick, best])), 4)
     out["summary"] = summary
+    slope = per[""][1][pick, best]
+    order = np.argsort(-slope, kind="stable")  # rank 1 = the least saturated trial
+    rank = {int(n): i + 1 for i, n in enumerate(order)}
     outcomes = []
-    for path in records:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
+    for path, record in records:
         cap = record["config"]["protocol"]["max_sequences"]
         needed = np.array([t["sequences"] if t["solved"] else cap for t in record["trials"]], dtype=float)
-        slope = per[""][1][pick, best]
-        order = np.argsort(-slope, kind="stable")  # rank 1 = the least saturated trial
-        rank = {int(n): i + 1 for i, n in enumerate(order)}
+        solved = [int(t["trial"]) for t in record["trials"] if t["solved"]]
+        learning = [int(t["trial"]) for t in record["trials"] if t["recent_correct_fraction"] >= LEARNING]
         outcomes.append({"record": str(path), "cap": cap,
-                         "solved": [int(t["trial"]) for t in record["trials"] if t["solved"]],
-                         "ranks_of_solved_by_h_slope": [rank[int(t["trial"])] for t in record["trials"]
-                                                        if t["solved"]],
-                         "learning": [int(t["trial"]) for t in record["trials"]
-                                      if t["recent_correct_fraction"] >= LEARNING],
-                         "ranks_of_learning_by_h_slope": sorted(rank[int(t["trial"])] for t in record["trials"]
-                                                                if t["recent_correct_fraction"] >= LEARNING),
+                         "solved": solved, "ranks_of_solved_by_h_slope": [rank[n] for n in solved],
+                         "learning": learning, "ranks_of_learning_by_h_slope": sorted(rank[n] for n in learning),
                          "spearman_h_slope_vs_sequences": round(_spearman(slope, needed), 3)})
     out["records"] = outcomes
     return out
@@ -150,9 +147,10 @@ def main(argv=None) -> int:
                         help="records of the rows (same seed and overrides): per-trial outcomes to correlate")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    records = [(path, json.loads(path.read_text(encoding="utf-8"))) for path in args.records]
     profiles = []
     for stem in args.rows:
-        mine = [p for p in args.records if json.loads(Path(p).read_text(encoding="utf-8"))["id"].endswith("/" + stem)]
+        mine = [(path, record) for path, record in records if record["id"].endswith("/" + stem)]
         profile = profile_row(stem, args.seed, args.sequences, args.overrides, mine)
         profiles.append(profile)
         s = profile["summary"]
