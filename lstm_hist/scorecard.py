@@ -147,7 +147,8 @@ def _paper_details(paper: str, tables: dict, deviations: set[str], out_dir: Path
             label += f" (run with `--set {' '.join(record['overrides'])}`)"
         if record.get("stand_in"):
             label += f" (no record of its own: {_md(record['stand_in'])})"
-        numbers = "; ".join(_verdict_cell(v, judged["tolerance"][v.metric], judged["spread"].get(v.metric))
+        numbers = "; ".join(_verdict_cell(v, judged["tolerance"][v.metric], judged["spread"].get(v.metric),
+                                          record.get("metrics"))
                             for v in judged["verdicts"])
         if judged["status"] == EARLIER:
             from lstm_hist.config_drift import drift_text
@@ -172,10 +173,13 @@ def _status_cell(judged: dict) -> str:
     return "**reproduces**" if status == REPRODUCES else "does not"
 
 
-def _verdict_cell(v, tolerance, spread: tuple | None = None) -> str:
+def _verdict_cell(v, tolerance, spread: tuple | None = None, metrics: dict | None = None) -> str:
     from lstm_hist.formatting import fmt
 
     ours = "not measured" if v.ours is None else fmt(v.ours)
+    solved, trials = (metrics or {}).get("solved_trials"), (metrics or {}).get("trials")
+    if v.ours is None and solved == 0 and trials:  # a mean over solved trials has no value when none solved
+        ours = f"none (0 of {trials} trials met the criterion)"
     if v.ours is not None and spread and spread[1] > 1:  # the seed mean was judged: say over how many, how spread
         ours = f"{ours} ± {fmt(spread[0])} (n={spread[1]})"
     ratio = f" = {v.ratio:.3g}×" if v.ratio is not None else ""

@@ -234,3 +234,20 @@ def test_scorecard_with_one_seed_judges_that_record_as_before(configs, tmp_path)
     card = _scorecard(write_report(runs, tmp_path / "docs" / "results.md", plots=False).read_text())
     row = next(line for line in card if "adding_t10-seed0" in line)
     assert "sequences_mean 1,500 / 2,000 = 0.75×" in row and "n=" not in row
+
+
+def test_scorecard_says_no_trial_met_the_criterion_instead_of_not_measured(configs, tmp_path):
+    write(configs / "fakepaper" / "_paper.yaml", PAPER.replace("sequences_mean: 0.1", "sequences_mean: [0.5, 2.0]"))
+    runs = tmp_path / "results"
+    none_solved = {"success_rate": 0.0, "sequences_mean": None, "solved_trials": 0, "trials": 20}
+    records.write_record(runs / "fakepaper" / "adding_t10-seed0-x.json", record(seed=0, metrics=none_solved))
+    card = _scorecard(write_report(runs, tmp_path / "docs" / "results.md", plots=False).read_text())
+    row = next(line for line in card if "adding_t10-seed0" in line)
+    assert "sequences_mean none (0 of 20 trials met the criterion) / 2,000" in row and "does not" in row
+    # a mean that is simply absent (no count of solved trials) still reads "not measured"
+    records.write_record(runs / "fakepaper" / "adding_t10-seed0-y.json",
+                         record(seed=0, metrics={"success_rate": 0.0, "sequences_mean": None},
+                                provenance={"end": "2030-01-01T00:00:00Z"}))
+    card = _scorecard(write_report(runs, tmp_path / "docs" / "results.md", plots=False).read_text())
+    row = next(line for line in card if "adding_t10-seed0" in line)
+    assert "sequences_mean not measured / 2,000" in row
