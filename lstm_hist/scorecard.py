@@ -176,10 +176,13 @@ def _status_cell(judged: dict) -> str:
 def _verdict_cell(v, tolerance, spread: tuple | None = None, metrics: dict | None = None) -> str:
     from lstm_hist.formatting import fmt
 
-    ours = "not measured" if v.ours is None else fmt(v.ours)
-    solved, trials = (metrics or {}).get("solved_trials"), (metrics or {}).get("trials")
-    if v.ours is None and solved == 0 and trials:  # a mean over solved trials has no value when none solved
-        ours = f"none (0 of {trials} trials met the criterion)"
+    metrics = metrics or {}
+    if v.ours is not None:
+        ours = fmt(v.ours)
+    elif metrics.get("solved_trials") == 0 and metrics.get("trials"):  # a mean over solved trials has no value
+        ours = f"none (0 of {metrics['trials']} trials met the criterion)"
+    else:
+        ours = "not measured"
     if v.ours is not None and spread and spread[1] > 1:  # the seed mean was judged: say over how many, how spread
         ours = f"{ours} ± {fmt(spread[0])} (n={spread[1]})"
     ratio = f" = {v.ratio:.3g}×" if v.ratio is not None else ""
