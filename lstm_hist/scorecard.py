@@ -22,7 +22,7 @@ from lstm_hist import seed_stats
 from lstm_hist.reported import paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.tolerance import judge, row_rules
-from lstm_hist.verdict import describe
+from lstm_hist.verdict import describe, no_value_reason
 
 REPRODUCES, DOES_NOT, NOT_RUN, NOT_JUDGED = "reproduces", "does not", "not run", "not judged"
 EARLIER = "earlier config"  # a completed record whose config is no longer the row's (lstm_hist.config_drift)
@@ -179,8 +179,8 @@ def _verdict_cell(v, tolerance, spread: tuple | None = None, metrics: dict | Non
     metrics = metrics or {}
     if v.ours is not None:
         ours = fmt(v.ours)
-    elif metrics.get("solved_trials") == 0 and metrics.get("trials"):  # a mean over solved trials has no value
-        ours = f"none (0 of {metrics['trials']} trials met the criterion)"
+    elif reason := no_value_reason(metrics, v.metric):  # a mean over solved trials has no value
+        ours = f"none ({reason})"
     else:
         ours = "not measured"
     if v.ours is not None and spread and spread[1] > 1:  # the seed mean was judged: say over how many, how spread

@@ -11,7 +11,8 @@ The pair is tested as ``low·paper ≤ ours ≤ high·paper`` (for the positive 
 of 0 (no test sequence wrong) is judged too: with a finite ``high`` only 0 is within. The tolerances live with the
 paper's numbers in the configs (:mod:`lstm_hist.tolerance`); :data:`DEFAULT_TOLERANCE` is only the fallback. A metric
 the run did not measure, a paper number that is not a number, or a paper number on other data
-(``reported.reference_only``) gets ``within=None``: no verdict is better than a wrong one.
+(``reported.reference_only``) gets ``within=None``: no verdict is better than a wrong one. A statistic over solved
+trials of a run that solved none says so (:func:`no_value_reason`) rather than "no value".
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ def _fmt(value: Any) -> str:
     return fmt(value)
 
 
+def no_value_reason(metrics: dict | None, metric: str) -> str | None:
+    """Why ``metric`` has no value, where the record says so: it is a statistic over solved trials (kept as
+    ``None``, not left out) and none of the trials met the criterion. A metric the run never had gets None here."""
+    metrics = metrics or {}
+    if metric in metrics and metrics[metric] is None and metrics.get("solved_trials") == 0 and metrics.get("trials"):
+        return f"0 of {metrics['trials']} trials met the criterion"
+    return None
+
+
 def verdict(metric: str, ours: Any, paper: Any, tolerance: Any = DEFAULT_TOLERANCE) -> Verdict:
     """The verdict on one metric under ``tolerance`` (see the module docstring)."""
     low, high = bounds(tolerance)
@@ -119,6 +129,9 @@ def verdicts(metrics: dict, reported: dict | None, tolerance: Any = DEFAULT_TOLE
             one = verdict(key, (metrics or {}).get(key), paper, tolerance[key])
         else:
             one = verdict(key, (metrics or {}).get(key), paper, tolerance)
+        reason = no_value_reason(metrics, key) if _number(paper) is not None else None
+        if reason:  # the same words as the scorecard's cell, so the run's last lines and the report agree
+            one = dataclasses.replace(one, text=f"{key}: no verdict, none: {reason} (paper {_fmt(paper)})")
         if note and one.within is not None:
             ratio = f" (ours/paper {one.ratio:.3g})" if one.ratio is not None else ""
             text = (f"{key}: no verdict, the paper's number is on other data — ours {_fmt(one.ours)}, "

@@ -47,6 +47,22 @@ def test_verdicts_follow_the_reported_block_and_withhold_on_other_data():
     assert "other data" in other[0].text and "ours/paper 1.11" in other[0].text
 
 
+def test_a_mean_over_solved_trials_of_a_run_that_solved_none_says_so():
+    from lstm_hist.verdict import verdicts
+
+    reported = {"success_rate": 1.0, "sequences_mean": 2000, "weights": 28}
+    none_solved = {"success_rate": 0.0, "sequences_mean": None, "solved_trials": 0, "trials": 20}
+    out = {v.metric: v for v in verdicts(none_solved, reported, 0.25)}
+    assert out["sequences_mean"].within is None
+    assert out["sequences_mean"].text == ("sequences_mean: no verdict, none: 0 of 20 trials met the criterion "
+                                          "(paper 2,000)")
+    assert out["success_rate"].within is False  # the rate is judged as before
+    # a metric the run never had is still "no value", even when nothing was solved
+    assert out["weights"].text == "weights: no verdict, this run has no value for it (paper 28)"
+    solved = verdicts({**none_solved, "solved_trials": 3}, reported, 0.25)
+    assert "this run has no value for it" in solved[1].text  # None for another reason: not blamed on the criterion
+
+
 def test_finished_run_prints_a_verdict_per_metric_and_the_deviations_pointer(configs, tmp_path, capsys):
     # the run judges by the scorecard's rule: the paper's tolerances in configs/<paper>/_paper.yaml
     (configs / "fakepaper" / "_paper.yaml").write_text(
