@@ -176,7 +176,6 @@ def _status_cell(judged: dict) -> str:
 def _verdict_cell(v, tolerance, spread: tuple | None = None, metrics: dict | None = None) -> str:
     from lstm_hist.formatting import fmt
 
-    metrics = metrics or {}
     if v.ours is not None:
         ours = fmt(v.ours)
     elif reason := no_value_reason(metrics, v.metric):  # a mean over solved trials has no value

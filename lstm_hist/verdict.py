@@ -93,16 +93,18 @@ def no_value_reason(metrics: dict | None, metric: str) -> str | None:
     return None
 
 
-def verdict(metric: str, ours: Any, paper: Any, tolerance: Any = DEFAULT_TOLERANCE) -> Verdict:
-    """The verdict on one metric under ``tolerance`` (see the module docstring)."""
+def verdict(metric: str, ours: Any, paper: Any, tolerance: Any = DEFAULT_TOLERANCE,
+            no_value: str | None = None) -> Verdict:
+    """The verdict on one metric under ``tolerance`` (see the module docstring); ``no_value`` says why ``ours`` is
+    missing where the record knows (:func:`no_value_reason`)."""
     low, high = bounds(tolerance)
     mine, theirs = _number(ours), _number(paper)
     if theirs is None:
         return Verdict(metric, mine, paper, None, None,
                        f"{metric}: no verdict, the paper's value {paper!r} is not a number (ours {_fmt(mine)})")
     if mine is None:
-        return Verdict(metric, None, theirs, None, None,
-                       f"{metric}: no verdict, this run has no value for it (paper {_fmt(paper)})")
+        why = f"none: {no_value}" if no_value else "this run has no value for it"
+        return Verdict(metric, None, theirs, None, None, f"{metric}: no verdict, {why} (paper {_fmt(paper)})")
     ratio = mine / theirs if theirs != 0 else None
     if isinstance(tolerance, (int, float)):
         within = abs(mine - theirs) <= tolerance * abs(theirs)
@@ -126,12 +128,9 @@ def verdicts(metrics: dict, reported: dict | None, tolerance: Any = DEFAULT_TOLE
         if isinstance(tolerance, dict):
             if key not in tolerance:
                 continue
-            one = verdict(key, (metrics or {}).get(key), paper, tolerance[key])
+            one = verdict(key, (metrics or {}).get(key), paper, tolerance[key], no_value_reason(metrics, key))
         else:
-            one = verdict(key, (metrics or {}).get(key), paper, tolerance)
-        reason = no_value_reason(metrics, key) if _number(paper) is not None else None
-        if reason:  # the same words as the scorecard's cell, so the run's last lines and the report agree
-            one = dataclasses.replace(one, text=f"{key}: no verdict, none: {reason} (paper {_fmt(paper)})")
+            one = verdict(key, (metrics or {}).get(key), paper, tolerance, no_value_reason(metrics, key))
         if note and one.within is not None:
             ratio = f" (ours/paper {one.ratio:.3g})" if one.ratio is not None else ""
             text = (f"{key}: no verdict, the paper's number is on other data — ours {_fmt(one.ours)}, "
