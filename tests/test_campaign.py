@@ -146,6 +146,7 @@ def test_thread_env_limits_xla_and_blas_to_the_task_cpus():
     assert env["XLA_FLAGS"] == ("--xla_dump_to=/tmp/x --xla_cpu_multi_thread_eigen=false "
                                 "intra_op_parallelism_threads=2")
     assert env["OMP_NUM_THREADS"] == env["OPENBLAS_NUM_THREADS"] == env["TF_NUM_INTRAOP_THREADS"] == "2"
+    assert env["NUMBA_NUM_THREADS"] == "2"
     assert env["CUDA_VISIBLE_DEVICES"] == ""
     gpu = resources.thread_env(resources.TaskResources(num_cpus=1, num_gpus=0.25))
     assert "CUDA_VISIBLE_DEVICES" not in gpu and gpu["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false"

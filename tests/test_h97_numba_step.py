@@ -98,6 +98,43 @@ def test_data_for_some_trials_update_those_trials_alone():
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("name", ["adding", "2c"])
+def test_threads_split_the_trials_without_changing_a_bit(name):
+    """The update's prange hands each thread whole trials; each trial's chain of steps is computed as on one
+    thread, so 1 and 2 threads give the same outputs and weights bit for bit (also with a frozen trial), and the
+    forward pass likewise."""
+    import numba
+
+    net, trials = NETS[name], 5
+    models = [_build(net, trials) for _ in range(2)]
+    steppers = [NumbaStepper(model, opt, 0.5, 0.5) for model, opt in models]
+    rng = np.random.default_rng(13)
+    active = np.array([True, False, True, True, True])
+    threads = min(2, numba.config.NUMBA_NUM_THREADS)
+    try:
+        for _ in range(4):
+            x, mask, y = _batch(rng, trials, net, steps=40)
+            numba.set_num_threads(1)
+            want = steppers[0](x, mask, y, active)
+            numba.set_num_threads(threads)
+            got = steppers[1](x, mask, y, active)
+            np.testing.assert_array_equal(got, want)
+        seqs = [_batch(rng, trials, net) for _ in range(3)]
+        x, mask = (np.stack([b[k] for b in seqs], axis=1) for k in (0, 1))
+        from reproductions.hochreiter1997.training.data import predict_trials
+
+        numba.set_num_threads(1)
+        want = predict_trials(steppers[0].on_trials(None), x, mask)
+        numba.set_num_threads(threads)
+        np.testing.assert_array_equal(predict_trials(steppers[1].on_trials(None), x, mask), want)
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for stepper in steppers:
+        stepper.push()
+    for a, b in zip(models[0][0].get_weights(), models[1][0].get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_numba_stepper_rejects_a_mask_with_a_hole():
     net = NETS["adding"]
     model, opt = _build(net, 2)

@@ -57,7 +57,9 @@ def thread_env(resources: TaskResources, base: dict[str, str] | None = None) -> 
     # XLA's CPU client ignores OMP_NUM_THREADS: its Eigen pool and intra-op pool are set by flags.
     env["XLA_FLAGS"] = " ".join(x for x in (xla, "--xla_cpu_multi_thread_eigen=false",
                                             f"intra_op_parallelism_threads={n}") if x)
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS"):
+    # NUMBA_NUM_THREADS: a compiled loop's prange (the 1997 update's trials) takes the task's cores, no more.
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                 "NUMBA_NUM_THREADS"):
         env[name] = n
     env["TF_NUM_INTEROP_THREADS"] = "1"
     if resources.num_gpus:

@@ -11,7 +11,8 @@ constants, each weight reaches s_c(T) only through the CEC's increments, so with
     δnet_out_j(T) = Σ_{c ∈ j} ∂E/∂y^c(T) · h(s_c(T)) · y^out_j(T)(1 − y^out_j(T))    (T only)
     ∂E/∂w_{v,u} = Σ_t δnet_v(t) · y^u(t−1),   inputs x_u(t),   biases 1
 
-— computed here in one compiled loop per trial instead of a sequence of XLA kernels per step. Why: in the long rows
+— computed here in one compiled loop per trial instead of a sequence of XLA kernels per step, the trials spread
+over the threads (each trial's loop is a serial chain of steps; the trials are independent). Why: in the long rows
 (Table 3's q = 1000, 1,000-step sequences, 6 units, 20 trials) each step's work is a few hundred flops, and the
 time goes to launching the step's kernels, not to arithmetic (docs/performance.md, "The numba stepper").
 
@@ -23,7 +24,7 @@ on the cells only. :mod:`.training.numba_step` decides where it applies and hold
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 # float32 throughout, as the Keras model computes: a Python float literal would promote every product to float64
 # (and each sigmoid to a double exp, measured 2-4x slower on 2c's update), so the constants are float32 globals.
@@ -106,7 +107,7 @@ def _output(r, out_kernel, out_bias, n, k, cells):
     return _sigmoid(acc)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_on, codes, x, symbols, lengths,
                targets, trial_of, active, block_size, g_kind, h_kind, initial, learning_rate, loss_scale, pred):
     """One update of every active trial on its sequence; ``pred`` (rows, out) ← the outputs before the update.
@@ -115,7 +116,10 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
     weight; U = [cells C, input gates B, output gates B]. out_kernel (N, C, out), out_bias (N, out). The data hold
     one sequence per row, row i for trial ``trial_of[i]``: codes (rows, L) int (symbols) or x (rows, L, in) float,
     lengths (rows,) real steps (the mask is a prefix), targets (rows, out). ``active`` (N,): a frozen trial is
-    neither computed nor updated (its ``pred`` row is NaN). Weight arrays are updated in place.
+    neither computed nor updated (its ``pred`` row is NaN). Weight arrays are updated in place. The rows go to
+    the threads whole (``prange``; NUMBA_NUM_THREADS of them, a campaign sets it to the task's cores): a trial's
+    update only touches its own weights, so the trials in ``trial_of`` must be distinct, and each comes out bit for
+    bit as on one thread.
     """
     units = kernel.shape[2]
     blocks = units // (block_size + 2)
@@ -123,22 +127,22 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
     outputs = out_kernel.shape[2]
     steps = codes.shape[1] if symbols else x.shape[1]
     f32 = np.float32
-    r = np.empty(units, f32)
-    r_prev = np.empty(units, f32)
-    net = np.empty(units, f32)
-    s = np.empty(cells, f32)
-    a = np.empty((steps, cells), f32)  # y^in_j(t) · g'(net_c(t)): δnet_c(t) / e_c
-    b = np.empty((steps, cells), f32)  # g(net_c(t)) · y^in_j(t)(1 − y^in_j(t)): its share of δnet_in_j(t) / e_c
-    trace_a = np.empty((units + 1, cells), f32)  # Σ_t a(t) · y^v(t−1), row `units`: Σ_t a(t) (the bias)
-    trace_b = np.empty((units + 1, cells), f32)
-    d_out = np.empty(outputs, f32)
-    d_yc = np.empty(cells, f32)
-    e = np.empty(cells, f32)
-    for i in range(trial_of.shape[0]):
+    for i in prange(trial_of.shape[0]):  # the trials are independent: one thread's share each (see module)
         n = trial_of[i]
         if not active[n]:
             pred[i, :] = np.nan
             continue
+        r = np.empty(units, f32)
+        r_prev = np.empty(units, f32)
+        net = np.empty(units, f32)
+        s = np.empty(cells, f32)
+        a = np.empty((steps, cells), f32)  # y^in_j(t) · g'(net_c(t)): δnet_c(t) / e_c
+        b = np.empty((steps, cells), f32)  # g(net_c(t)) · y^in_j(t)(1 − y^in_j(t)): its share of δnet_in_j(t) / e_c
+        trace_a = np.empty((units + 1, cells), f32)  # Σ_t a(t) · y^v(t−1), row `units`: Σ_t a(t) (the bias)
+        trace_b = np.empty((units + 1, cells), f32)
+        d_out = np.empty(outputs, f32)
+        d_yc = np.empty(cells, f32)
+        e = np.empty(cells, f32)
         length = lengths[i]
         for u in range(units):
             r[u] = initial
@@ -212,7 +216,7 @@ def sgd_update(kernel, recurrent, bias, bias_on, out_kernel, out_bias, out_bias_
                     _input_gradient(kernel, codes, x, n, i, t, symbols, gate, learning_rate * e[c] * b[t, c])
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def forward_outputs(kernel, recurrent, bias, out_kernel, out_bias, codes, x, symbols, lengths, trial_of, block_size,
                     g_kind, h_kind, initial, pred):
     """The outputs at each sequence's last real step, no update: ``pred`` (rows, k, out) ← trial ``trial_of[i]``'s
@@ -223,11 +227,11 @@ def forward_outputs(kernel, recurrent, bias, out_kernel, out_bias, codes, x, sym
     cells = blocks * block_size
     outputs = out_kernel.shape[2]
     f32 = np.float32
-    r = np.empty(units, f32)
-    net = np.empty(units, f32)
-    s = np.empty(cells, f32)
-    for i in range(trial_of.shape[0]):
+    for i in prange(trial_of.shape[0]):
         n = trial_of[i]
+        r = np.empty(units, f32)
+        net = np.empty(units, f32)
+        s = np.empty(cells, f32)
         for q in range(lengths.shape[1]):
             codes_q = codes[i] if symbols else codes[0]
             x_q = x[i] if not symbols else x[0]
