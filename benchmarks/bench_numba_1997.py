@@ -30,7 +30,9 @@ ROWS = ("long_lag_2c_q1000_p1000", "long_lag_2c_q1000_p50", "two_sequence_3a_t10
         "adding_t100")
 
 
-def bench_row(stem: str, rounds: int, updates: int) -> dict:
+def row_steppers(stem: str, kernels, updates: int):
+    """``(steppers, protocol, (x, mask, y), active)``: the row's stepper per kernel, each from seed 0's initial
+    weights, and ``updates`` pre-drawn sequences per trial, all trials active (also bench_numba_threads_1997)."""
     import dataclasses
 
     import numpy as np
@@ -43,16 +45,18 @@ def bench_row(stem: str, rounds: int, updates: int) -> dict:
 
     _, _, experiment, cfg = resolve(f"hochreiter1997/{stem}", smoke=False, overrides=[])
     base = experiment.protocol(**cfg["protocol"])
-    learners = {}
-    for kernel in ("keras", "numba"):
-        protocol = dataclasses.replace(base, kernel=kernel)
-        model, _, stepper = build_learner(experiment, cfg["model"], protocol, 0)
-        learners[kernel] = stepper
-    assert type(learners["numba"]).__name__ == "NumbaStepper", "the numba stepper does not apply to this row"
-    streams = seeds.trial_streams(0, "train", base.trials)
-    data = TrainingData(task_for(experiment.task, learners["keras"].model), cfg["task"], base, 0, streams)
-    x, mask, y = data.draw(updates)
-    active = np.ones(base.trials, dtype=bool)
+    steppers = {kernel: build_learner(experiment, cfg["model"], dataclasses.replace(base, kernel=kernel), 0)[2]
+                for kernel in kernels}
+    if "numba" in steppers:
+        assert type(steppers["numba"]).__name__ == "NumbaStepper", "the numba stepper does not apply to this row"
+    model = next(iter(steppers.values())).model
+    data = TrainingData(task_for(experiment.task, model), cfg["task"], base, 0,
+                        seeds.trial_streams(0, "train", base.trials))
+    return steppers, base, data.draw(updates), np.ones(base.trials, dtype=bool)
+
+
+def bench_row(stem: str, rounds: int, updates: int) -> dict:
+    learners, base, (x, mask, y), active = row_steppers(stem, ("keras", "numba"), updates)
     for stepper in learners.values():  # compile and warm up
         for i in range(3):
             stepper(x[i], mask[i], y[i], active)

@@ -24,26 +24,14 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench_numba_1997 import row_steppers  # noqa: E402
+
 
 def bench(stem: str, threads: list[int], rounds: int, updates: int) -> dict:
-    import dataclasses
-
     import numba
-    import numpy as np
 
-    from lstm_hist import seeds
-    from lstm_hist.runner import resolve
-    from reproductions.hochreiter1997.symbols import task_for
-    from reproductions.hochreiter1997.training.data import TrainingData
-    from reproductions.hochreiter1997.training.online import build_learner
-
-    _, _, experiment, cfg = resolve(f"hochreiter1997/{stem}", smoke=False, overrides=[])
-    protocol = dataclasses.replace(experiment.protocol(**cfg["protocol"]), kernel="numba")
-    _, _, stepper = build_learner(experiment, cfg["model"], protocol, 0)
-    data = TrainingData(task_for(experiment.task, stepper.model), cfg["task"], protocol, 0,
-                        seeds.trial_streams(0, "train", protocol.trials))
-    x, mask, y = data.draw(updates)
-    active = np.ones(protocol.trials, dtype=bool)
+    steppers, protocol, (x, mask, y), active = row_steppers(stem, ("numba",), updates)
+    stepper = steppers["numba"]
     for n in threads:  # compile and warm up
         numba.set_num_threads(n)
         for i in range(3):

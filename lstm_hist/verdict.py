@@ -125,12 +125,10 @@ def verdicts(metrics: dict, reported: dict | None, tolerance: Any = DEFAULT_TOLE
     note = reference_note(reported)
     out = []
     for key, paper in paper_metrics(reported).items():
-        if isinstance(tolerance, dict):
-            if key not in tolerance:
-                continue
-            one = verdict(key, (metrics or {}).get(key), paper, tolerance[key], no_value_reason(metrics, key))
-        else:
-            one = verdict(key, (metrics or {}).get(key), paper, tolerance, no_value_reason(metrics, key))
+        if isinstance(tolerance, dict) and key not in tolerance:
+            continue
+        rule = tolerance[key] if isinstance(tolerance, dict) else tolerance
+        one = verdict(key, (metrics or {}).get(key), paper, rule, no_value_reason(metrics, key))
         if note and one.within is not None:
             ratio = f" (ours/paper {one.ratio:.3g})" if one.ratio is not None else ""
             text = (f"{key}: no verdict, the paper's number is on other data — ours {_fmt(one.ours)}, "
