@@ -44,12 +44,15 @@ def test_selected_trials_rerun_those_trials_of_the_full_run(tmp_path, capsys, lo
 
 
 @jax_only
-def test_profile_tells_a_net_that_stores_the_class(tmp_path, capsys, load_tool):
+@pytest.mark.parametrize("truncate", [True, False])
+def test_profile_tells_a_net_that_stores_the_class(tmp_path, capsys, load_tool, truncate):
     """A hand-set net whose block 0 stores x (+) or y (−) at step 1 and whose outputs read that cell: ``flip`` 1 and
-    ``sep`` ≈ +2 for that cell; with the cell → output weights zeroed the outputs sit at 0.5 (``mse`` 0.25)."""
+    ``sep`` ≈ +2 for that cell; with the cell → output weights zeroed the outputs sit at 0.5 (``mse`` 0.25). A record
+    trained with the full gradient (``truncate_gradient: false``) is profiled from the same weights alike."""
     from lstm_hist.registry import load
 
     _, _, experiment, cfg = load(ROW)
+    cfg["model"]["truncate_gradient"] = truncate
     cfg["task"].update(q=10, p=10, max_extra=20, final_input=False)
     cfg["model"]["inputs"] = 14
     model = experiment.model(trials=2, **cfg["model"])
