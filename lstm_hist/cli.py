@@ -288,7 +288,9 @@ def _register_run(sub: Any, fmt_class: Any) -> None:
     p.add_argument("--out", default="runs", help="where records and checkpoints go (default: runs/)")
     p.add_argument("--resume", action="store_true",
                    help="continue the checkpoint of this row, seed and config, or fail (a plain run resumes an "
-                        "interrupted one by itself)")
+                        "interrupted one by itself). The checkpoint lives in OUT/<paper>/<row>.work/ on this "
+                        "machine only (git ignores it); for a run that may continue on another machine use "
+                        "`lstm-hist campaign ROW --until HH:MM`, which keeps an archive beside the records")
     p.add_argument("--fresh", action="store_true", help="discard this row, seed and config's checkpoint, start over")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_run)
