@@ -289,7 +289,7 @@ def _register_run(sub: Any, fmt_class: Any) -> None:
     p.add_argument("--resume", action="store_true",
                    help="continue the checkpoint of this row, seed and config, or fail (a plain run resumes an "
                         "interrupted one by itself). The checkpoint lives in OUT/<paper>/<row>.work/ on this "
-                        "machine only (git ignores it); for a run that may continue on another machine use "
+                        "machine only (git ignores it under runs/ and results/); for a run that may continue on another machine use "
                         "`lstm-hist campaign ROW --until HH:MM`, which keeps an archive beside the records")
     p.add_argument("--fresh", action="store_true", help="discard this row, seed and config's checkpoint, start over")
     p.add_argument("--quiet", action="store_true", help="no progress line")
