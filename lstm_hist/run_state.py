@@ -14,8 +14,10 @@ The rules (README "Records and results", docs/architecture.md "Records"):
 * Checkpoints are ``<name>.json`` (state, fingerprint, the sha256 of the arrays) plus ``<name>.npz`` (arrays),
   both written atomically, the JSON last; a missing, truncated or changed file is a :class:`UserError` that
   says how to start over (``--fresh``).
-* ``run.json`` in the folder lists the finished segments of the run (wall seconds, status, record), so the final
-  record carries the cost of all of them.
+* ``run.json`` in the folder lists the segments of the run (wall seconds, status, record), so the final record
+  carries the cost of all of them. A segment is listed as ``running`` when it begins; one that died without a
+  record (SIGKILL, a machine restart) is still ``running`` when the next segment begins, which counts it as
+  ``killed`` with the wall seconds up to its last checkpoint (the work after that is lost and redone).
 """
 
 from __future__ import annotations
@@ -304,7 +306,7 @@ def discard(workdir: Path) -> None:
 
 
 def segments(workdir: Path) -> list[dict]:
-    """The finished segments of the run in ``workdir`` (oldest first); [] when there are none."""
+    """The segments of the run in ``workdir`` as listed (oldest first); [] when there are none."""
     try:
         value = json.loads((Path(workdir) / RUN_FILE).read_text(encoding="utf-8"))
         return [s for s in value.get("segments", []) if isinstance(s, dict)]
@@ -312,11 +314,47 @@ def segments(workdir: Path) -> list[dict]:
         return []
 
 
-def add_segment(workdir: Path, segment: dict) -> list[dict]:
-    """Append a finished segment to ``run.json``; returns every segment so far."""
-    every = segments(workdir) + [segment]
+def _write_segments(workdir: Path, every: list[dict]) -> None:
     text = json.dumps(to_jsonable({"segments": every}), indent=1).encode()
     atomic_write(Path(workdir) / RUN_FILE, lambda handle: handle.write(text))
+
+
+def last_checkpoint_time(workdir: Path) -> dt.datetime | None:
+    """When the protocol last saved anything in ``workdir`` (newest file time, bookkeeping aside)."""
+    times = [p.stat().st_mtime for p in Path(workdir).rglob("*")
+             if p.is_file() and p.name not in _BOOKKEEPING and not p.name.startswith(".")]
+    return dt.datetime.fromtimestamp(max(times), dt.timezone.utc) if times else None
+
+
+def _as_killed(segment: dict, workdir: Path) -> dict:
+    """A segment still ``running`` while another begins died without a record: count it up to its last
+    checkpoint, the last moment whose work the next segment keeps."""
+    if segment.get("status") != "running":
+        return segment
+    start = _parse_time(segment.get("start"))
+    saved = last_checkpoint_time(workdir)
+    end = saved if start is not None and saved is not None and saved > start else start
+    seconds = round((end - start).total_seconds(), 3) if start is not None else 0.0
+    return {**segment, "status": "killed", "end": _iso_time(end) if end is not None else None, "seconds": seconds,
+            "note": "ended without a record (killed); seconds up to its last checkpoint"}
+
+
+def begin_segment(workdir: Path, start: dt.datetime) -> list[dict]:
+    """List a new segment as ``running`` (the caller holds the lock); returns the earlier segments, any that died
+    without a record counted as ``killed``."""
+    before = [_as_killed(s, workdir) for s in segments(workdir)]
+    _write_segments(workdir, before + [{"start": _iso_time(start), "status": "running", "pid": os.getpid(),
+                                        "host": socket.gethostname()}])
+    return before
+
+
+def add_segment(workdir: Path, segment: dict) -> list[dict]:
+    """Replace this process's ``running`` entry (if any) by the finished ``segment``; returns every segment."""
+    every = segments(workdir)
+    if every and every[-1].get("status") == "running":
+        every = every[:-1]
+    every = every + [segment]
+    _write_segments(workdir, every)
     return every
 
 
@@ -327,7 +365,23 @@ def finished(workdir: Path) -> dict | None:
 
 
 def run_block(previous: list[dict], seconds: float, repeated: int) -> dict:
-    """The record's ``run`` block: all segments' wall seconds, their number, the sequences trained twice."""
-    return {"segments": len(previous) + 1,
-            "train_seconds_total": round(sum(float(s.get("seconds") or 0) for s in previous) + seconds, 3),
-            "repeated_sequences": int(repeated)}
+    """The record's ``run`` block: all segments' wall seconds, their number (``killed_segments``: how many of
+    them died without a record, when any did), the sequences trained twice."""
+    block = {"segments": len(previous) + 1,
+             "train_seconds_total": round(sum(float(s.get("seconds") or 0) for s in previous) + seconds, 3),
+             "repeated_sequences": int(repeated)}
+    killed = sum(1 for s in previous if s.get("status") == "killed")
+    if killed:
+        block["killed_segments"] = killed
+    return block
+
+
+def _iso_time(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _parse_time(text: Any) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None

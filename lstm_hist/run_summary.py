@@ -27,7 +27,8 @@ def print_summary(record: dict, path: Path, stream: TextIO) -> None:
             print("  " + line, file=stream)
     prov = record.get("provenance", {})
     run = record.get("run") or {}
-    total = (f" ({run['train_seconds_total']} s over {run['segments']} segments, "
+    killed = f", {run['killed_segments']} killed without a record" if run.get("killed_segments") else ""
+    total = (f" ({run['train_seconds_total']} s over {run['segments']} segments{killed}, "
              f"{run.get('repeated_sequences', 0):,} sequences repeated)" if run.get("segments", 1) > 1 else "")
     print(f"backend {prov.get('backend')} on {prov.get('device')}, wall {prov.get('wall_seconds')} s{total}",
           file=stream)

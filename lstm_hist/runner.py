@@ -109,10 +109,8 @@ def run_experiment(
     lock = run_state.RunLock(workdir, run_state.lock_info()).acquire(note=_note)
     try:
         resume = choose_start(workdir, resume=resume, fresh=fresh)
-        previous = run_state.segments(workdir) if resume else []
         run = dict(full=full, smoke=smoke, trials=trials, seed=seed, overrides=overrides, out_dir=out_dir)
-        return _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fingerprint, backend,
-                            progress, stdout)
+        return _run_segment(run, cfg, experiment, protocol, workdir, resume, fingerprint, backend, progress, stdout)
     finally:
         lock.release()
 
@@ -211,11 +209,13 @@ def _call_protocol(protocol: TrainingProtocol, experiment, cfg: dict, seed: int,
         )
 
 
-def _run_segment(run, cfg, experiment, protocol, workdir, resume, previous, fingerprint, backend, progress,
-                 stdout) -> Path:
+def _run_segment(run, cfg, experiment, protocol, workdir, resume, fingerprint, backend, progress, stdout) -> Path:
     seed = run["seed"]
     callback, line = _progress_sink(progress, run["full"])
     start = records.utc_now()
+    # Listed before the protocol starts, so a segment killed without a record still counts when the run resumes
+    # (choose_start has emptied the folder unless this run resumes).
+    previous = run_state.begin_segment(workdir, start)
     out_path = run_state.record_path(run["out_dir"], run["full"], run["smoke"], seed, start)
     base = _record_base(run, cfg, fingerprint)
     try:

@@ -185,6 +185,55 @@ def test_a_finished_run_is_not_resumed_by_a_plain_run(configs, tmp_path, capsys)
     assert "is of a finished run (completed" in capsys.readouterr().err
 
 
+def test_a_segment_killed_without_a_record_still_counts(configs, tmp_path, capsys):
+    """A SIGKILL or a machine restart writes no record: the next segment must still count the killed one's wall
+    time up to its last checkpoint (before, the total silently dropped it)."""
+    from lstm_hist import run_state
+
+    out = tmp_path / "runs"
+    assert run("adding_t10", "--out", str(out), "--set", "protocol.behaviour=interrupt") == 130
+    (folder,) = work_folders(out)
+    # What a killed segment leaves behind: it was listed as running when it began, saved a checkpoint 60 s later,
+    # and died before writing a record.
+    began = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=100)
+    run_state.begin_segment(folder, began)
+    saved = (began + dt.timedelta(seconds=60)).timestamp()
+    for name in ("fake.json", "fake.npz"):
+        os.utime(folder / name, (saved, saved))
+    capsys.readouterr()
+    assert run("adding_t10", "--out", str(out)) == 0
+    assert "resuming the interrupted run in" in capsys.readouterr().err
+    first, last = sorted((load(p) for p in records_in(out)), key=lambda r: r["run"]["segments"])
+    assert last["status"] == "completed"
+    assert last["run"]["segments"] == 3 and last["run"]["killed_segments"] == 1
+    walls = first["provenance"]["wall_seconds"] + 60 + last["provenance"]["wall_seconds"]
+    assert last["run"]["train_seconds_total"] == pytest.approx(walls, abs=1.5)
+    listed = json.loads((folder / "run.json").read_text())["segments"]
+    assert [s["status"] for s in listed] == ["interrupted", "killed", "completed"]
+    assert listed[1]["seconds"] == pytest.approx(60, abs=1.5)
+
+
+def test_a_resumed_run_lists_itself_as_running_until_it_ends(configs, tmp_path, monkeypatch):
+    from lstm_hist import run_state
+
+    out = tmp_path / "runs"
+    assert run("adding_t10", "--out", str(out), "--set", "protocol.behaviour=interrupt") == 130
+    (folder,) = work_folders(out)
+    seen = {}
+    real = FakeProtocol.run
+
+    def spy(self, **kwargs):
+        seen["during"] = [s["status"] for s in run_state.segments(folder)]
+        return real(self, **kwargs)
+
+    monkeypatch.setattr(FakeProtocol, "run", spy)
+    assert run("adding_t10", "--out", str(out)) == 0
+    assert seen["during"] == ["interrupted", "running"]
+    assert [s["status"] for s in run_state.segments(folder)] == ["interrupted", "completed"]
+    last = max((load(p) for p in records_in(out)), key=lambda r: r["run"]["segments"])
+    assert last["run"]["segments"] == 2 and "killed_segments" not in last["run"]
+
+
 def test_resume_and_fresh_together_are_refused(configs, tmp_path, capsys):
     assert run("adding_t10", "--out", str(tmp_path), "--resume", "--fresh") == 2
     one_error_line(capsys.readouterr().err, "--resume and --fresh")
