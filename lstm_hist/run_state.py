@@ -348,6 +348,14 @@ def begin_segment(workdir: Path, start: dt.datetime) -> list[dict]:
     return before
 
 
+def forget_segment(workdir: Path) -> None:
+    """Unlist this process's ``running`` entry: a segment that stopped on the user's error (e.g. missing data)
+    trained nothing and writes no record, so the next segment must not count it as killed."""
+    every = segments(workdir)
+    if every and every[-1].get("status") == "running":
+        _write_segments(workdir, every[:-1])
+
+
 def add_segment(workdir: Path, segment: dict) -> list[dict]:
     """Replace this process's ``running`` entry (if any) by the finished ``segment``; returns every segment."""
     every = segments(workdir)

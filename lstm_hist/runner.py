@@ -221,6 +221,7 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, fingerprint, b
     try:
         result = _call_protocol(protocol, experiment, cfg, seed, workdir, resume, callback)
     except UserError:
+        run_state.forget_segment(workdir)
         raise  # e.g. missing data: the user fixes it; there is no run to record
     except BaseException as exc:
         if line is not None:

@@ -65,7 +65,7 @@ class FakeProtocol(TrainingProtocol):
     trials: int = 10
     max_sequences: int = 1000
     learning_rate: float = 0.5
-    behaviour: str = "complete"  # "complete" | "interrupt" | "crash" | "diverge"
+    behaviour: str = "complete"  # "complete" | "interrupt" | "crash" | "diverge" | "user_error"
     calls: list = dataclasses.field(default_factory=list, compare=False)
     # Test knobs, not part of what a checkpoint is: an interrupted fake run resumes with another behaviour.
     resumable_changes: ClassVar[tuple[str, ...]] = ("behaviour", "calls")
@@ -86,6 +86,10 @@ class FakeProtocol(TrainingProtocol):
             run_state.load(workdir, "fake", fingerprint=fingerprint)
         if self.behaviour == "crash":
             raise RuntimeError("boom")
+        if self.behaviour == "user_error":  # what a protocol raises for e.g. a missing data file
+            from lstm_hist.errors import UserError
+
+            raise UserError("the data file is missing")
         run_state.save(workdir, "fake", {"seen": 10}, {"w": np.arange(3.0)}, fingerprint=fingerprint)
         status = {"interrupt": "interrupted", "diverge": "diverged"}.get(self.behaviour, "completed")
         return FakeResult(status=status, trials=self.trials, repeated_sequences=3 if resume else 0)

@@ -234,6 +234,16 @@ def test_a_resumed_run_lists_itself_as_running_until_it_ends(configs, tmp_path, 
     assert last["run"]["segments"] == 2 and "killed_segments" not in last["run"]
 
 
+def test_a_segment_stopped_by_the_users_error_is_not_counted_as_killed(configs, tmp_path, capsys):
+    out = tmp_path / "runs"
+    assert run("adding_t10", "--out", str(out), "--set", "protocol.behaviour=interrupt") == 130
+    assert run("adding_t10", "--out", str(out), "--set", "protocol.behaviour=user_error") == 2
+    assert "error: the data file is missing" in capsys.readouterr().err
+    assert run("adding_t10", "--out", str(out)) == 0
+    last = max((load(p) for p in records_in(out)), key=lambda r: r["run"]["segments"])
+    assert last["run"]["segments"] == 2 and "killed_segments" not in last["run"]
+
+
 def test_resume_and_fresh_together_are_refused(configs, tmp_path, capsys):
     assert run("adding_t10", "--out", str(tmp_path), "--resume", "--fresh") == 2
     one_error_line(capsys.readouterr().err, "--resume and --fresh")
