@@ -152,13 +152,14 @@ def provenance(
         "platform": platform.platform(),
         "hostname": socket.gethostname(),
         "command": command if command is not None else " ".join(sys.argv),
-        "start": _iso(start),
-        "end": _iso(end),
+        "start": iso_time(start),
+        "end": iso_time(end),
         "wall_seconds": round((end - start).total_seconds(), 3),
     }
 
 
-def _iso(moment: dt.datetime) -> str:
+def iso_time(moment: dt.datetime) -> str:
+    """``moment`` as the records write it: UTC, to the second, ``Z``-suffixed (naive times taken as UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -37,7 +37,7 @@ from typing import Any
 
 from lstm_hist.contract import TrainingProtocol
 from lstm_hist.errors import UserError
-from lstm_hist.records import atomic_write, to_jsonable
+from lstm_hist.records import atomic_write, iso_time, to_jsonable
 
 LOCK_FILE = "lock"
 RUN_FILE = "run.json"
@@ -170,7 +170,7 @@ class RunLock:
 
 def lock_info(command: str | None = None) -> dict:
     return {"pid": os.getpid(), "host": socket.gethostname(),
-            "start": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "start": iso_time(dt.datetime.now(dt.timezone.utc)),
             "command": command if command is not None else " ".join(sys.argv)}
 
 
@@ -283,12 +283,15 @@ def progress_reached(workdir: Path | None, default: int) -> int:
         return default
 
 
+def _saved_files(workdir: Path):
+    """The files a protocol saved in the folder (its subfolders included), bookkeeping aside."""
+    return (p for p in Path(workdir).rglob("*")
+            if p.is_file() and p.name not in _BOOKKEEPING and not p.name.startswith("."))
+
+
 def has_checkpoint(workdir: Path) -> bool:
     """Whether the folder holds anything a protocol saved (its subfolders included), besides bookkeeping."""
-    if not Path(workdir).is_dir():
-        return False
-    return any(p.is_file() and p.name not in _BOOKKEEPING and not p.name.startswith(".")
-               for p in Path(workdir).rglob("*"))
+    return Path(workdir).is_dir() and any(_saved_files(workdir))
 
 
 def discard(workdir: Path) -> None:
@@ -321,8 +324,7 @@ def _write_segments(workdir: Path, every: list[dict]) -> None:
 
 def last_checkpoint_time(workdir: Path) -> dt.datetime | None:
     """When the protocol last saved anything in ``workdir`` (newest file time, bookkeeping aside)."""
-    times = [p.stat().st_mtime for p in Path(workdir).rglob("*")
-             if p.is_file() and p.name not in _BOOKKEEPING and not p.name.startswith(".")]
+    times = [p.stat().st_mtime for p in _saved_files(workdir)]
     return dt.datetime.fromtimestamp(max(times), dt.timezone.utc) if times else None
 
 
@@ -335,7 +337,7 @@ def _as_killed(segment: dict, workdir: Path) -> dict:
     saved = last_checkpoint_time(workdir)
     end = saved if start is not None and saved is not None and saved > start else start
     seconds = round((end - start).total_seconds(), 3) if start is not None else 0.0
-    return {**segment, "status": "killed", "end": _iso_time(end) if end is not None else None, "seconds": seconds,
+    return {**segment, "status": "killed", "end": iso_time(end) if end is not None else None, "seconds": seconds,
             "note": "ended without a record (killed); seconds up to its last checkpoint"}
 
 
@@ -343,25 +345,26 @@ def begin_segment(workdir: Path, start: dt.datetime) -> list[dict]:
     """List a new segment as ``running`` (the caller holds the lock); returns the earlier segments, any that died
     without a record counted as ``killed``."""
     before = [_as_killed(s, workdir) for s in segments(workdir)]
-    _write_segments(workdir, before + [{"start": _iso_time(start), "status": "running", "pid": os.getpid(),
+    _write_segments(workdir, before + [{"start": iso_time(start), "status": "running", "pid": os.getpid(),
                                         "host": socket.gethostname()}])
     return before
+
+
+def _without_own_entry(workdir: Path) -> list[dict]:
+    """The listed segments minus this process's trailing ``running`` entry (the caller holds the lock)."""
+    every = segments(workdir)
+    return every[:-1] if every and every[-1].get("status") == "running" else every
 
 
 def forget_segment(workdir: Path) -> None:
     """Unlist this process's ``running`` entry: a segment that stopped on the user's error (e.g. missing data)
     trained nothing and writes no record, so the next segment must not count it as killed."""
-    every = segments(workdir)
-    if every and every[-1].get("status") == "running":
-        _write_segments(workdir, every[:-1])
+    _write_segments(workdir, _without_own_entry(workdir))
 
 
 def add_segment(workdir: Path, segment: dict) -> list[dict]:
     """Replace this process's ``running`` entry (if any) by the finished ``segment``; returns every segment."""
-    every = segments(workdir)
-    if every and every[-1].get("status") == "running":
-        every = every[:-1]
-    every = every + [segment]
+    every = _without_own_entry(workdir) + [segment]
     _write_segments(workdir, every)
     return every
 
@@ -382,10 +385,6 @@ def run_block(previous: list[dict], seconds: float, repeated: int) -> dict:
     if killed:
         block["killed_segments"] = killed
     return block
-
-
-def _iso_time(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _parse_time(text: Any) -> dt.datetime | None:
