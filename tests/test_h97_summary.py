@@ -124,3 +124,12 @@ def test_a_row_with_several_seeds_is_judged_on_all_of_them():
     assert "temporal_order_6b 70% (paper 100%, mean of 2 seeds)" in v["evidence"]
     assert "7 wrong (limit 3)" in v["evidence"]
     assert "temporal_order_6b 60% (paper 100%)" in verdict([seed0], "Table 9")["evidence"]  # one seed: no "mean of"
+
+
+def test_the_fraction_misclassified_of_a_row_with_several_seeds_is_their_mean():
+    """Tables 4–6 quote the fraction misclassified: the latest seed's alone (0.0001) would stand for the row."""
+    seeds = [{**record("two_sequence_3a_t100_n1", "Table 4", {}, fraction_misclassified=f), "seed": s,
+              "provenance": {"end": f"2026-12-04T1{s}:00:00+00:00"}} for s, f in enumerate((0.0005, 0.0003, 0.0001))]
+    evidence = verdict(seeds, "Table 4")["evidence"]
+    assert "two_sequence_3a_t100_n1: 0.00030 (paper nan, mean of 3 seeds)" in evidence
+    assert "two_sequence_3a_t100_n1: 0.00010 (paper nan)" in verdict(seeds[2:], "Table 4")["evidence"]
