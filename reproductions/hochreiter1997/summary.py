@@ -60,15 +60,16 @@ def _paper_rows(records: list[dict], configs: list[dict] | None = None) -> dict[
 
 def _over_seeds(per_seed: list[dict]) -> dict:
     """One row from its seeds' records: the latest record, with the claims' metrics taken over all seeds (CONVENTIONS:
-    a row's headline is its seed mean) — the success rate, the sequences and the fraction misclassified as means, the worst test count as the
-    worst of any seed — and ``n_seeds``."""
+    a row's headline is its seed mean) — the success rate, the sequences and the fraction misclassified as means
+    (a metric no seed has stays absent), the worst test count as the worst of any seed — and ``n_seeds``."""
     latest = max(per_seed, key=lambda r: str(r.get("provenance", {}).get("end", "")))
     if len(per_seed) == 1:
         return {**latest, "n_seeds": 1}
     metrics = dict(latest.get("metrics") or {})
     for key in ("success_rate", "sequences_mean", "fraction_misclassified"):
         mean, _, n = mean_sd(r.get("metrics", {}).get(key) for r in per_seed)
-        metrics[key] = mean if n else None
+        if n:
+            metrics[key] = mean
     worst = [r.get("metrics", {}).get("test_wrong_max") for r in per_seed]
     metrics["test_wrong_max"] = None if None in worst else max(worst)
     return {**latest, "metrics": metrics, "n_seeds": len(per_seed)}
