@@ -133,3 +133,13 @@ def test_the_fraction_misclassified_of_a_row_with_several_seeds_is_their_mean():
     evidence = verdict(seeds, "Table 4")["evidence"]
     assert "two_sequence_3a_t100_n1: 0.00030 (paper nan, mean of 3 seeds)" in evidence
     assert "two_sequence_3a_t100_n1: 0.00010 (paper nan)" in verdict(seeds[2:], "Table 4")["evidence"]
+
+
+def test_the_fraction_misclassified_is_quoted_with_its_ratio_to_the_paper_and_no_invented_bound():
+    """The paper prints a fraction per row but no bound: the claim must not state one, and the evidence says how
+    far ours is from the paper's (here 0.0008 against 0.0002: 4×) so that "holds" is not read as "as precise"."""
+    row = record("two_sequence_3a_t100_n3", "Table 4", {}, fraction_misclassified=0.0008)
+    row["reported"] = {"fraction_misclassified": 0.0002}
+    v = verdict([row], "Table 4")
+    assert "0.0002" not in v["claim"] and v["holds"] is True
+    assert "two_sequence_3a_t100_n3: 0.00080 (paper 0.00020, ours 4×)" in v["evidence"]
