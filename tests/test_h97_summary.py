@@ -143,3 +143,10 @@ def test_the_fraction_misclassified_is_quoted_with_its_ratio_to_the_paper_and_no
     v = verdict([row], "Table 4")
     assert "0.0002" not in v["claim"] and v["holds"] is True
     assert "two_sequence_3a_t100_n3: 0.00080 (paper 0.00020, ours 4×)" in v["evidence"]
+
+
+def test_a_row_without_a_fraction_misclassified_prints_nan_instead_of_failing():
+    """A Tables 4-6 row none of whose trials was solved stores null: the sentence must still be written."""
+    row = record("two_sequence_3b_t1000_n1", "Table 5", {}, success=0.0, fraction_misclassified=None)
+    row["reported"] = {"fraction_misclassified": 0.01207}
+    assert "two_sequence_3b_t1000_n1: nan (paper 0.01207)" in verdict([row], "Table 5")["evidence"]

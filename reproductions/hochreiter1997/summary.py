@@ -8,6 +8,7 @@ is hard-coded from our runs: every number comes from the records passed in.
 
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 from lstm_hist.config_drift import current_configs, drift
@@ -88,13 +89,17 @@ def _seeds(row: dict) -> str:
     return f", mean of {row['n_seeds']} seeds" if row.get("n_seeds", 1) > 1 else ""
 
 
+def _number(value) -> float:
+    """A metric as a float, nan where a record has none (a row none of whose trials was solved stores null)."""
+    return float("nan") if value is None else float(value)
+
+
 def _misclassified(rows: list[dict]) -> tuple[bool, str]:
     """Tables 4–6: the fraction misclassified beside the paper's, with their ratio (evidence only: the paper states
     no bound, so it does not decide the verdict; the ratio keeps a reader from taking "holds" for "as precise")."""
     def part(r: dict) -> str:
-        ours = r["metrics"].get("fraction_misclassified", float("nan"))
-        paper = r.get("reported", {}).get("fraction_misclassified", float("nan"))
-        ratio = f", ours {ours / paper:.2g}×" if paper == paper and paper > 0 and ours == ours else ""
+        ours, paper = (_number(d.get("fraction_misclassified")) for d in (r["metrics"], r.get("reported", {})))
+        ratio = f", ours {ours / paper:.2g}×" if math.isfinite(ours) and math.isfinite(paper) and paper > 0 else ""
         return f"{r.get('row') or r['id']}: {ours:.5f} (paper {paper:.5f}{ratio}{_seeds(r)})"
     return True, "fraction misclassified " + ", ".join(part(r) for r in rows)
 
