@@ -376,6 +376,20 @@ def test_local_engine_without_ray_runs_the_same_tasks(toy, capsys):
     assert "3 already complete (skipped)" in capsys.readouterr().out and len(_records(out)) == 3
 
 
+def test_summary_gives_every_seed_of_the_row_beside_the_campaigns_own(toy, capsys):
+    """A campaign of seeds 1, 2 where seed 0 ran earlier: its own mean has n=2, the row's (what the report shows) n=3."""
+    out = toy / "out"
+    base = ["campaign", "row_a", "--out", str(out), "--engine", "local", "--num-cpus", "1"]
+    assert cli.main(base + ["--seeds", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "every seed of its config" not in text  # nothing beyond the campaign's own seeds
+    assert cli.main(base + ["--seeds", "1,2"]) == 0
+    text = capsys.readouterr().out
+    assert "every seed of its config here (n)" in text
+    line = next(ln for ln in text.splitlines() if "toycamp/row_a" in ln and "sequences_mean" in ln)
+    assert "1,150 ± 70.7 (n=2)" in line and "1,100 ± 100 (n=3)" in line
+
+
 def test_time_limit_stops_a_run_which_checkpoints_and_continues_next_time(toy, capsys):
     """--time-limit: the run gets SIGTERM, writes an interrupted record and its checkpoint; the rerun resumes."""
     import time

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from lstm_hist import interrupt
+from lstm_hist import interrupt, records, seed_stats
 from lstm_hist.backend import current_backend
 from lstm_hist.campaign import keep, monitor, selection, state
 from lstm_hist.campaign.engine import LocalEngine, RayEngine
@@ -229,11 +229,20 @@ def _finish(ids, configs, items, args, mon, outcomes, stopped) -> int:
     done = sum(1 for item in items if item.action == "skip")
     mon.print(f"\ncampaign summary: {done}/{len(items)} (row, seed) complete in {out}"
               + (f"; this session: {', '.join(f'{n} {k}' for k, n in sorted(outcomes.items()))}" if outcomes else ""))
-    for line in monitor.summary_lines(ids, configs, per_seed, seeds):
+    for line in monitor.summary_lines(ids, configs, per_seed, seeds, _row_groups(per_seed, items)):
         mon.print("  " + line)
     if done < len(items):
         mon.print(f"to continue: run the same command again ({len(items) - done} (row, seed) left)")
     return exit_status(outcomes, stopped)
+
+
+def _row_groups(per_seed: dict[str, dict[int, dict]], items) -> dict[str, list[dict]]:
+    """Per row this campaign has a record of: every seed of that record's config in the record's folder."""
+    folders = {item.id: item.record.parent for item in items if item.record is not None}
+    loaded = {folder: records.load_records(folder) for folder in set(folders.values())}
+    return {exp_id: seed_stats.config_seeds(loaded[folders[exp_id]], record)
+            for exp_id, by_seed in per_seed.items() if by_seed
+            for record in [by_seed[max(by_seed)]]}
 
 
 def exit_status(outcomes: dict[str, int], stopped: bool) -> int:

@@ -53,8 +53,15 @@ class Monitor:
 
 
 def summary_lines(rows: list[str], configs: dict[str, dict], per_seed: dict[str, dict[int, dict]],
-                  seeds: list[int]) -> list[str]:
-    """Per row and headline metric: the paper's number and ours as mean ± sd (n) over the campaign's seeds."""
+                  seeds: list[int], row_groups: dict[str, list[dict]] | None = None) -> list[str]:
+    """Per row and headline metric: the paper's number and ours as mean ± sd (n) over the campaign's seeds.
+
+    ``row_groups``: per row, the latest completed record of every seed run with its config in the output folder
+    (:func:`seed_stats.config_seeds`), which is what the report averages; where that holds seeds this campaign did
+    not run (seed 0 from an earlier session, say), a second column gives the row's mean over all of them, so the
+    campaign's n and the report's are not confused."""
+    row_groups = row_groups or {}
+    wider = {r: g for r, g in row_groups.items() if len(g) > len(per_seed.get(r, {}))}
     table = []
     for exp_id in rows:
         records = {s: r for s, r in per_seed.get(exp_id, {}).items() if s in seeds}
@@ -64,6 +71,12 @@ def summary_lines(rows: list[str], configs: dict[str, dict], per_seed: dict[str,
         for i, key in enumerate(keys):
             ours = seed_stats.format_mean_sd(seed_stats.metric_over_seeds(records, key), fmt) if records else "—"
             note = ("seeds without a completed record: " + ",".join(map(str, missing))) if missing and i == 0 else ""
-            table.append([exp_id if i == 0 else "", key, fmt(reported.get(key)) if key in reported else "", ours,
-                          note])
-    return table_lines(["row", "metric", "paper", "ours: mean ± sd (n seeds)", "note"], table) if table else []
+            row = [exp_id if i == 0 else "", key, fmt(reported.get(key)) if key in reported else "", ours]
+            if wider:
+                group = wider.get(exp_id)
+                row.append(seed_stats.format_mean_sd([(r.get("metrics") or {}).get(key) for r in group], fmt)
+                           if group else "")
+            table.append(row + [note])
+    header = ["row", "metric", "paper", "ours: mean ± sd (n seeds)"]
+    header += ["every seed of its config here (n)"] if wider else []
+    return table_lines(header + ["note"], table) if table else []
