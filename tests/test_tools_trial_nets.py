@@ -40,3 +40,24 @@ def test_both_weight_files_load_every_variable_in_place(tmp_path, load_tool, kin
     for want, got in zip(model.weights, loaded.weights, strict=True):
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     assert loaded.get_layer("construction").active.numpy().ravel().tolist() == [1.0, 0.0]
+
+
+def test_a_record_run_with_overrides_loads_into_the_net_it_ran(tmp_path, load_tool):
+    """A record written with ``--set model.initial_activation=0.5`` (3a's y(0) screen) holds weights of the net it
+    ran: the loader builds that net from the record's own config, not from the row's file (y(0) = 0)."""
+    from lstm_hist.registry import load
+
+    tool = load_tool("trial_nets")
+    row = "hochreiter1997/two_sequence_3a_t100_n3"
+    full, _, experiment, cfg = load(row)
+    ran = {**cfg, "model": {**cfg["model"], "initial_activation": 0.5}}
+    model = experiment.model(trials=2, **ran["model"])
+    path = tmp_path / "r.weights.npz"
+    np.savez(path, *[v.numpy() for v in model.weights])
+    record = {"id": full, "config": ran, "metrics": {"sequences_seen": 10}}
+    (tmp_path / "r.json").write_text(json.dumps(record))
+    _, got_cfg, loaded, _ = tool.load_model(path, row)
+    assert loaded.get_layer("lstm1997").cell.initial_activation == 0.5
+    assert got_cfg["model"]["initial_activation"] == 0.5
+    (tmp_path / "r.json").write_text(json.dumps({**record, "id": "hochreiter1997/other_row"}))  # another row's record
+    assert tool.load_model(path, row)[2].get_layer("lstm1997").cell.initial_activation == 0.0

@@ -19,16 +19,17 @@ def add_arguments(parser: argparse.ArgumentParser, config: str, sequences: int) 
 
 
 def load_model(path: Path, config: str):
-    """(experiment, row config, model with the file's weights, sequences seen). A run's checkpoint stores the
+    """(experiment, config, model with the file's weights, sequences seen). A run's checkpoint stores the
     trainable then the non-trainable variables (``model_k``, with ``seen``); a record's ``.weights.npz`` stores
     ``model.weights`` in order (``arr_k``; ``seen`` from the record beside it). Non-trainable state, such as a
-    construction stage (:mod:`reproductions.hochreiter1997.construction`), comes with either."""
+    construction stage (:mod:`reproductions.hochreiter1997.construction`), comes with either. A record's weights
+    are built into the net its record ran: that record's own config when it is of ``config``'s row."""
     from lstm_hist.backend import select_backend
 
     select_backend(None)  # the package default (JAX) unless KERAS_BACKEND says otherwise
     from lstm_hist.registry import load
 
-    _, _, experiment, cfg = load(config)
+    experiment_id, _, experiment, cfg = load(config)
     with np.load(path) as f:
         final = "arr_0" in f.files
         prefix = "arr_" if final else "model_"
@@ -37,6 +38,8 @@ def load_model(path: Path, config: str):
     if final:
         record = json.loads(Path(str(path).removesuffix(".weights.npz") + ".json").read_text(encoding="utf-8"))
         seen = int(record["metrics"].get("sequences_seen", 0))
+        if record.get("id") == experiment_id and record.get("config"):
+            cfg = record["config"]  # what the run used, its --set overrides included (e.g. model.initial_activation)
     model = experiment.model(trials=arrays[0].shape[0], **cfg["model"])
     variables = model.weights if final else model.trainable_variables + model.non_trainable_variables
     for variable, value in zip(variables, arrays, strict=True):
