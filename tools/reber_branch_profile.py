@@ -24,6 +24,7 @@ import argparse
 import json
 
 import numpy as np
+from trial_nets import run_states
 
 
 def separation(values: np.ndarray, branch_is_t: np.ndarray) -> float:
@@ -40,22 +41,6 @@ def separation(values: np.ndarray, branch_is_t: np.ndarray) -> float:
     cuts = np.concatenate([[True], ranked[1:] > ranked[:-1], [True]])
     accuracy = 0.5 * (below_p[cuts] / n_p + above_t[cuts] / n_t)
     return float(np.max(np.maximum(accuracy, 1 - accuracy)))
-
-
-def run_states(cell, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cell states s (rows, L, cells) after each step, input gates y^in (rows, L, blocks) and cell outputs y^c
-    (rows, L, cells), stepping the cell's own equations; rows trial-major as the model's batches are."""
-    from keras import ops
-
-    projected = cell.project_inputs(ops.convert_to_tensor(x.astype("float32")))
-    states = cell.get_initial_state(batch_size=x.shape[0])
-    s_steps, gate_steps, out_steps = [], [], []
-    for t in range(x.shape[1]):
-        y_c, states = cell.recurrent_step(projected[:, t], states)
-        s_steps.append(np.asarray(states[0]))
-        gate_steps.append(np.asarray(states[1])[:, cell.cells : cell.cells + cell.blocks])
-        out_steps.append(np.asarray(y_c))
-    return np.stack(s_steps, axis=1), np.stack(gate_steps, axis=1), np.stack(out_steps, axis=1)
 
 
 def profile(model, pairs, solved: np.ndarray) -> list[dict]:

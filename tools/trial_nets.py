@@ -55,3 +55,20 @@ def predict(model, batch) -> np.ndarray:
     mask = np.tile(batch.mask(), (trials, 1))
     out = np.asarray(model.predict_on_batch([x, mask]))
     return out.reshape(trials, n, *out.shape[1:])
+
+
+def run_states(cell, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cell states s (rows, L, cells) after each step, input gates y^in (rows, L, blocks) and cell outputs y^c
+    (rows, L, cells), stepping the cell's own equations; rows trial-major as the model's batches are (the 1997
+    cell's internals, which the model's own forward pass does not return)."""
+    from keras import ops
+
+    projected = cell.project_inputs(ops.convert_to_tensor(x.astype("float32")))
+    states = cell.get_initial_state(batch_size=x.shape[0])
+    s_steps, gate_steps, out_steps = [], [], []
+    for t in range(x.shape[1]):
+        y_c, states = cell.recurrent_step(projected[:, t], states)
+        s_steps.append(np.asarray(states[0]))
+        gate_steps.append(np.asarray(states[1])[:, cell.cells : cell.cells + cell.blocks])
+        out_steps.append(np.asarray(y_c))
+    return np.stack(s_steps, axis=1), np.stack(gate_steps, axis=1), np.stack(out_steps, axis=1)

@@ -49,22 +49,10 @@ def gate_features(cell, x: np.ndarray, mask: np.ndarray, informative: int, at: n
     noise steps, y^in at step ``at`` (trials, k; an index into the sequence), and per cell (trials, k, cells) |Δs_c|
     at that step and its mean over the noise steps; x (trials, k, L, 1), mask (trials, k, L), stepping the cell's own
     equations (rows trial-major, as the model's batches)."""
-    from keras import ops
-
     n, k, length = x.shape[:3]
-    rows = x.reshape(n * k, length, x.shape[-1]).astype("float32")
-    projected = cell.project_inputs(ops.convert_to_tensor(rows))
-    states = cell.get_initial_state(batch_size=n * k)
-    s_prev = np.asarray(states[0])
-    gates, jumps = [], []
-    for t in range(length):
-        _, states = cell.recurrent_step(projected[:, t], states)
-        s_now = np.asarray(states[0])
-        gates.append(np.asarray(states[1])[:, cell.cells : cell.cells + cell.blocks])
-        jumps.append(np.abs(s_now - s_prev))
-        s_prev = s_now
-    gate = np.stack(gates, axis=1).reshape(n, k, length, -1)
-    jump = np.stack(jumps, axis=1).reshape(n, k, length, -1)
+    s, gate, _ = trial_nets.run_states(cell, x.reshape(n * k, length, x.shape[-1]))
+    jump = np.abs(np.diff(s, axis=1, prepend=0.0))  # the state starts at 0 (the cell's initial state)
+    gate, jump = gate.reshape(n, k, length, -1), jump.reshape(n, k, length, -1)
     noise = (mask * (np.arange(length) >= informative)).astype(float)[..., None]
     pick = at[..., None, None]
     return {
