@@ -517,3 +517,24 @@ def test_ray_runs_no_more_tasks_at_once_than_the_cpus_it_was_given(toy):
     assert len(spans) == 4
     for start, _ in spans:  # runs live at each start (the one starting included)
         assert sum(s <= start < e for s, e in spans) <= 2
+
+
+def test_a_started_task_counts_as_running_whatever_its_logs_timestamp(tmp_path):
+    """The driver's status: a task whose log grew since submission is running, even when the kernel dates that write
+    before the driver's clock (coarse timestamps) and the run never writes its log again; an earlier session's log
+    that did not grow is still queued."""
+    from lstm_hist.campaign import driver
+
+    fresh, stale = tmp_path / "fresh.log", tmp_path / "stale.log"
+    stale.write_text("$ an earlier session's run\n")
+    specs = [{"log_path": str(fresh), "progress_path": str(tmp_path / "fresh.progress")},
+             {"log_path": str(stale), "progress_path": str(tmp_path / "stale.progress")}]
+    sizes = {s["log_path"]: driver._size(s["log_path"]) for s in specs}
+    pending = {i: [(type("Item", (), {"label": f"row seed {i}"})(), s)] for i, s in enumerate(specs)}
+    assert driver._counts(pending, {}, sizes, None) == {"done": 0, "running": 0, "queued": 2}
+    fresh.write_text("$ lstm-hist run ...\n")
+    an_hour_ago = fresh.stat().st_mtime - 3600
+    os.utime(fresh, (an_hour_ago, an_hour_ago))
+    os.utime(stale, (an_hour_ago + 7200, an_hour_ago + 7200))  # touched, not grown
+    assert driver._counts(pending, {}, sizes, None) == {"done": 0, "running": 1, "queued": 1}
+    assert [label for label, _ in driver._running(pending, sizes)] == ["row seed 0"]

@@ -140,21 +140,22 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
         asks = sorted({r.describe() for exp_id, r in res.items() if any(i.id == exp_id for i in todo)})
         mon.print(f"each task asks for {' or '.join(asks)}, with as many compute threads as CPUs")
         pending: dict[Any, list[tuple[state.Planned, dict]]] = {}
-        started_at = time.time()  # a task's log written after this marks it as running
+        log_sizes: dict[str, int] = {}  # a task's log grown past its size at submission marks it as running
         for item in todo:
             resources = res[item.id]
             engine.check(resources, item.label)
             spec = _spec(item, args, out, backend, resources)
+            log_sizes[spec["log_path"]] = _size(spec["log_path"])
             pending[engine.submit([spec], resources)] = [(item, spec)]
         with interrupt.stop_on_signals():
-            stopped = _loop(engine, pending, out, args, mon, outcomes, started_at)
+            stopped = _loop(engine, pending, out, args, mon, outcomes, log_sizes)
     finally:
         engine.shutdown()
         _stop_file(out, args).unlink(missing_ok=True)
     return _finish(ids, configs, replan(), args, mon, outcomes, stopped)
 
 
-def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
+def _loop(engine, pending, out, args, mon, outcomes, log_sizes) -> bool:
     """Collect results until every task ended; a Ctrl-C/SIGTERM stops the runs (they checkpoint) and waits."""
     stopped = False
     while pending:
@@ -179,8 +180,8 @@ def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
                     outcomes[outcome] = outcomes.get(outcome, 0) + 1
                     mon.print(f"{outcome}: {item.label}")
             if pending and mon.due():
-                mon.status(_counts(pending, outcomes, started_at, getattr(engine, "address", None)),
-                           _running(pending, started_at))
+                mon.status(_counts(pending, outcomes, log_sizes, getattr(engine, "address", None)),
+                           _running(pending, log_sizes))
         except KeyboardInterrupt:
             if stopped:
                 continue
@@ -194,26 +195,33 @@ def _loop(engine, pending, out, args, mon, outcomes, started_at) -> bool:
     return stopped
 
 
-def _started(spec: dict, since: float) -> bool:
+def _size(path: str) -> int:
     try:
-        return os.path.getmtime(spec["log_path"]) >= since
+        return os.path.getsize(path)
     except OSError:
-        return False
+        return -1
 
 
-def _running(pending, started_at) -> list[tuple[str, Path]]:
+def _started(spec: dict, log_sizes: dict[str, int]) -> bool:
+    """A started task appends its command line to its log (task.run_task). Sizes, not mtimes: the kernel's coarse
+    timestamps can date that first write before the instant the driver read the clock, and a quiet run never
+    writes its log again."""
+    return _size(spec["log_path"]) > log_sizes.get(spec["log_path"], -1)
+
+
+def _running(pending, log_sizes) -> list[tuple[str, Path]]:
     rows = []
     for members in pending.values():
-        live = [(item, spec) for item, spec in members if _started(spec, started_at)]
+        live = [(item, spec) for item, spec in members if _started(spec, log_sizes)]
         if live:
             item, spec = live[-1]
             rows.append((item.label, Path(spec["progress_path"])))
     return rows
 
 
-def _counts(pending, outcomes, started_at, cluster) -> dict[str, int]:
+def _counts(pending, outcomes, log_sizes, cluster) -> dict[str, int]:
     """A task counts as running once its log here was written; on a cluster, others may run on other nodes."""
-    running = sum(1 for members in pending.values() if any(_started(s, started_at) for _, s in members))
+    running = sum(1 for members in pending.values() if any(_started(s, log_sizes) for _, s in members))
     queued = sum(len(members) for members in pending.values()) - running
     waiting = "queued or running on other nodes" if cluster else "queued"
     return {"done": sum(outcomes.values()), "running here" if cluster else "running": running, waiting: queued}
