@@ -29,6 +29,7 @@ TOP_LEVEL_KEYS = (
     "title",
     "table",
     "row",
+    "variant",
     "section",
     "notes",
     "task",
@@ -84,6 +85,9 @@ def load_config(path: str | Path) -> dict:
         if not isinstance(cfg[key], dict):
             raise ConfigError(f"{path}: {key!r} must be a mapping, got {type(cfg[key]).__name__}")
     _check_comparisons(cfg["reported"].get(COMPARISONS), path)
+    if "variant" in cfg and (not isinstance(cfg["variant"], str) or not cfg["variant"].strip()):
+        raise ConfigError(f"{path}: 'variant' must be a non-empty string saying what the row is instead of the "
+                          "paper's method (e.g. 'Keras LSTM + Adam, not the paper's method')")
     if "tolerance" in cfg:  # how the scorecard judges this row (lstm_hist.tolerance): checked like the rest
         from lstm_hist.tolerance import check_tolerance
 

@@ -135,6 +135,7 @@ def list_experiments(paper: str | None = None) -> list[dict[str, Any]]:
                 "title": cfg.get("title"),
                 "table": cfg.get("table"),
                 "row": cfg.get("row"),
+                "variant": cfg.get("variant"),
                 "section": cfg.get("section"),
                 "experiment": cfg.get("experiment"),
                 "reported": cfg.get("reported") or {},

@@ -8,6 +8,10 @@ record of the paper's config, else the latest completed one run with ``--set`` (
 its numbers are the mean over the latest record of each seed run with that same config (CONVENTIONS: a row's
 headline is the seed mean; the papers' targets are stated for it), shown with sd and n. Each judged row links to
 its line in the tables below and to its entry in docs/deviations.md.
+
+A row whose config names a ``variant`` (a modern baseline, a labelled reading that is not the paper's method) is
+judged and shown the same way but not counted among the table's rows: the counts say how much of the paper
+reproduces, and a variant is not the paper's model.
 """
 
 from __future__ import annotations
@@ -116,17 +120,22 @@ def scorecard_lines(chosen: dict[str, tuple[Path, dict]], configs: list[dict], o
              "paper's numbers: `configs/<paper>/_paper.yaml`, overridden by a row's `tolerance:`; the verdict is the "
              "one `lstm-hist run` prints, applied to the mean over the row's seeds (latest record of each seed of the "
              "row's config; sd and n shown). Each row's verdict is under its paper, with links to its line below and "
-             "its deviation entry.", "",
-             "| paper | table | rows | reproduce | do not (ours/paper) | not run | earlier config | not judged |",
-             "|---|---|---|---|---|---|---|---|"]
+             "its deviation entry. Rows that are not the paper's method (a modern baseline: the config's `variant`) "
+             "are judged and listed below but not counted in the table's rows; the last column says how many there "
+             "are.", "",
+             "| paper | table | rows | reproduce | do not (ours/paper) | not run | earlier config | not judged "
+             "| variants (not counted) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for paper in sorted(rows):
         for table, items in sorted(rows[paper].items(), key=lambda kv: _table_key(kv[0])):
-            counts = {c: str(sum(1 for _, j in items if j["status"] == c)) for c in COLUMNS}
-            outside = [v.ratio for _, j in items for v in j["verdicts"] if not v.within and v.ratio is not None]
+            paper_rows = [(e, j) for e, j in items if not e.get("variant")]
+            counts = {c: str(sum(1 for _, j in paper_rows if j["status"] == c)) for c in COLUMNS}
+            outside = [v.ratio for _, j in paper_rows for v in j["verdicts"] if not v.within and v.ratio is not None]
             if outside:  # how far off: the range of ours/paper over the numbers outside their tolerance
                 low, high = min(outside), max(outside)
                 counts[DOES_NOT] += f" ({low:.2g}×)" if f"{low:.2g}" == f"{high:.2g}" else f" ({low:.2g}–{high:.2g}×)"
-            lines.append(f"| {paper} | {_md(table)} | {len(items)} | " + " | ".join(counts[c] for c in COLUMNS) + " |")
+            lines.append(f"| {paper} | {_md(table)} | {len(paper_rows)} | " + " | ".join(counts[c] for c in COLUMNS)
+                         + f" | {len(items) - len(paper_rows)} |")
     lines.append("")
     for paper in sorted(rows):
         lines += _paper_details(paper, rows[paper], deviations, out_dir)
@@ -154,16 +163,21 @@ def _paper_details(paper: str, tables: dict, deviations: set[str], out_dir: Path
             from lstm_hist.config_drift import drift_text
 
             numbers = _md(drift_text(judged["changes"]))
-        lines.append(f"| {_md(table)} | {label} | {_status_cell(judged)} | {numbers or '—'} | "
+        lines.append(f"| {_md(table)} | {label} | {_status_cell(judged, entry.get('variant'))} | {numbers or '—'} | "
                      f"{_deviation_link(judged['deviation'], deviations)} |")
     not_run = [(e, j) for _, e, j in items if j["status"] == NOT_RUN]
-    names = [f"`{e['id'].split('/', 1)[1]}`" + (f" ({j['record'].get('status')})" if j["record"] else "")
-             for e, j in not_run]
-    lines += ["", f"Not run to completion ({len(not_run)}): {', '.join(names) or 'none'}.", "", "</details>", ""]
+    names = {kind: [f"`{e['id'].split('/', 1)[1]}`" + (f" ({j['record'].get('status')})" if j["record"] else "")
+                    for e, j in not_run if bool(e.get("variant")) == kind] for kind in (False, True)}
+    lines += ["", f"Not run to completion ({len(names[False])}): {', '.join(names[False]) or 'none'}."]
+    if names[True]:
+        lines += ["", f"Variants (not counted) not run to completion ({len(names[True])}): {', '.join(names[True])}."]
+    lines += ["", "</details>", ""]
     return lines
 
 
-def _status_cell(judged: dict) -> str:
+def _status_cell(judged: dict, variant: str | None = None) -> str:
+    if variant:
+        return f"variant, not counted ({_md(variant)}): {_status_cell(judged)}"
     status = judged["status"]
     if status == EARLIER:
         return "earlier config (not judged)"

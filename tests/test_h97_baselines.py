@@ -273,3 +273,13 @@ def test_exploded_weights_stop_a_trial_as_diverged():
     row, _ = train_trial(blown, experiment=ADDING, task_cfg={"min_length": 10},
                          model_cfg={"inputs": 2, "outputs": 1, "units": 3}, seed=0, trial=0)
     assert row["diverged"] and not row["solved"] and row["seen"] == 32 * 100
+
+
+def test_the_baselines_and_only_they_are_labelled_variants():
+    """The scorecard keeps a config's `variant` out of the paper's counts, and the claims (summary.py) leave out the
+    `_keras_lstm` rows: the two must name the same rows."""
+    from lstm_hist.registry import list_experiments
+
+    entries = list_experiments("hochreiter1997")
+    assert {e["id"] for e in entries if e.get("variant")} == {e["id"] for e in entries if e["id"].endswith("_keras_lstm")}
+    assert len([e for e in entries if e.get("variant")]) == len(WEIGHTS)

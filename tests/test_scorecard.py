@@ -124,7 +124,7 @@ def test_scorecard_counts_rows_and_links_table_line_and_deviation(configs, tmp_p
     records.write_record(runs / "fakepaper" / "adding_t10-2.json", record())
     text = write_report(runs, docs / "results.md", plots=False).read_text()
     card = _scorecard(text)
-    assert "| fakepaper | Table 1 | 2 | 0 | 1 (0.9×) | 1 | 0 | 0 |" in card
+    assert "| fakepaper | Table 1 | 2 | 0 | 1 (0.9×) | 1 | 0 | 0 | 0 |" in card
     row = next(line for line in card if "adding_t10-2" in line)
     assert "does not" in row and "success_rate 0.9 / 1 = 0.9× (≥ 1×) ✗" in row
     assert "[T=10](#rec-adding_t10-2)" in row and "(deviations.md#fake-adding)" in row
@@ -135,7 +135,7 @@ def test_scorecard_counts_rows_and_links_table_line_and_deviation(configs, tmp_p
                          record(metrics={"success_rate": 1.0, "sequences_mean": 1500.0},
                                 provenance={"end": "2024-06-01T00:00:00Z"}))
     card = _scorecard(write_report(runs, docs / "results.md", plots=False).read_text())
-    assert "| fakepaper | Table 1 | 2 | 1 | 0 | 1 | 0 | 0 |" in card
+    assert "| fakepaper | Table 1 | 2 | 1 | 0 | 1 | 0 | 0 | 0 |" in card
 
 
 def test_scorecard_does_not_judge_reference_only_rows(configs, tmp_path):
@@ -146,7 +146,36 @@ def test_scorecard_does_not_judge_reference_only_rows(configs, tmp_path):
     path.write_text(path.read_text().replace("reported: {", "reported: {reference_only: another data set, "))
     records.write_record(runs / "fakepaper" / "adding_t10-2.json", record(reported=reported))
     card = _scorecard(write_report(runs, tmp_path / "docs" / "results.md", plots=False).read_text())
-    assert "| fakepaper | Table 1 | 2 | 0 | 0 | 1 | 0 | 1 |" in card
+    assert "| fakepaper | Table 1 | 2 | 0 | 0 | 1 | 0 | 1 | 0 |" in card
+
+
+def test_a_variant_row_is_judged_and_shown_but_not_counted(configs, tmp_path):
+    """A modern baseline (the config's `variant`) answers the paper's row with another method: the scorecard shows
+    its verdict, labelled, and keeps it out of the table's counts and ratio range, so those say how much of the
+    paper reproduces."""
+    write(configs / "fakepaper" / "_paper.yaml", PAPER.replace("sequences_mean: 0.1", "sequences_mean: [0.5, 2.0]"))
+    for name in ("adding_t20", "adding_t30"):
+        path = configs / "fakepaper" / f"{name}.yaml"
+        text = (configs / "fakepaper" / "adding_t10.yaml").read_text().replace("row: T=10", f"row: {name}")
+        path.write_text(text.replace("experiment: adding", "experiment: adding\nvariant: a modern baseline"))
+    runs = tmp_path / "results"
+    records.write_record(runs / "fakepaper" / "adding_t10-2.json", record())  # success 0.9: does not reproduce
+    records.write_record(runs / "fakepaper" / "adding_t20-2.json",
+                         record(id="fakepaper/adding_t20", row="adding_t20",
+                                metrics={"success_rate": 1.0, "sequences_mean": 100.0}))  # 0.05×: does not
+    card = _scorecard(write_report(runs, tmp_path / "docs" / "results.md", plots=False).read_text())
+    assert "| fakepaper | Table 1 | 1 | 0 | 1 (0.9×) | 0 | 0 | 0 | 2 |" in card
+    line = next(line for line in card if "adding_t20-2" in line)
+    assert "variant, not counted (a modern baseline): does not" in line and "0.05×" in line
+    assert next(line for line in card if line.startswith("Not run")) == "Not run to completion (0): none."
+    assert "Variants (not counted) not run to completion (1): `adding_t30`." in card
+
+
+def test_a_variant_must_say_what_it_is(configs):
+    path = configs / "fakepaper" / "adding_t10.yaml"
+    path.write_text(path.read_text().replace("experiment: adding", "experiment: adding\nvariant: 3"))
+    with pytest.raises(ConfigError, match="'variant' must be a non-empty string"):
+        load_config(path)
 
 
 # ------------------------------------------------------------------------------------------------- cite
