@@ -61,3 +61,23 @@ def test_a_record_run_with_overrides_loads_into_the_net_it_ran(tmp_path, load_to
     assert got_cfg["model"]["initial_activation"] == 0.5
     (tmp_path / "r.json").write_text(json.dumps({**record, "id": "hochreiter1997/other_row"}))  # another row's record
     assert tool.load_model(path, row)[2].get_layer("lstm1997").cell.initial_activation == 0.0
+
+
+def test_a_checkpoint_of_another_config_is_loaded_with_a_warning(tmp_path, load_tool, capsys):
+    """A checkpoint keeps no config, only its run's fingerprint: the loader warns when it is not the given
+    config's (a run with --set overrides), and is silent when it is."""
+    from lstm_hist.backend import current_backend
+    from lstm_hist.campaign.state import config_fingerprint
+    from lstm_hist.registry import load
+
+    tool = load_tool("trial_nets")
+    model = _random_net(4)
+    folder = tmp_path / "long_lag_2b.work" / "seed2-0123456789ab"
+    folder.mkdir(parents=True)
+    variables = model.trainable_variables + model.non_trainable_variables
+    np.savez(folder / "checkpoint.npz", seen=5, **{f"model_{k}": v.numpy() for k, v in enumerate(variables)})
+    _, _, experiment, cfg = load(ROW)
+    for fingerprint, warned in ((config_fingerprint(cfg, 2, current_backend(), experiment), False), ("0" * 16, True)):
+        (folder / "checkpoint.json").write_text(json.dumps({"seen": 5, "fingerprint": fingerprint}))
+        assert tool.load_model(folder / "checkpoint.npz", ROW)[3] == 5
+        assert ("another config" in capsys.readouterr().err) is warned

@@ -40,11 +40,33 @@ def load_model(path: Path, config: str):
         seen = int(record["metrics"].get("sequences_seen", 0))
         if record.get("id") == experiment_id and record.get("config"):
             cfg = record["config"]  # what the run used, its --set overrides included (e.g. model.initial_activation)
+    else:
+        _warn_if_other_config(path, cfg, experiment, config)
     model = experiment.model(trials=arrays[0].shape[0], **cfg["model"])
     variables = model.weights if final else model.trainable_variables + model.non_trainable_variables
     for variable, value in zip(variables, arrays, strict=True):
         variable.assign(value)
     return experiment, cfg, model, seen
+
+
+def _warn_if_other_config(path: Path, cfg: dict, experiment, config: str) -> None:
+    """A checkpoint holds no config, only its run's fingerprint (``checkpoint.json`` beside it, the seed in its
+    folder's name ``seed<S>-…``): a run with ``--set`` overrides that keep the shapes (e.g. y(0)) would load into
+    the row's net without a word, so say so when the fingerprints differ."""
+    import re
+    import sys
+
+    from lstm_hist.backend import current_backend
+    from lstm_hist.campaign.state import config_fingerprint
+
+    meta, folder = Path(path).with_name("checkpoint.json"), re.match(r"seed(\d+)-", Path(path).parent.name)
+    if not meta.is_file() or folder is None:
+        return
+    ran = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint")
+    if ran and ran != config_fingerprint(cfg, int(folder.group(1)), current_backend(), experiment):
+        print(f"warning: {path} was written by a run of another config than {config} (other --set overrides, "
+              "backend or an earlier config); its weights are loaded into the net of the config given: profile "
+              "its record's .weights.npz instead", file=sys.stderr)
 
 
 def predict(model, batch) -> np.ndarray:
