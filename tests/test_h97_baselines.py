@@ -276,8 +276,8 @@ def test_exploded_weights_stop_a_trial_as_diverged():
 
 
 def test_the_baselines_and_only_they_are_labelled_variants():
-    """The scorecard keeps a config's `variant` out of the paper's counts, and the claims (summary.py) leave out the
-    `_keras_lstm` rows: the two must name the same rows."""
+    """The scorecard and the claims (summary.py) leave a config's `variant` out of the paper's counts: every Keras
+    LSTM baseline must carry it, and no paper row."""
     from lstm_hist.registry import list_experiments
 
     entries = list_experiments("hochreiter1997")

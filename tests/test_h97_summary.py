@@ -46,12 +46,25 @@ def test_only_completed_paper_rows_count_and_missing_rows_are_named():
     rows = [record("long_lag_2a", "Table 2", {"p": 100}, status="interrupted"),
             record("adding_t100", "Table 7", {}, test_wrong_max=4),
             record("adding_t100_keras_lstm", "Table 7", {}, success=0.0)]
+    baseline = {"id": "hochreiter1997/adding_t100_keras_lstm", "table": "Table 7", "variant": "a modern baseline"}
     configs = [{"id": "hochreiter1997/long_lag_2a", "table": "Table 2"},
-               {"id": "hochreiter1997/adding_t500", "table": "Table 7"}]
+               {"id": "hochreiter1997/adding_t500", "table": "Table 7"}, baseline,
+               {**baseline, "id": "hochreiter1997/adding_t500_keras_lstm"}]
     assert verdict(rows, "Table 2", configs)["holds"] is None
     adding = verdict(rows, "Table 7", configs)
     assert adding["holds"] is False and "4 wrong (limit 3)" in adding["evidence"]  # the baseline is ignored
-    assert adding["missing"] == ["hochreiter1997/adding_t500"]
+    assert adding["rows"] == 1 and adding["missing"] == ["hochreiter1997/adding_t500"]  # a variant is never missing
+
+
+def test_a_row_is_left_out_by_its_configs_variant_not_by_its_name():
+    """The claims and the scorecard count by one rule, the config's ``variant``: a record made with it is left out
+    whatever its id, and a record named like a baseline but without it counts."""
+    labelled = record("adding_t100_adam", "Table 7", {}, success=0.0)
+    labelled["config"]["variant"] = "a modern baseline"
+    paper = record("adding_t100", "Table 7", {}, test_wrong_max=0)
+    assert verdict([paper, labelled], "Table 7")["holds"] is True
+    named = record("adding_t100_keras_lstm", "Table 7", {}, success=0.0)
+    assert verdict([paper, named], "Table 7")["holds"] is False
 
 
 def test_each_table_gets_its_own_sentence_and_the_tables_without_a_section_are_listed_once():

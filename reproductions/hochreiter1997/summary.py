@@ -1,8 +1,9 @@
 """The 1997 paper's qualitative claims, checked against the run records (``lstm-hist report``'s paper hook).
 
 For each table one sentence: what the paper claims (§5.1–§5.6, the captions and the text around Tables 1–9) and
-whether our completed records bear it out. Only completed, non-smoke records of the paper's own rows count (the
-modern ``*_keras_lstm`` baselines are not the paper's method); rows without one are named as missing. Nothing here
+whether our completed records bear it out. Only completed, non-smoke records of the paper's own rows count: a row
+whose config names a ``variant`` (the modern Keras LSTM baselines) is not the paper's method, the same rule the
+scorecard counts by; rows without one are named as missing. Nothing here
 is hard-coded from our runs: every number comes from the records passed in.
 """
 
@@ -43,11 +44,14 @@ def _paper_rows(records: list[dict], configs: list[dict] | None = None) -> dict[
     ``path``), a record made with an earlier form of its row's config does not count: it answers another question
     (e.g. 2c before E2.11 fed the answer), as the scorecard also says."""
     today = current_configs(configs or [])
+    variants = {c["id"] for c in configs or [] if c.get("variant")}
     latest: dict[str, dict[int | None, dict]] = {}
     for r in records:
         if r["id"] in today and drift(r, today[r["id"]]):
             continue
-        if r.get("smoke") or r.get("status") != "completed" or r["id"].endswith("_keras_lstm") or r.get("overrides"):
+        if r["id"] in variants or (r.get("config") or {}).get("variant"):
+            continue  # not the paper's method (records made before the key existed are named by ``configs``)
+        if r.get("smoke") or r.get("status") != "completed" or r.get("overrides"):
             continue  # --set variants are explorations, not the paper's configuration
         seeds = latest.setdefault(r["id"], {})
         seed, end = record_seed(r), str(r.get("provenance", {}).get("end", ""))
@@ -181,7 +185,7 @@ def _verdict(table: str, by_table: dict[str, list[dict]], configs: list[dict] | 
     if configs is not None:
         have = {r["id"] for r in rows}
         missing = sorted(c["id"] for c in configs if c.get("table") == table and c["id"] not in have
-                         and c["id"].startswith("hochreiter1997/") and not c["id"].endswith("_keras_lstm"))
+                         and c["id"].startswith("hochreiter1997/") and not c.get("variant"))
     if not rows:
         return dict(table=table, claim=claim, source=source, holds=None, evidence="no completed record",
                     missing=missing, rows=0)  # fmt: skip
