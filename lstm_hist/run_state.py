@@ -15,7 +15,8 @@ The rules (README "Records and results", docs/architecture.md "Records"):
   both written atomically, the JSON last; a missing, truncated or changed file is a :class:`UserError` that
   says how to start over (``--fresh``).
 * ``run.json`` in the folder lists the segments of the run (wall seconds, status, record), so the final record
-  carries the cost of all of them. A segment is listed as ``running`` when it begins; one that died without a
+  carries the cost of all of them, and holds the run's resolved config (its ``--set`` overrides applied), so a
+  checkpoint can be read back into the net that wrote it (``run_config``). A segment is listed as ``running`` when it begins; one that died without a
   record (SIGKILL, a machine restart) is still ``running`` when the next segment begins, which counts it as
   ``killed`` with the wall seconds up to its last checkpoint (the work after that is lost and redone).
 """
@@ -308,17 +309,31 @@ def discard(workdir: Path) -> None:
 # ---------------------------------------------------------------------------------------------- segments
 
 
-def segments(workdir: Path) -> list[dict]:
-    """The segments of the run in ``workdir`` as listed (oldest first); [] when there are none."""
+def _run_file(workdir: Path) -> dict:
     try:
         value = json.loads((Path(workdir) / RUN_FILE).read_text(encoding="utf-8"))
-        return [s for s in value.get("segments", []) if isinstance(s, dict)]
-    except (OSError, ValueError, AttributeError):
-        return []
+        return value if isinstance(value, dict) else {}
+    except (OSError, ValueError):
+        return {}
 
 
-def _write_segments(workdir: Path, every: list[dict]) -> None:
-    text = json.dumps(to_jsonable({"segments": every}), indent=1).encode()
+def segments(workdir: Path) -> list[dict]:
+    """The segments of the run in ``workdir`` as listed (oldest first); [] when there are none."""
+    listed = _run_file(workdir).get("segments")
+    return [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
+
+
+def run_config(workdir: Path) -> dict | None:
+    """The resolved config of the run in ``workdir`` (as its records carry it), or None for a folder written before
+    run.json kept it."""
+    config = _run_file(workdir).get("config")
+    return config if isinstance(config, dict) else None
+
+
+def _write_segments(workdir: Path, every: list[dict], config: dict | None = None) -> None:
+    kept = _run_file(workdir)
+    value = {**kept, "segments": every, **({"config": config} if config is not None else {})}
+    text = json.dumps(to_jsonable(value), indent=1).encode()
     atomic_write(Path(workdir) / RUN_FILE, lambda handle: handle.write(text))
 
 
@@ -341,12 +356,12 @@ def _as_killed(segment: dict, workdir: Path) -> dict:
             "note": "ended without a record (killed); seconds up to its last checkpoint"}
 
 
-def begin_segment(workdir: Path, start: dt.datetime) -> list[dict]:
-    """List a new segment as ``running`` (the caller holds the lock); returns the earlier segments, any that died
-    without a record counted as ``killed``."""
+def begin_segment(workdir: Path, start: dt.datetime, config: dict | None = None) -> list[dict]:
+    """List a new segment as ``running`` (the caller holds the lock), with the run's resolved ``config``; returns
+    the earlier segments, any that died without a record counted as ``killed``."""
     before = [_as_killed(s, workdir) for s in segments(workdir)]
     _write_segments(workdir, before + [{"start": iso_time(start), "status": "running", "pid": os.getpid(),
-                                        "host": socket.gethostname()}])
+                                        "host": socket.gethostname()}], config)
     return before
 
 

@@ -215,7 +215,7 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, fingerprint, b
     start = records.utc_now()
     # Listed before the protocol starts, so a segment killed without a record still counts when the run resumes
     # (choose_start has emptied the folder unless this run resumes).
-    previous = run_state.begin_segment(workdir, start)
+    previous = run_state.begin_segment(workdir, start, cfg)
     out_path = run_state.record_path(run["out_dir"], run["full"], run["smoke"], seed, start)
     base = _record_base(run, cfg, fingerprint)
     try:

@@ -210,6 +210,7 @@ def test_a_segment_killed_without_a_record_still_counts(configs, tmp_path, capsy
     assert last["run"]["train_seconds_total"] == pytest.approx(walls, abs=1.5)
     listed = json.loads((folder / "run.json").read_text())["segments"]
     assert [s["status"] for s in listed] == ["interrupted", "killed", "completed"]
+    assert run_state.run_config(folder) == last["config"]  # the resolved config of the latest segment
     assert listed[1]["seconds"] == pytest.approx(60, abs=1.5)
 
 

@@ -64,8 +64,8 @@ def test_a_record_run_with_overrides_loads_into_the_net_it_ran(tmp_path, load_to
 
 
 def test_a_checkpoint_of_another_config_is_loaded_with_a_warning(tmp_path, load_tool, capsys):
-    """A checkpoint keeps no config, only its run's fingerprint: the loader warns when it is not the given
-    config's (a run with --set overrides), and is silent when it is."""
+    """A checkpoint folder written before run.json kept the config has only its run's fingerprint: the loader warns
+    when it is not the given config's (a run with --set overrides), and is silent when it is."""
     from lstm_hist.backend import current_backend
     from lstm_hist.campaign.state import config_fingerprint
     from lstm_hist.registry import load
@@ -81,3 +81,28 @@ def test_a_checkpoint_of_another_config_is_loaded_with_a_warning(tmp_path, load_
         (folder / "checkpoint.json").write_text(json.dumps({"seen": 5, "fingerprint": fingerprint}))
         assert tool.load_model(folder / "checkpoint.npz", ROW)[3] == 5
         assert ("another config" in capsys.readouterr().err) is warned
+
+
+def test_a_checkpoint_loads_into_the_net_its_run_resolved(tmp_path, load_tool, capsys):
+    """A run's folder keeps its resolved config in run.json (written as each segment begins): a checkpoint of a run
+    with ``--set model.initial_activation=0.5`` loads into that net, silently, whatever the fingerprint says."""
+    from lstm_hist import run_state
+    from lstm_hist.registry import load
+
+    tool = load_tool("trial_nets")
+    row = "hochreiter1997/two_sequence_3a_t100_n3"
+    _, _, experiment, cfg = load(row)
+    ran = {**cfg, "model": {**cfg["model"], "initial_activation": 0.5}}
+    model = experiment.model(trials=2, **ran["model"])
+    folder = tmp_path / "two_sequence_3a_t100_n3.work" / "seed0-0123456789ab"
+    folder.mkdir(parents=True)
+    run_state.begin_segment(folder, run_state.dt.datetime.now(run_state.dt.timezone.utc), ran)
+    assert run_state.segments(folder)[0]["status"] == "running" and run_state.run_config(folder) == ran
+    run_state.add_segment(folder, {"status": "interrupted"})  # later writes keep the config
+    assert run_state.run_config(folder) == ran
+    variables = model.trainable_variables + model.non_trainable_variables
+    np.savez(folder / "checkpoint.npz", seen=7, **{f"model_{k}": v.numpy() for k, v in enumerate(variables)})
+    (folder / "checkpoint.json").write_text(json.dumps({"seen": 7, "fingerprint": "0" * 16}))
+    _, got_cfg, loaded, _ = tool.load_model(folder / "checkpoint.npz", row)
+    assert loaded.get_layer("lstm1997").cell.initial_activation == 0.5 and got_cfg == ran
+    assert "another config" not in capsys.readouterr().err

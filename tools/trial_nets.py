@@ -23,7 +23,8 @@ def load_model(path: Path, config: str):
     trainable then the non-trainable variables (``model_k``, with ``seen``); a record's ``.weights.npz`` stores
     ``model.weights`` in order (``arr_k``; ``seen`` from the record beside it). Non-trainable state, such as a
     construction stage (:mod:`reproductions.hochreiter1997.construction`), comes with either. A record's weights
-    are built into the net its record ran: that record's own config when it is of ``config``'s row."""
+    are built into the net its record ran: that record's own config when it is of ``config``'s row; a checkpoint's
+    likewise, from the ``run.json`` beside it."""
     from lstm_hist.backend import select_backend
 
     select_backend(None)  # the package default (JAX) unless KERAS_BACKEND says otherwise
@@ -41,7 +42,7 @@ def load_model(path: Path, config: str):
         if record.get("id") == experiment_id and record.get("config"):
             cfg = record["config"]  # what the run used, its --set overrides included (e.g. model.initial_activation)
     else:
-        _warn_if_other_config(path, cfg, experiment, config)
+        cfg = _checkpoint_config(Path(path), cfg, experiment, config)
     model = experiment.model(trials=arrays[0].shape[0], **cfg["model"])
     variables = model.weights if final else model.trainable_variables + model.non_trainable_variables
     for variable, value in zip(variables, arrays, strict=True):
@@ -49,24 +50,31 @@ def load_model(path: Path, config: str):
     return experiment, cfg, model, seen
 
 
-def _warn_if_other_config(path: Path, cfg: dict, experiment, config: str) -> None:
-    """A checkpoint holds no config, only its run's fingerprint (``checkpoint.json`` beside it, the seed in its
-    folder's name ``seed<S>-…``): a run with ``--set`` overrides that keep the shapes (e.g. y(0)) would load into
-    the row's net without a word, so say so when the fingerprints differ."""
+def _checkpoint_config(path: Path, cfg: dict, experiment, config: str) -> dict:
+    """The config a checkpoint's run resolved (``run.json`` in its folder) when it is of ``config``'s experiment;
+    else ``cfg``, with a warning when the checkpoint's fingerprint (``checkpoint.json`` beside it, the seed in its
+    folder's name ``seed<S>-…``) is not ``cfg``'s: folders written before run.json kept the config hold only the
+    fingerprint, and a run with ``--set`` overrides that keep the shapes (e.g. y(0)) would load into the row's net
+    without a word."""
     import re
     import sys
 
+    from lstm_hist import run_state
     from lstm_hist.backend import current_backend
     from lstm_hist.campaign.state import config_fingerprint
 
+    ran = run_state.run_config(path.parent)
+    if ran is not None and ran.get("experiment") == cfg.get("experiment"):
+        return ran
     meta, folder = Path(path).with_name("checkpoint.json"), re.match(r"seed(\d+)-", Path(path).parent.name)
     if not meta.is_file() or folder is None:
-        return
-    ran = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint")
-    if ran and ran != config_fingerprint(cfg, int(folder.group(1)), current_backend(), experiment):
+        return cfg
+    written = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint")
+    if written and written != config_fingerprint(cfg, int(folder.group(1)), current_backend(), experiment):
         print(f"warning: {path} was written by a run of another config than {config} (other --set overrides, "
               "backend or an earlier config); its weights are loaded into the net of the config given: profile "
               "its record's .weights.npz instead", file=sys.stderr)
+    return cfg
 
 
 def predict(model, batch) -> np.ndarray:
