@@ -164,6 +164,19 @@ def test_smoke_run_writes_a_record_with_the_paper_rows_metric_keys(tmp_path, cap
     assert "modern baseline" in capsys.readouterr().out
 
 
+def test_progress_counts_the_whole_run_so_its_eta_includes_the_trials_to_come(tmp_path):
+    """The trials train one after another; the progress (and so the ETA to the cap) is the run's count against the
+    run's cap, not the current trial's against one trial's."""
+    seen = []
+    out = run_experiment("adding_t100_keras_lstm", smoke=True, out_dir=tmp_path, progress=seen.append)
+    first = json.loads(out.read_text())["trials"][0]["sequences"]
+    counts = [info["sequences"] for info in seen]
+    assert counts == sorted(counts) and counts[-1] == first + 320  # the smoke cap is 320 per trial
+    assert {info["max_sequences"] for info in seen if info["trial"] == "1/2"} == {2 * 320}
+    assert {info["max_sequences"] for info in seen if info["trial"] == "2/2"} == {first + 320}
+    assert min(info["sequences"] for info in seen if info["trial"] == "2/2") > first
+
+
 def test_an_interrupted_run_resumes_after_its_last_finished_trial(tmp_path, monkeypatch):
     from reproductions.hochreiter1997.training import to_criterion
 

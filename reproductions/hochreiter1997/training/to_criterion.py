@@ -247,9 +247,11 @@ def train_to_criterion(
     for trial in range(len(state["done"]), n):
         solved = sum(row["solved"] for row in state["done"])
         extra = {"trial": f"{trial + 1}/{n}", "solved": solved, "trials": n}
+        before = sum(int(row["sequences"]) for row in state["done"])
         try:
             row, _ = train_trial(protocol, experiment=experiment, task_cfg=task_cfg, model_cfg=model_cfg,
-                                 seed=seed, trial=trial, pairs=pairs, progress=progress, extra=extra)
+                                 seed=seed, trial=trial, pairs=pairs, extra=extra,
+                                 progress=_over_the_run(progress, before, (n - trial) * p.max_sequences))
         except KeyboardInterrupt as exc:
             status = "interrupted"
             state["partial_seen"] = int(getattr(exc, "sequences_seen", 0))
@@ -258,6 +260,16 @@ def train_to_criterion(
         state["done"].append(row)
         run_state.save(workdir, CHECKPOINT, state, fingerprint=fingerprint)
     return _result(state, protocol, seed, status)
+
+
+def _over_the_run(progress: Callable[[dict], None] | None, before: int, left: int) -> Callable[[dict], None] | None:
+    """The trials train one after another, so a trial's count restarts at 0 and its cap is one trial's: an ETA from
+    those is off by the trials still to come (42 min shown with 4 left). Report the run's count instead, the
+    finished trials' sequences plus this one's, against the run's cap: those plus ``left``, the cap of every trial
+    not finished."""
+    if progress is None:
+        return None
+    return lambda info: progress({**info, "sequences": before + info["sequences"], "max_sequences": before + left})
 
 
 def _result(state: dict, protocol: CriterionMinibatchProtocol, seed: int, status: str) -> OnlineResult:
