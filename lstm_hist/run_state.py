@@ -16,9 +16,10 @@ The rules (README "Records and results", docs/architecture.md "Records"):
   says how to start over (``--fresh``).
 * ``run.json`` in the folder lists the segments of the run (wall seconds, status, record), so the final record
   carries the cost of all of them, and holds the run's resolved config (its ``--set`` overrides applied), so a
-  checkpoint can be read back into the net that wrote it (``run_config``). A segment is listed as ``running`` when it begins; one that died without a
-  record (SIGKILL, a machine restart) is still ``running`` when the next segment begins, which counts it as
-  ``killed`` with the wall seconds up to its last checkpoint (the work after that is lost and redone).
+  checkpoint can be read back into the net that wrote it (``run_config``). A segment is listed as ``running``
+  when it begins; one that died without a record (SIGKILL, a machine restart) is still ``running`` when the next
+  segment begins, which counts it as ``killed`` with the wall seconds up to its last checkpoint (the work after
+  that is lost and redone).
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 For each table one sentence: what the paper claims (§5.1–§5.6, the captions and the text around Tables 1–9) and
 whether our completed records bear it out. Only completed, non-smoke records of the paper's own rows count: a row
 whose config names a ``variant`` (the modern Keras LSTM baselines) is not the paper's method, the same rule the
-scorecard counts by; rows without one are named as missing. Nothing here
-is hard-coded from our runs: every number comes from the records passed in.
+scorecard counts by; rows without one are named as missing. Nothing here is hard-coded from our runs: every number
+comes from the records passed in.
 """
 
 from __future__ import annotations
