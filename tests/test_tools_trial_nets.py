@@ -106,3 +106,7 @@ def test_a_checkpoint_loads_into_the_net_its_run_resolved(tmp_path, load_tool, c
     _, got_cfg, loaded, _ = tool.load_model(folder / "checkpoint.npz", row)
     assert loaded.get_layer("lstm1997").cell.initial_activation == 0.5 and got_cfg == ran
     assert "another config" not in capsys.readouterr().err
+    other = "hochreiter1997/two_sequence_3a_t100_n1"  # another row of the same net: its config, with the warning
+    _, got_cfg, loaded, _ = tool.load_model(folder / "checkpoint.npz", other)
+    assert loaded.get_layer("lstm1997").cell.initial_activation == 0.0 and got_cfg["task"]["informative"] == 1
+    assert "another config" in capsys.readouterr().err

@@ -42,7 +42,7 @@ def load_model(path: Path, config: str):
         if record.get("id") == experiment_id and record.get("config"):
             cfg = record["config"]  # what the run used, its --set overrides included (e.g. model.initial_activation)
     else:
-        cfg = _checkpoint_config(Path(path), cfg, experiment, config)
+        cfg = _checkpoint_config(Path(path), experiment_id, cfg, experiment, config)
     model = experiment.model(trials=arrays[0].shape[0], **cfg["model"])
     variables = model.weights if final else model.trainable_variables + model.non_trainable_variables
     for variable, value in zip(variables, arrays, strict=True):
@@ -50,9 +50,9 @@ def load_model(path: Path, config: str):
     return experiment, cfg, model, seen
 
 
-def _checkpoint_config(path: Path, cfg: dict, experiment, config: str) -> dict:
-    """The config a checkpoint's run resolved (``run.json`` in its folder) when it is of ``config``'s experiment;
-    else ``cfg``, with a warning when the checkpoint's fingerprint (``checkpoint.json`` beside it, the seed in its
+def _checkpoint_config(path: Path, experiment_id: str, cfg: dict, experiment, config: str) -> dict:
+    """The config a checkpoint's run resolved (``run.json`` in its folder) when the folder is of ``config``'s row
+    (``<out>/<paper>/<row>.work/seed<S>-…``, run_state.checkpoint_dir); else ``cfg``, with a warning when the checkpoint's fingerprint (``checkpoint.json`` beside it, the seed in its
     folder's name ``seed<S>-…``) is not ``cfg``'s: folders written before run.json kept the config hold only the
     fingerprint, and a run with ``--set`` overrides that keep the shapes (e.g. y(0)) would load into the row's net
     without a word."""
@@ -64,7 +64,8 @@ def _checkpoint_config(path: Path, cfg: dict, experiment, config: str) -> dict:
     from lstm_hist.campaign.state import config_fingerprint
 
     ran = run_state.run_config(path.parent)
-    if ran is not None and ran.get("experiment") == cfg.get("experiment"):
+    row = path.parent.parent.name.removesuffix(".work").removesuffix(".smoke")
+    if ran is not None and row == experiment_id.split("/", 1)[1]:
         return ran
     meta, folder = Path(path).with_name("checkpoint.json"), re.match(r"seed(\d+)-", Path(path).parent.name)
     if not meta.is_file() or folder is None:
