@@ -30,6 +30,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -92,6 +93,21 @@ def _row_stem(exp_id: str, smoke: bool) -> tuple[str, str]:
 def checkpoint_dir(out_dir: str | Path, exp_id: str, smoke: bool, seed: int, fp: str) -> Path:
     paper, stem = _row_stem(exp_id, smoke)
     return Path(out_dir) / paper / f"{stem}.work" / f"seed{int(seed)}-{fp[:12]}"
+
+
+_SEED_FOLDER = re.compile(r"seed(\d+)-[0-9a-f]+")
+
+
+def checkpoint_owner(workdir: str | Path) -> tuple[str, bool, int] | None:
+    """The row's name within its paper, the smoke flag and the seed of a folder laid out as :func:`checkpoint_dir`
+    lays it out (``<row>[.smoke].work/seed<S>-<fp12>``); None for any other folder. The paper folder above is not
+    read: a kept archive holds the layout from ``<row>.work`` down, and tools read copies extracted anywhere."""
+    workdir = Path(workdir)
+    seed, work = _SEED_FOLDER.fullmatch(workdir.name), workdir.parent.name
+    if seed is None or not work.endswith(".work"):
+        return None
+    stem = work.removesuffix(".work")
+    return stem.removesuffix(".smoke"), stem.endswith(".smoke"), int(seed.group(1))
 
 
 def record_path(out_dir: str | Path, exp_id: str, smoke: bool, seed: int, start: dt.datetime) -> Path:
@@ -318,10 +334,14 @@ def _run_file(workdir: Path) -> dict:
         return {}
 
 
+def _listed(run: dict) -> list[dict]:
+    listed = run.get("segments")
+    return [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
+
+
 def segments(workdir: Path) -> list[dict]:
     """The segments of the run in ``workdir`` as listed (oldest first); [] when there are none."""
-    listed = _run_file(workdir).get("segments")
-    return [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
+    return _listed(_run_file(workdir))
 
 
 def run_config(workdir: Path) -> dict | None:
@@ -331,8 +351,9 @@ def run_config(workdir: Path) -> dict | None:
     return config if isinstance(config, dict) else None
 
 
-def _write_segments(workdir: Path, every: list[dict], config: dict | None = None) -> None:
-    kept = _run_file(workdir)
+def _write_segments(workdir: Path, every: list[dict], config: dict | None = None, kept: dict | None = None) -> None:
+    """Write ``every`` as the segments, keeping run.json's other keys (``kept``: the file as the caller read it)."""
+    kept = _run_file(workdir) if kept is None else kept
     value = {**kept, "segments": every, **({"config": config} if config is not None else {})}
     text = json.dumps(to_jsonable(value), indent=1).encode()
     atomic_write(Path(workdir) / RUN_FILE, lambda handle: handle.write(text))
@@ -360,9 +381,10 @@ def _as_killed(segment: dict, workdir: Path) -> dict:
 def begin_segment(workdir: Path, start: dt.datetime, config: dict | None = None) -> list[dict]:
     """List a new segment as ``running`` (the caller holds the lock), with the run's resolved ``config``; returns
     the earlier segments, any that died without a record counted as ``killed``."""
-    before = [_as_killed(s, workdir) for s in segments(workdir)]
+    kept = _run_file(workdir)
+    before = [_as_killed(s, workdir) for s in _listed(kept)]
     _write_segments(workdir, before + [{"start": iso_time(start), "status": "running", "pid": os.getpid(),
-                                        "host": socket.gethostname()}], config)
+                                        "host": socket.gethostname()}], config, kept)
     return before
 
 

@@ -353,3 +353,15 @@ def test_a_learning_rate_of_1e8_ends_as_diverged_with_exit_3(tmp_path, capsys):
     record = load(path)
     assert record["status"] == "diverged" and record["metrics"]["sequences_seen"] == 250
     assert record["metrics"]["diverged_trials"] == record["metrics"]["trials"]
+
+
+def test_a_checkpoint_folder_names_its_row_smoke_flag_and_seed(tmp_path):
+    from lstm_hist import run_state
+
+    for smoke in (False, True):
+        folder = run_state.checkpoint_dir(tmp_path, "hochreiter1997/long_lag_2c_q1000_p50", smoke, 2, "e3da789af9d1ff")
+        assert run_state.checkpoint_owner(folder) == ("long_lag_2c_q1000_p50", smoke, 2)
+    # an archive's copy, extracted under any folder, keeps the layout from <row>.work down
+    assert run_state.checkpoint_owner(tmp_path / "x" / "adding_t100.work" / "seed0-0a1b2c3d4e5f") == ("adding_t100", False, 0)
+    for other in (tmp_path / "seed2-e3da789af9d1", tmp_path / "row.work" / "seed-2", tmp_path / "row.work" / "run"):
+        assert run_state.checkpoint_owner(other) is None
