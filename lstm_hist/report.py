@@ -179,9 +179,13 @@ def _shown_dir(runs_dir: Path) -> str:
         return runs_dir.as_posix()
 
 
-def _paper_numbers(record: dict) -> tuple[dict, str | None]:
-    """(the paper's metric values for the row, the reference-only note or None: shown with a dagger)."""
-    return paper_metrics(record.get("reported")), reference_note(record.get("reported"))
+def _paper_numbers(record: dict, config: dict | None) -> tuple[dict, str | None]:
+    """(the paper's metric values for the row, the reference-only note or None: shown with a dagger), from the
+    row's config entry as the scorecard judges it (a record keeps the paper's numbers as its config gave them when
+    it ran, and a key added since, e.g. a success rate, would show for new records only); from the record where
+    the row's config is gone."""
+    reported = (config or record).get("reported")
+    return paper_metrics(reported), reference_note(reported)
 
 
 def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | None = None,
@@ -189,7 +193,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | N
     keys: list[str] = []
     notes: list[str] = []
     for _, record in entries:
-        for key in _paper_numbers(record)[0]:
+        for key in _paper_numbers(record, (configs or {}).get(record["id"]))[0]:
             if key not in keys:
                 keys.append(key)
     show_success = "success_rate" not in keys
@@ -200,7 +204,8 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | N
         ["backend", "device", "wall time", "date", "commit", "record"]
     lines = ["| " + " | ".join(_md(h) for h in header) + " |", "|" + "---|" * len(header)]
     for path, record in entries:
-        (reported, note), metrics = _paper_numbers(record), record.get("metrics") or {}
+        config = (configs or {}).get(record["id"])
+        (reported, note), metrics = _paper_numbers(record, config), record.get("metrics") or {}
         if note and note not in notes:
             notes.append(note)
         mark = "†" * (notes.index(note) + 1) if note else ""
@@ -208,7 +213,7 @@ def _table(entries: list[tuple[Path, dict]], out_dir: Path, over_seeds: dict | N
         label = record.get("row") or record["id"]
         if record.get("overrides"):
             label = f"{label} [{', '.join(record['overrides'])}]"
-        paper_label = _record_label(record, (configs or {}).get(record["id"]))
+        paper_label = _record_label(record, config)
         if paper_label is None and (stale or {}).get(path):  # the paper's own label already says what changed
             paper_label = f"*({config_drift.drift_text(stale[path])})*"
         label = " ".join(filter(None, (label, paper_label)))

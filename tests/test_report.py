@@ -155,9 +155,11 @@ def test_report_shows_mean_sd_and_n_over_seeds(results, tmp_path):
     assert "1,500" in variant and "±" not in variant
 
 
-def test_success_rate_column_is_the_seed_mean_too(results, tmp_path):
+def test_success_rate_column_is_the_seed_mean_too(results, configs, tmp_path):
     """A row whose paper reports no success rate gets a "success rate" column: over seeds it is their mean, like
     the paper's numbers beside it (not the latest seed's alone)."""
+    row_config = configs / "fakepaper" / "adding_t10.yaml"
+    row_config.write_text(row_config.read_text().replace("success_rate: 1.0, ", ""))
     for seed, rate in ((0, 0.6), (1, 0.8)):
         records.write_record(results / "fakepaper" / f"adding_t10-seed{seed}-y.json",
                              record(seeds={"base": seed}, reported={"sequences_mean": 2000},
@@ -168,6 +170,26 @@ def test_success_rate_column_is_the_seed_mean_too(results, tmp_path):
     (row,) = [line for line in text.splitlines() if line.startswith("| T=10 |")]
     cells = dict(zip([c.strip() for c in header.strip("|").split("|")], [c.strip() for c in row.strip("|").split("|")]))
     assert cells["success rate"] == "0.7 ± 0.141 (n=2)"
+
+
+def test_the_papers_numbers_come_from_the_rows_config_for_old_and_new_records(results, configs, tmp_path):
+    """A record keeps the paper's numbers as its config gave them when it ran. A key the config gained since (here
+    the success rate) must show for every record of the row, as the scorecard judges them, not only for the records
+    run after it: one column, the config's value in every row. A record whose config is gone keeps its own."""
+    records.write_record(results / "fakepaper" / "adding_t20-seed0-old.json",  # run before the key was added
+                         record(id="fakepaper/adding_t20", row="T=20", reported={"sequences_mean": 2000}))
+    records.write_record(results / "fakepaper" / "adding_t99-seed0-gone.json",  # its config has been removed
+                         record(id="fakepaper/adding_t99", row="T=99", reported={"sequences_mean": 3000}))
+    text = write_report(results, tmp_path / "r.md").read_text()
+    header = next(line for line in text.splitlines() if line.startswith("| row |"))
+    names = [c.strip() for c in header.strip("|").split("|")]
+    assert "success_rate (paper)" in names and "success rate" not in names
+    rows = {}
+    for label in ("T=10", "T=20", "T=99"):
+        (line,) = [line for line in text.splitlines() if line.startswith(f"| {label} ")]
+        rows[label] = dict(zip(names, [c.strip() for c in line.strip("|").split("|")]))
+    assert rows["T=10"]["success_rate (paper)"] == rows["T=20"]["success_rate (paper)"] == "1"
+    assert rows["T=99"]["success_rate (paper)"] == "" and rows["T=99"]["sequences_mean (paper)"] == "3,000"
 
 
 def test_report_hands_notes_and_labels_the_records_and_configs(results, tmp_path, monkeypatch):

@@ -257,15 +257,16 @@ def test_speech_configs_validate_with_table1_sizes_and_ubisoft_numbers_marked_re
 def test_report_marks_reference_only_paper_numbers(tmp_path):
     from lstm_hist.report import write_report
 
+    note = registry.load("chung2014/fsdd_gru")[3]["reported"]["reference_only"]  # the table reads the row's config
     record = {"id": "chung2014/fsdd_gru", "paper": "chung2014", "table": "Table 2, speech", "row": "FSDD / GRU",
               "status": "completed", "smoke": False, "metrics": {"test_nll": -1.5},
-              "reported": {"reference_only": "Ubisoft A, not FSDD", "test_nll": 3.59}, "config": {},
+              "reported": {"reference_only": note, "test_nll": 3.59}, "config": {},
               "trials": [{}], "provenance": {"end": "2026-01-01T00:00:00Z"}}
     records.write_record(tmp_path / "results" / "chung2014" / "fsdd_gru-1.json", record)
     text = write_report(tmp_path / "results", tmp_path / "results.md", plots=False).read_text()
     (row,) = [line for line in text.splitlines() if line.startswith("| FSDD / GRU")]
     assert "| 3.59† | -1.5 |" in row
-    assert "reference_only" not in text and "† Paper column: Ubisoft A, not FSDD" in text
+    assert "reference_only" not in text and f"† Paper column: {note}" in text
     assert json.loads((tmp_path / "results" / "chung2014" / "fsdd_gru-1.json").read_text())["reported"]
 
 
