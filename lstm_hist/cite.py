@@ -84,9 +84,11 @@ def load_record(path: Path) -> dict:
 def headline(record: dict) -> list[tuple[str, Any, Any]]:
     """``(metric, ours, paper)`` for the numbers a citation names: those the row's tolerance judges, else every
     paper number the run measured."""
+    from lstm_hist.registry import row_reported
     from lstm_hist.tolerance import row_rules
 
-    reported = paper_metrics(record.get("reported"))
+    now = row_reported(record["id"])
+    reported = paper_metrics(record.get("reported") if now is None else now)
     metrics = record.get("metrics") or {}
     paper = record.get("paper") or record["id"].split("/", 1)[0]
     try:

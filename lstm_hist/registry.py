@@ -111,6 +111,19 @@ def config_path(exp_id: str) -> Path:
     return _config_files()[resolve_id(exp_id)]
 
 
+def row_reported(exp_id: str) -> dict | None:
+    """The paper's numbers as the row's config states them now (its ``reported`` block), or None for an id with no
+    config (a row since removed). A record keeps the block its config had when it ran; what a record is compared
+    with is the config's, as the scorecard judges it."""
+    path = _config_files().get(exp_id)
+    if path is None:
+        return None
+    try:
+        return load_config(path).get("reported") or {}
+    except ConfigError:
+        return None
+
+
 def list_experiments(paper: str | None = None) -> list[dict[str, Any]]:
     """One summary per config, read from YAML only (no paper module, no Keras).
 

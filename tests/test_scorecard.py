@@ -203,6 +203,22 @@ def test_cite_a_record_prints_both_bibtex_entries_and_a_checkable_sentence(confi
     assert capsys.readouterr().out.startswith("Doe, J.")
 
 
+def test_a_citation_names_the_paper_numbers_of_the_rows_config(configs, tmp_path, capsys):
+    """A record run before its config named the paper's success rate is cited with it, as the scorecard judges the
+    row; the record of a row whose config is gone keeps its own numbers."""
+    write(configs / "fakepaper" / "_paper.yaml", PAPER)
+    old = record(reported={"sequences_mean": 2000}, metrics={"success_rate": 0.9, "sequences_mean": 1500.0})
+    path = records.write_record(tmp_path / "results" / "fakepaper" / "adding_t10-old.json", old)
+    assert cli.main(["cite", str(path)]) == 0
+    sentence = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "success_rate 0.9 (paper: 1)" in sentence and "sequences_mean 1,500 (paper: 2,000)" in sentence
+    gone = record(id="fakepaper/adding_t99", reported={"sequences_mean": 3000})
+    path = records.write_record(tmp_path / "results" / "fakepaper" / "adding_t99-gone.json", gone)
+    assert cli.main(["cite", str(path)]) == 0
+    sentence = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "sequences_mean 1,500 (paper: 3,000)" in sentence and "success_rate" not in sentence
+
+
 def test_cite_a_paper_without_configs():
     """cho2014 has a paper module but no table rows of its own: it is still a paper."""
     assert cli.main(["cite", "cho2014", "--bibtex"]) == 0
