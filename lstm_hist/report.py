@@ -139,7 +139,7 @@ def write_report(runs_dir: str | Path | list = "results", out: str | Path = "doc
         recs = [r for t in by_paper[paper].values() for _, r in t]
         lines += _paper_notes(paper, _every_seed(recs, over_seeds), paper_configs)
         if plots:
-            image = _plot(paper, recs, out_dir)
+            image = _plot(paper, recs, out_dir, by_id)
             if image is not None:
                 lines += [f"![sequences to criterion, {paper}]({_link(image, out_dir)})", ""]
             lines += _paper_plots(paper, recs, paper_configs, out_dir)
@@ -359,7 +359,7 @@ def _estimate_text(estimate: dict | None) -> str:
     return ", ".join(parts) + (f" ({backend})" if backend else "")
 
 
-def _plot(paper: str, recs: list[dict], out_dir: Path) -> Path | None:
+def _plot(paper: str, recs: list[dict], out_dir: Path, configs: dict[str, dict] | None = None) -> Path | None:
     """Sequences to criterion per trial (dots) vs the paper's mean (bar), one column per row; None if no data."""
     rows = []
     for record in recs:
@@ -367,7 +367,7 @@ def _plot(paper: str, recs: list[dict], out_dir: Path) -> Path | None:
         if values:
             # Several tables share row names (Tables 4 and 5 both have "T=100 N=1"), so the table goes in the label.
             label = " ".join(str(x) for x in (record.get("table"), record.get("row") or record["id"]) if x)
-            reported = record.get("reported") or {}
+            reported = _paper_numbers(record, (configs or {}).get(record["id"]))[0]
             # Exp 3 tables print the stop (ST2) count where the others print "success after".
             rows.append((label, values, reported.get("sequences_mean", reported.get("st2_mean"))))
     if not rows:
