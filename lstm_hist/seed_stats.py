@@ -7,6 +7,7 @@ A record's seed is its ``seed`` field, or ``seeds.base`` in records written befo
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -26,9 +27,8 @@ def mean_sd(values: Iterable[float]) -> tuple[float, float | None, int]:
     xs = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)]
     if not xs:
         return math.nan, None, 0
-    mean = sum(xs) / len(xs)
-    sd = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else None
-    return mean, sd, len(xs)
+    # statistics sums exactly: equal values give sd 0, where float sums left 8.5e-18 beside three 0.05s
+    return statistics.mean(xs), statistics.stdev(xs) if len(xs) > 1 else None, len(xs)
 
 
 def format_mean_sd(values: Iterable[float], fmt: Callable[[object], str]) -> str:

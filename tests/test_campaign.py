@@ -234,6 +234,7 @@ def test_kept_checkpoint_round_trip_and_size_limit(tmp_path):
 def test_mean_sd_over_seeds():
     assert seed_stats.mean_sd([1000.0, 1100.0]) == pytest.approx((1050.0, 70.7106781, 2))
     assert seed_stats.format_mean_sd([3.0], str) == "3.0 (n=1)"
+    assert seed_stats.mean_sd([0.05, 0.05, 0.05]) == (0.05, 0.0, 3)  # no float residue as the spread of equal rates
     loaded = [(Path(f"r{s}.json"), {"id": "p/r", "status": "completed", "seed": s, "metrics": {"m": s},
                                      "provenance": {"end": "2026"}}) for s in (0, 1, 2)]
     loaded.append((Path("x.json"), {"id": "p/r", "status": "completed", "smoke": True, "seed": 5, "metrics": {}}))
