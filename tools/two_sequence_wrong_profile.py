@@ -44,6 +44,10 @@ KEYS = ("error", "length", "class_two", "noise_sum", "noise_peak", "against_max"
 GATE_KEYS = ("gate_informative", "gate_noise", "gate_at_against", "jump_at_against", "jump_typical")
 
 
+def feature_keys(gates: bool) -> tuple[str, ...]:
+    return KEYS + (GATE_KEYS if gates else ())
+
+
 def gate_features(cell, x: np.ndarray, mask: np.ndarray, informative: int, at: np.ndarray) -> dict[str, np.ndarray]:
     """Per sequence and block (trials, k, blocks): the mean input gate y^in over the informative steps and over the
     noise steps, y^in at step ``at`` (trials, k; an index into the sequence), and per cell (trials, k, cells) |Δs_c|
@@ -77,7 +81,7 @@ def test_sequence_features(exp, cfg: dict, model, seed: int, cell=None) -> list[
     task_cfg = {**cfg["task"], **protocol.test_task}
     informative = int(task_cfg.get("informative", 1))
     streams = seeds.trial_streams(seed, "test", protocol.trials)
-    keys = ("wrong", *KEYS, *(GATE_KEYS if cell is not None else ()))
+    keys = ("wrong", *feature_keys(cell is not None))
     parts: list[dict[str, list]] = [{k: [] for k in keys} for _ in range(protocol.trials)]
     done = 0
     while done < protocol.test_sequences:
@@ -132,7 +136,7 @@ def main() -> None:
     result = {"record": str(args.weights), "config": config, "seed": seed, "threshold": threshold, "trials": []}
     pooled: dict[str, list] = {"wrong": [], "right": []}
     cell = model.get_layer("lstm1997").cell if args.gates else None
-    keys = KEYS + (GATE_KEYS if cell is not None else ())
+    keys = feature_keys(cell is not None)
     for trial, rows in enumerate(test_sequence_features(exp, cfg, model, seed, cell)):
         wrong = rows["wrong"]
         expected = record["trials"][trial].get("test_wrong")
