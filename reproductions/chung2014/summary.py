@@ -11,14 +11,13 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 
-import numpy as np
-
+from lstm_hist import seed_stats
 from lstm_hist.reported import paper_metrics, reference_note
 
 
 def _unit_stats(values: list[float]) -> dict:
-    arr = np.asarray(values, float)
-    return {"mean": float(arr.mean()), "sd": float(arr.std(ddof=1)) if len(arr) > 1 else None, "n": len(arr)}
+    mean, sd, n = seed_stats.mean_sd(values)  # the report's own mean ± sd (n) over seeds
+    return {"mean": mean, "sd": sd, "n": n}
 
 
 def _runs_by_unit(records: list[dict], metric: str) -> dict[str, dict[str, dict]]:
