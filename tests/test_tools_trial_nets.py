@@ -65,7 +65,8 @@ def test_a_record_run_with_overrides_loads_into_the_net_it_ran(tmp_path, load_to
 
 def test_a_checkpoint_of_another_config_is_loaded_with_a_warning(tmp_path, load_tool, capsys):
     """A checkpoint folder written before run.json kept the config has only its run's fingerprint: the loader warns
-    when it is not the given config's (a run with --set overrides), and is silent when it is."""
+    when it is not the given config's (a run with --set overrides) or its arrays are not the ones it names, and is
+    silent when it loads."""
     from lstm_hist.backend import current_backend
     from lstm_hist.campaign.state import config_fingerprint
     from lstm_hist.registry import load
@@ -80,7 +81,11 @@ def test_a_checkpoint_of_another_config_is_loaded_with_a_warning(tmp_path, load_
     for fingerprint, warned in ((config_fingerprint(cfg, 2, current_backend(), experiment), False), ("0" * 16, True)):
         (folder / "checkpoint.json").write_text(json.dumps({"seen": 5, "fingerprint": fingerprint}))
         assert tool.load_model(folder / "checkpoint.npz", ROW)[3] == 5
-        assert ("another config" in capsys.readouterr().err) is warned
+        assert ("different config" in capsys.readouterr().err) is warned
+    right = config_fingerprint(cfg, 2, current_backend(), experiment)  # the right config, arrays not the ones written
+    (folder / "checkpoint.json").write_text(json.dumps({"seen": 5, "fingerprint": right, "arrays_sha256": "0" * 64}))
+    tool.load_model(folder / "checkpoint.npz", ROW)
+    assert "truncated or changed" in capsys.readouterr().err
 
 
 def test_a_checkpoint_loads_into_the_net_its_run_resolved(tmp_path, load_tool, capsys):
@@ -105,8 +110,8 @@ def test_a_checkpoint_loads_into_the_net_its_run_resolved(tmp_path, load_tool, c
     (folder / "checkpoint.json").write_text(json.dumps({"seen": 7, "fingerprint": "0" * 16}))
     _, got_cfg, loaded, _ = tool.load_model(folder / "checkpoint.npz", row)
     assert loaded.get_layer("lstm1997").cell.initial_activation == 0.5 and got_cfg == ran
-    assert "another config" not in capsys.readouterr().err
+    assert "different config" not in capsys.readouterr().err
     other = "hochreiter1997/two_sequence_3a_t100_n1"  # another row of the same net: its config, with the warning
     _, got_cfg, loaded, _ = tool.load_model(folder / "checkpoint.npz", other)
     assert loaded.get_layer("lstm1997").cell.initial_activation == 0.0 and got_cfg["task"]["informative"] == 1
-    assert "another config" in capsys.readouterr().err
+    assert "different config" in capsys.readouterr().err

@@ -52,26 +52,29 @@ def load_model(path: Path, config: str):
 
 def _checkpoint_config(path: Path, experiment_id: str, cfg: dict, experiment, config: str) -> dict:
     """The config a checkpoint's run resolved (``run.json`` in its folder) when the folder is of ``config``'s row
-    (run_state.checkpoint_owner); else ``cfg``, with a warning when the checkpoint's fingerprint (``checkpoint.json``
-    beside it) is not ``cfg``'s: folders written before run.json kept the config hold only the fingerprint, and a
-    run with ``--set`` overrides that keep the shapes (e.g. y(0)) would load into the row's net without a word."""
+    (run_state.checkpoint_owner); else ``cfg``, with a warning when the checkpoint does not load as ``cfg``'s
+    (``run_state.load``: its fingerprint, then its arrays' checksum): folders written before run.json kept the
+    config hold only the fingerprint, and a run with ``--set`` overrides that keep the shapes (e.g. y(0)) would load
+    into the row's net without a word."""
     import sys
 
     from lstm_hist import run_state
     from lstm_hist.backend import current_backend
     from lstm_hist.campaign.state import config_fingerprint
+    from lstm_hist.errors import UserError
 
     owner, ran = run_state.checkpoint_owner(path.parent), run_state.run_config(path.parent)
     if ran is not None and owner is not None and owner[0] == experiment_id.split("/", 1)[1]:
         return ran
-    meta = Path(path).with_name("checkpoint.json")
-    if not meta.is_file() or owner is None:
+    if owner is None or not run_state.exists(path.parent, path.stem):
         return cfg
-    written = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint")
-    if written and written != config_fingerprint(cfg, owner[2], current_backend(), experiment):
-        print(f"warning: {path} was written by a run of another config than {config} (other --set overrides, "
-              "backend or an earlier config); its weights are loaded into the net of the config given: profile "
-              "its record's .weights.npz instead", file=sys.stderr)
+    try:  # the runner's own check of a checkpoint against a config (fingerprint, then the arrays' checksum)
+        run_state.load(path.parent, path.stem, fingerprint=config_fingerprint(cfg, owner[2], current_backend(),
+                                                                              experiment))
+    except UserError as exc:
+        reason = str(exc).removesuffix(f"; {run_state.FRESH_HINT}")  # the hint is for a run, not a profile
+        print(f"warning: {reason}: its weights are loaded into the net of {config} as given; profile its record's "
+              ".weights.npz instead", file=sys.stderr)
     return cfg
 
 
