@@ -6,10 +6,11 @@
 #
 # is `lstm-hist campaign CAMPAIGN-ARGS --until +SECONDS` (records into results/, as on any machine), on Ray when
 # the machine has it and otherwise with --engine local (Ray's wheel, 79 MB, does not fit the tool's 64 MiB carry).
-# What it needs beside the working tree, all in .git/info/exclude and named in the tool's `carry`:
-#   .whl/      keras, namex, optree wheels for its Python (the device README's pip download line)
-#   shared/    shared/data/<name>/ for the data sets the configs read (a copy of ../shared/data/<name>)
-#   .devgit/   a copy of .git, so the records carry the commit and whether the tree was dirty
+# What it needs beside the working tree, made by `bash tools/gpu_prepare.sh DATASET...`, all in .git/info/exclude
+# and named in the tool's `carry`:
+#   .whl/      keras, namex, optree wheels for its Python
+#   .gpu/      DATASET.tar.xz for the data sets the configs read (unpacked into shared/data/ by gpu_env.sh)
+#   .devgit/   HEAD's commit, trees and index, so the records carry the commit and whether the tree was dirty
 # The files the campaign wrote under results/ (records, kept checkpoints, logs; no weights) are packed into
 # $OUT/campaign.tgz: unpack it in the repository root. Running the same line again continues the campaign.
 set -u
