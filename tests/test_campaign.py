@@ -312,6 +312,27 @@ def test_a_task_on_another_node_ships_records_and_checkpoint_back(toy):
     assert list((out / "checkpoints" / "toycamp").glob("row_b-seed1-*.tgz"))
 
 
+def test_a_checkpoint_over_the_keep_limit_is_named_not_dropped_silently(toy, capsys):
+    """An FSDD checkpoint (tens of MB) is over the 5 MB default: the campaign must say that only this machine can
+    resume the run, since "run the same command again" elsewhere would start it over."""
+    out = toy / "out"
+    command = ["campaign", "row_b", "--seeds", "1", "--out", str(out), "--engine", "local", "--num-cpus", "1"]
+    assert cli.main([*command, "--keep-limit", "10"]) == 130
+    text = capsys.readouterr().out
+    assert "interrupted: toycamp/row_b seed 1" in text
+    assert "is over --keep-limit (10 bytes)" in text and "only this machine can resume" in text
+    assert not (out / "checkpoints").exists()
+    assert any((out / "toycamp" / "row_b.work").iterdir())  # still here for a resume on this machine
+
+
+def test_a_checkpoint_under_the_keep_limit_is_kept_without_a_word(toy, capsys):
+    out = toy / "out"
+    command = ["campaign", "row_b", "--seeds", "1", "--out", str(out), "--engine", "local", "--num-cpus", "1"]
+    assert cli.main(command) == 130
+    assert "keep-limit" not in capsys.readouterr().out
+    assert list((out / "checkpoints" / "toycamp").glob("row_b-seed1-*.tgz"))
+
+
 def test_the_checkpoint_a_campaign_finds_and_keeps_is_the_one_the_run_resumes(toy):
     """One fingerprint: the campaign plans with the run's (run_state.fingerprint), so the checkpoint folder it
     finds, the archive it keeps and restores, and the record's ``fingerprint`` are the run's own."""

@@ -98,7 +98,8 @@ def register(sub, add_backend, add_overrides) -> None:
                         "Unlike --time-limit, a task queued behind others gets only what is left")
     p.add_argument("--keep-limit", type=int, default=DEFAULT_LIMIT, metavar="BYTES",
                    help=f"keep an unfinished run's checkpoint in OUT/checkpoints/ if at most this size "
-                        f"(default {DEFAULT_LIMIT}; 0: never)")
+                        f"(default {DEFAULT_LIMIT}; 0: never); a larger one resumes only on this machine, "
+                        "and the campaign says so")
     p.add_argument("--status-every", type=_non_negative, default=30.0, metavar="SECONDS",
                    help="seconds between live status blocks (default 30)")
     p.add_argument("--dry-run", action="store_true", help="print what would be skipped, resumed and started")

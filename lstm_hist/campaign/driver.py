@@ -74,7 +74,8 @@ def _restore_kept(items: list[state.Planned], out: Path, smoke: bool, stream: Te
 
 
 def _after_task(result: dict, item: state.Planned, out: Path, args: Any) -> str:
-    """Write what a remote task shipped, keep or drop the row's kept checkpoint; return the outcome."""
+    """Write what a remote task shipped, keep or drop the row's kept checkpoint; return the outcome. A checkpoint
+    too large to keep sets ``result["not_kept"]`` to its bytes, for the caller to say so."""
     if result.get("not_started"):  # past --until: nothing ran, the row's files are as they were
         return "not run"
     paper = item.id.split("/", 1)[0]
@@ -95,8 +96,11 @@ def _after_task(result: dict, item: state.Planned, out: Path, args: Any) -> str:
         archive.unlink(missing_ok=True)
     else:
         workdir = state.checkpoint_dir(out, item.id, args.smoke, item.seed, item.fingerprint)
-        if workdir is not None and args.keep_limit > 0:
-            keep.keep(archive, workdir, out / paper, args.keep_limit)
+        if workdir is not None and args.keep_limit > 0 and keep.keep(archive, workdir, out / paper,
+                                                                     args.keep_limit) is None:
+            size = keep.folder_size(workdir) if workdir.is_dir() else 0
+            if size > args.keep_limit:
+                result["not_kept"] = size
     return outcome
 
 
@@ -171,6 +175,11 @@ def _loop(engine, pending, out, args, mon, outcomes, log_sizes) -> bool:
                     when = "(its turn came after --until)" if res.get("not_started") else f"after {res['seconds']} s"
                     mon.print(f"{outcome}: {item.label} {when}"
                               + (f" ({', '.join(res['records'])})" if res.get("records") else ""))
+                    if res.get("not_kept"):
+                        # else "run the same command again" reads as if any machine could continue it
+                        mon.print(f"  its checkpoint ({res['not_kept'] / 1e6:.1f} MB) is over --keep-limit "
+                                  f"({args.keep_limit:,} bytes), so it is not kept under {out / keep.KEEP_FOLDER}: "
+                                  "only this machine can resume the run (a larger --keep-limit keeps it)")
                     if outcome not in ("completed", "interrupted", "diverged") and res.get("log_tail"):
                         mon.print("  " + res["log_tail"].replace("\n", "\n  "))
                 for item, _ in members[len(results):]:
