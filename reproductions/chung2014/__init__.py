@@ -27,6 +27,7 @@ from .mog import mog_nll_loss, mog_nll_totals
 from .optimizer import LinearDecayOverEpochs, RMSPropMomentum
 from .protocol import ChungProtocol
 from .speech import speech_task
+from .curves import report_plots
 from .summary import report_notes
 from .tasks import music_task
 
