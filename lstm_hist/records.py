@@ -132,14 +132,16 @@ def provenance(
     start: dt.datetime,
     end: dt.datetime,
     backend: str | None,
+    code: tuple[str | None, bool | None] | None = None,
 ) -> dict[str, Any]:
     """Where a number came from: commit, versions, backend, device, command, times.
 
-    ``command`` defaults to ``sys.argv`` joined; ``backend`` defaults to ``KERAS_BACKEND``. Backend libraries are
+    ``command`` defaults to ``sys.argv`` joined; ``backend`` defaults to ``KERAS_BACKEND``; ``code`` is the
+    ``(commit, dirty)`` of :func:`git_state` taken when the work began (default: now). Backend libraries are
     only asked for their device when already imported, so a record never costs a fresh framework import.
     """
     backend = backend or os.environ.get("KERAS_BACKEND")
-    commit, dirty = git_state()
+    commit, dirty = code if code is not None else git_state()
     return {
         "commit": commit,
         "dirty": dirty,

@@ -184,9 +184,10 @@ def _record_base(run: dict, cfg: dict, fingerprint: str) -> dict:
     }
 
 
-def _write_segment(record: dict, out_path: Path, start: str, backend: str, previous: list, workdir: Path) -> Path:
+def _write_segment(record: dict, out_path: Path, start: str, backend: str, previous: list, workdir: Path,
+                   code: tuple) -> Path:
     """Add provenance and the run block, write the record (never over another) and list it as a segment."""
-    prov = records.provenance(None, start, records.utc_now(), backend)
+    prov = records.provenance(None, start, records.utc_now(), backend, code)
     record["provenance"] = prov
     record["run"] = run_state.run_block(previous, prov["wall_seconds"], record["repeated_sequences"])
     written = run_state.write_new_record(out_path, record)
@@ -213,6 +214,9 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, fingerprint, b
     seed = run["seed"]
     callback, line = _progress_sink(progress, run["full"])
     start = records.utc_now()
+    # The code that runs is the code checked out now: commits land during a segment of hours, and the record,
+    # written at its end, must not name one of them.
+    code = records.git_state()
     # Listed before the protocol starts, so a segment killed without a record still counts when the run resumes
     # (choose_start has emptied the folder unless this run resumes).
     previous = run_state.begin_segment(workdir, start, cfg)
@@ -231,7 +235,7 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, fingerprint, b
         fields = contract.failed_record_fields(seed, error)
         if isinstance(exc, KeyboardInterrupt):  # a stop, not a fault: a rerun resumes (or starts) the run
             fields["status"] = "interrupted"
-        written = _write_segment({**base, **fields}, out_path, start, backend, previous, workdir)
+        written = _write_segment({**base, **fields}, out_path, start, backend, previous, workdir, code)
         print(f"record ({fields['status']}): {written}", file=sys.stderr)
         raise
     if line is not None:
@@ -240,7 +244,7 @@ def _run_segment(run, cfg, experiment, protocol, workdir, resume, fingerprint, b
     kept = keep_final_weights(out_path, result)  # <record stem>.weights.npz, for `lstm-hist evaluate`
     if kept is not None:
         record["final_weights"] = kept  # names its file, so a record renamed on a clash still finds it
-    out_path = _write_segment(record, out_path, start, backend, previous, workdir)
+    out_path = _write_segment(record, out_path, start, backend, previous, workdir, code)
     print_summary(record, out_path, stdout)
     if record["status"] == "interrupted":
         again = resume_command(run["full"], smoke=run["smoke"], trials=run["trials"], seed=seed,

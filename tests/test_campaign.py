@@ -312,6 +312,27 @@ def test_a_task_on_another_node_ships_records_and_checkpoint_back(toy):
     assert list((out / "checkpoints" / "toycamp").glob("row_b-seed1-*.tgz"))
 
 
+def test_a_record_names_the_commit_its_run_started_from(toy, monkeypatch):
+    """A segment runs for hours while commits land; its record must name the code that ran, not the HEAD of the
+    moment it is written (here a commit lands while the protocol trains)."""
+    from lstm_hist import records, runner
+
+    head = {"now": ("a" * 40, False)}
+    monkeypatch.setattr(records, "git_state", lambda: head["now"])
+    train = runner._call_protocol
+
+    def train_while_a_commit_lands(*args, **kwargs):
+        result = train(*args, **kwargs)
+        head["now"] = ("b" * 40, True)
+        return result
+
+    monkeypatch.setattr(runner, "_call_protocol", train_while_a_commit_lands)
+    out = toy / "out"
+    assert cli.main(["run", "toycamp/row_a", "--out", str(out), "--quiet"]) == 0
+    (record,) = _records(out)
+    assert (record["provenance"]["commit"], record["provenance"]["dirty"]) == ("a" * 40, False)
+
+
 def test_a_checkpoint_over_the_keep_limit_is_named_not_dropped_silently(toy, capsys):
     """An FSDD checkpoint (tens of MB) is over the 5 MB default: the campaign must say that only this machine can
     resume the run, since "run the same command again" elsewhere would start it over."""
