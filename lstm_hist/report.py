@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from lstm_hist import config_drift, records, seed_stats
+from lstm_hist import config_drift, figures, records, seed_stats
 from lstm_hist.reported import comparisons, paper_metrics, reference_note
 from lstm_hist.errors import UserError
 from lstm_hist.progress import format_duration
@@ -304,11 +304,8 @@ def _paper_plots(paper: str, recs: list[dict], configs: list[dict], out_dir: Pat
     hook = _paper_hook(paper, "report_plots")
     if hook is None:
         return []
-    try:
-        import matplotlib
-    except ImportError:
+    if figures.pyplot() is None:
         return []
-    matplotlib.use("Agg")
     lines: list[str] = []
     for caption, path in hook(recs, configs, out_dir / "img"):
         lines += [f"![{caption}]({_link(Path(path), out_dir)})", ""]
@@ -372,12 +369,8 @@ def _plot(paper: str, recs: list[dict], out_dir: Path, configs: dict[str, dict] 
             rows.append((label, values, reported.get("sequences_mean", reported.get("st2_mean"))))
     if not rows:
         return None
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = figures.pyplot()
+    if plt is None:
         return None
     fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(rows) + 2), 3.5))
     for i, (label, values, paper_mean) in enumerate(rows):
@@ -391,9 +384,4 @@ def _plot(paper: str, recs: list[dict], out_dir: Path, configs: dict[str, dict] 
     ax.set_ylabel("sequences to criterion")
     ax.set_title(paper)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    image = out_dir / "img" / f"{paper}_sequences.png"
-    image.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(image, dpi=110)
-    plt.close(fig)
-    return image
+    return figures.save(fig, out_dir / "img" / f"{paper}_sequences.png", dpi=110)

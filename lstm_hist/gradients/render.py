@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from lstm_hist import figures
+
 CONDITIONS = (("init", "at initialisation"), ("trained", "after brief training"))
 QUANTITIES = (("state", "‖∂E(T)/∂state(T−k)‖"), ("input", "‖∂E(T)/∂x(T−k)‖"))
 
@@ -19,11 +21,9 @@ def draw_figure(record: dict, path: str | Path) -> Path:
     """Rows: state and input gradients; columns: each task at initialisation and after training. One line per
     unit (median over inits), a band from the 10th to the 90th percentile; log scale, zeros (float32 underflow)
     not drawn."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+
+    plt = figures.pyplot()
 
     tasks = record["config"]["tasks"]
     columns = [(task, cond, text) for task in tasks for cond, text in CONDITIONS]
@@ -51,12 +51,7 @@ def draw_figure(record: dict, path: str | Path) -> Path:
     axes[0][0].legend(fontsize=8, loc="lower left")
     fig.suptitle(f"Error at the last step reaching step T−k: median and 10–90% band over "
                  f"{record['config']['inits']} random initialisations", fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return figures.save(fig, path, dpi=90)
 
 
 def _num(value: Any, digits: int = 3) -> str:

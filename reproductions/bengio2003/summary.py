@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from lstm_hist import figures
+
 from .data_rule import CURRENT_RULE, DataRule, data_rule, is_earlier_data, rule_text
 
 
@@ -245,11 +247,7 @@ def report_plots(records: list[dict], configs: list[dict], img_dir: Path) -> lis
     ax.set_title("Bengio et al. 2003, Table 1 networks (ours): validation perplexity per epoch", fontsize=10)
     ax.legend(fontsize=8, ncol=2)
     ax.grid(alpha=0.3)
-    img_dir.mkdir(parents=True, exist_ok=True)
-    path = img_dir / "bengio2003_validation.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    path = figures.save(fig, img_dir / "bengio2003_validation.png", dpi=110)
     return [("validation perplexity per epoch, bengio2003", path)]
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lstm_hist import config_drift
+from lstm_hist import config_drift, figures
 
 UNIT_ORDER = ("tanh", "GRU", "LSTM")
 SKIP_EPOCHS = 5  # left out of the y range only
@@ -90,9 +90,5 @@ def report_plots(records: list[dict], configs: list[dict], img_dir: Path) -> lis
         ax.legend(fontsize=8)
     fig.suptitle("Chung et al. 2014, Table 2 (ours): validation NLL per epoch; bold the chosen learning rate "
                  "(dot: the kept epoch), faint the other candidates", fontsize=10)
-    img_dir.mkdir(parents=True, exist_ok=True)
-    path = img_dir / "chung2014_validation.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    path = figures.save(fig, img_dir / "chung2014_validation.png", dpi=100)
     return [("validation NLL per epoch of every learning-rate candidate, chung2014", path)]
