@@ -1,8 +1,8 @@
 """The one way the package writes a figure: matplotlib on its file-only backend, saved where the caller says.
 
 Every figure (the report's per-paper plots, the papers' ``report_plots`` hooks, the vanishing-gradient figure)
-goes through here, so the backend choice and the save step are made in one place. matplotlib is optional: a
-report without it is text only."""
+goes through here, so the backend choice and the save step are made in one place. matplotlib is an install
+dependency; where an environment lacks it anyway, the report stays text only."""
 
 from __future__ import annotations
 
