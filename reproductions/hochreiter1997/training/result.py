@@ -63,7 +63,8 @@ class OnlineResult(RunResult):
                 sequences_median=float(np.median(seqs)),
                 sequences_min=int(seqs.min()),
                 sequences_max=int(seqs.max()),
-                sequences_std=float(seqs.std(ddof=1)) if seqs.size > 1 else 0.0,
+                # a sample sd needs two solved trials; one gives None (undefined), as lstm_hist.seed_stats does
+                sequences_std=float(seqs.std(ddof=1)) if seqs.size > 1 else None,
             )
         else:
             out.update(sequences_mean=None, sequences_median=None, sequences_min=None, sequences_max=None)
