@@ -67,7 +67,8 @@ class OnlineResult(RunResult):
                 sequences_std=float(seqs.std(ddof=1)) if seqs.size > 1 else None,
             )
         else:
-            out.update(sequences_mean=None, sequences_median=None, sequences_min=None, sequences_max=None)
+            out.update(sequences_mean=None, sequences_median=None, sequences_min=None, sequences_max=None,
+                       sequences_std=None)
         if self.test is not None:
             test_sequences = int(self.test["test_sequences"])
             out["test_sequences"] = test_sequences
