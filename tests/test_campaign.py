@@ -156,6 +156,25 @@ def test_thread_env_limits_xla_and_blas_to_the_task_cpus():
         "num_cpus": 2.0, "num_gpus": 0.5, "memory": 1024**3}
 
 
+def test_idle_cpus_are_named_with_the_flag_that_uses_them():
+    hint = resources.idle_cpus_hint(1, 2, None)
+    assert hint is not None and "leave 1 idle" in hint and "--cpus-per-task 2" in hint
+    assert "--cpus-per-task 2" in resources.idle_cpus_hint(3, 8, None)  # floor(8 / 3)
+    assert resources.idle_cpus_hint(1, 2, 1.0) is None  # the user chose a task's CPUs
+    assert resources.idle_cpus_hint(2, 2, None) is None  # every CPU has a task
+    assert resources.idle_cpus_hint(2, 3, None) is None  # one spare CPU cannot give both tasks a second
+    assert resources.idle_cpus_hint(1, None, None) is None  # a cluster: its size is not known ahead
+
+
+def test_a_dry_run_of_one_task_on_two_cpus_says_how_to_use_both(toy, capsys):
+    command = ["campaign", "row_a", "--seeds", "0", "--out", str(toy / "out"), "--engine", "local",
+               "--num-cpus", "2", "--dry-run"]
+    assert cli.main(command) == 0
+    assert "--cpus-per-task 2 gives each task 2 CPUs" in capsys.readouterr().out
+    assert cli.main([*command, "--cpus-per-task", "2"]) == 0
+    assert "idle" not in capsys.readouterr().out
+
+
 def _write_record(out: Path, name: str, cfg: dict, seed: int, status: str, *, end: str, fingerprint=None) -> Path:
     record = {"id": "toycamp/row_a", "smoke": False, "status": status, "config": cfg, "seeds": {"base": seed},
               "provenance": {"backend": "jax", "end": end}}

@@ -82,7 +82,8 @@ def register(sub, add_backend, add_overrides) -> None:
     p.add_argument("--engine", choices=("ray", "local"), default="ray",
                    help="ray (default), or local: a thread pool on this machine, where Ray cannot be installed")
     p.add_argument("--num-cpus", type=int, default=None,
-                   help="CPUs the embedded Ray (or local pool) may use (default: all)")
+                   help="CPUs the embedded Ray (or local pool) may use (default: all); a task's own CPUs and "
+                        "threads are --cpus-per-task")
     p.add_argument("--num-gpus", type=float, default=None, help="GPUs the embedded Ray may use (default: all)")
     p.add_argument("--cpus-per-task", type=_non_negative, default=None,
                    help="CPU cores per run, also its thread count (default 1)")

@@ -18,7 +18,7 @@ from lstm_hist import interrupt, records, seed_stats
 from lstm_hist.backend import current_backend
 from lstm_hist.campaign import keep, monitor, selection, state
 from lstm_hist.campaign.engine import LocalEngine, RayEngine
-from lstm_hist.campaign.resources import resources_for, thread_env
+from lstm_hist.campaign.resources import idle_cpus_hint, resources_for, thread_env
 from lstm_hist.campaign.task import STATUS_BY_RC
 
 SCRATCH = ".campaign"  # logs and progress files under the output folder; ignored by git
@@ -113,6 +113,13 @@ def _print_plan(items: list[state.Planned], engine_text: str, out: Path, mon: mo
         mon.print(f"  {item.action:<6} {item.label}  {where}".rstrip())
 
 
+def _pool_cpus(args: Any) -> int | None:
+    """The CPUs an embedded Ray or the local pool gets (both default to the machine's); None for a cluster."""
+    if args.engine == "ray" and (args.address or os.environ.get("RAY_ADDRESS")):
+        return None
+    return args.num_cpus or os.cpu_count()
+
+
 def run_campaign(args: Any, stream: TextIO | None = None) -> int:
     stream = stream or sys.stdout
     ids = selection.select_rows(args.rows, paper=args.paper, table=args.table)
@@ -129,8 +136,11 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
     todo = sorted((item for item in items if item.action != "skip"), key=lambda item: item.action != "resume")
     res = {i: resources_for(i, cpus=args.cpus_per_task, gpus=args.gpus_per_task, memory_gib=args.memory_per_task)
            for i in ids}
+    hint = idle_cpus_hint(len(todo), _pool_cpus(args), args.cpus_per_task)
     if args.dry_run or not todo:
         _print_plan(items, "dry run" if args.dry_run else "nothing to run", out, mon)
+        if args.dry_run and hint:
+            mon.print(hint)
         return _finish(ids, configs, items, args, mon, {}, stopped=False) if not args.dry_run else 0
 
     if args.engine == "local":
@@ -143,6 +153,8 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
         _print_plan(items, engine.describe(), out, mon)
         asks = sorted({r.describe() for exp_id, r in res.items() if any(i.id == exp_id for i in todo)})
         mon.print(f"each task asks for {' or '.join(asks)}, with as many compute threads as CPUs")
+        if hint:
+            mon.print(hint)
         pending: dict[Any, list[tuple[state.Planned, dict]]] = {}
         log_sizes: dict[str, int] = {}  # a task's log grown past its size at submission marks it as running
         for item in todo:

@@ -49,6 +49,23 @@ def resources_for(exp_id: str, *, cpus: float | None = None, gpus: float | None 
                          memory_bytes=int(memory * GIB))
 
 
+def idle_cpus_hint(n_tasks: int, cpus: float | None, cpus_per_task: float | None) -> str | None:
+    """A line for a campaign whose tasks, at the default one CPU each, leave CPUs idle; None when none do.
+
+    ``--num-cpus`` sizes the pool, not a task: one task on two CPUs still runs one thread unless
+    ``--cpus-per-task`` says otherwise (a one-task campaign on both cores once ran a segment on one before this
+    was seen). Said, not changed: a task's thread count is the user's choice. ``cpus`` None: a cluster, whose
+    size is not known ahead.
+    """
+    if cpus_per_task is not None or not cpus or n_tasks <= 0:
+        return None
+    share = math.floor(cpus / n_tasks)
+    if share < 2:
+        return None
+    return (f"note: {n_tasks} task(s) of 1 CPU each on {cpus:g} CPUs leave {cpus - n_tasks:g} idle; "
+            f"--cpus-per-task {share} gives each task {share} CPUs and compute threads")
+
+
 def thread_env(resources: TaskResources, base: dict[str, str] | None = None) -> dict[str, str]:
     """Environment variables for one task's ``run`` process (added to ``base``, whose XLA_FLAGS are kept)."""
     n = str(resources.threads)
