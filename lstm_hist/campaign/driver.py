@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from lstm_hist import interrupt, records, seed_stats
 from lstm_hist.backend import current_backend
 from lstm_hist.campaign import keep, monitor, selection, state
-from lstm_hist.campaign.engine import LocalEngine, RayEngine
+from lstm_hist.campaign.engine import LocalEngine, RayEngine, cluster_address
 from lstm_hist.campaign.resources import idle_cpus_hint, resources_for, thread_env
 from lstm_hist.campaign.task import STATUS_BY_RC
 
@@ -115,7 +115,7 @@ def _print_plan(items: list[state.Planned], engine_text: str, out: Path, mon: mo
 
 def _pool_cpus(args: Any) -> int | None:
     """The CPUs an embedded Ray or the local pool gets (both default to the machine's); None for a cluster."""
-    if args.engine == "ray" and (args.address or os.environ.get("RAY_ADDRESS")):
+    if args.engine == "ray" and cluster_address(args.address):
         return None
     return args.num_cpus or os.cpu_count()
 

@@ -71,6 +71,11 @@ class RayStop:
         return self._value
 
 
+def cluster_address(address: str | None) -> str | None:
+    """The Ray cluster a campaign joins: --address, else $RAY_ADDRESS; None means an embedded local Ray."""
+    return address or os.environ.get("RAY_ADDRESS") or None
+
+
 class RayEngine:
     """``ray.init()`` of an embedded local Ray, or of the cluster at ``address`` / ``$RAY_ADDRESS``."""
 
@@ -82,7 +87,7 @@ class RayEngine:
         except ImportError:
             raise UserError('Ray is not installed: pip install -e ".[ray]" (or use --engine local)') from None
         self.ray = ray
-        self.address = address or os.environ.get("RAY_ADDRESS") or None
+        self.address = cluster_address(address)
         self.started_here = not ray.is_initialized()
         if self.started_here:
             if self.address:
