@@ -139,7 +139,7 @@ def run_campaign(args: Any, stream: TextIO | None = None) -> int:
     hint = idle_cpus_hint(len(todo), _pool_cpus(args), args.cpus_per_task)
     if args.dry_run or not todo:
         _print_plan(items, "dry run" if args.dry_run else "nothing to run", out, mon)
-        if args.dry_run and hint:
+        if hint:  # None when nothing is to run
             mon.print(hint)
         return _finish(ids, configs, items, args, mon, {}, stopped=False) if not args.dry_run else 0
 
